@@ -1,0 +1,1 @@
+"""LLM wire formats, providers, SSE framing and usage accounting."""
