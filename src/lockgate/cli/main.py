@@ -1,0 +1,79 @@
+"""The ``lockgate`` command."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+__all__ = ["main"]
+
+
+def _default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lockgate", description="An AI gateway configured like Kong.")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command")
+
+    start = sub.add_parser("start", help="start the gateway (foreground unless --daemon)")
+    start.add_argument("--proxy-listen", default=os.environ.get("LOCKGATE_PROXY_LISTEN", "0.0.0.0:8000"))
+    start.add_argument("--admin-listen", default=os.environ.get("LOCKGATE_ADMIN_LISTEN", "127.0.0.1:8001"))
+    start.add_argument("--workers", type=int, default=int(os.environ.get("LOCKGATE_WORKERS", 0) or _default_workers()))
+    start.add_argument("--prefix", default=os.environ.get("LOCKGATE_PREFIX", os.path.expanduser("~/.lockgate")))
+    start.add_argument("--daemon", action="store_true", help="detach and run in the background")
+
+    for name, text in (("stop", "stop a running gateway"), ("status", "show whether the gateway runs")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--prefix", default=os.environ.get("LOCKGATE_PREFIX", os.path.expanduser("~/.lockgate")))
+        if name == "status":
+            p.add_argument("--admin-url", default=os.environ.get("LOCKGATE_ADMIN_URL", "http://127.0.0.1:8001"))
+
+    emulate = sub.add_parser("emulate", help="run the provider emulators (OpenAI, Anthropic, Gemini, ...)")
+    emulate.add_argument("--listen", default="127.0.0.1:9100")
+
+    from lockgate.cli.gateway import add_gateway_commands
+
+    add_gateway_commands(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from lockgate import __version__
+
+        print(f"lockgate {__version__}")
+        return 0
+    if args.command == "start":
+        from lockgate.cli.process import Settings, start
+
+        if args.workers < 1:
+            parser.error("--workers must be at least 1")
+        return start(Settings(args.proxy_listen, args.admin_listen, args.workers, os.path.expanduser(args.prefix), args.daemon))
+    if args.command == "stop":
+        from lockgate.cli.process import stop
+
+        return stop(os.path.expanduser(args.prefix))
+    if args.command == "status":
+        from lockgate.cli.process import status
+
+        return status(os.path.expanduser(args.prefix), args.admin_url)
+    if args.command == "emulate":
+        from lockgate.cli.process import split_listen
+        from lockgate.testing import run_emulator
+
+        host, port = split_listen(args.listen)
+        run_emulator(host, port)
+        return 0
+    if args.command == "gateway":
+        return int(args.func(args))
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

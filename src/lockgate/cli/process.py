@@ -1,0 +1,237 @@
+"""``lockgate start|stop|status``: the supervisor process.
+
+The supervisor serves the Admin API and starts the proxy workers (separate
+processes sharing the proxy port through SO_REUSEPORT); it restarts a worker
+that dies, and on SIGTERM or Ctrl-C lets every worker drain its in-flight
+requests before exiting 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Settings", "start", "status", "stop"]
+
+log = logging.getLogger("lockgate")
+
+
+@dataclass
+class Settings:
+    proxy_listen: str
+    admin_listen: str
+    workers: int
+    prefix: str
+    daemon: bool = False
+
+    @property
+    def pid_file(self) -> str:
+        return os.path.join(self.prefix, "lockgate.pid")
+
+    @property
+    def log_file(self) -> str:
+        return os.path.join(self.prefix, "logs", "error.log")
+
+
+def split_listen(value: str) -> tuple[str, int]:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit():
+        raise SystemExit(f"Error: invalid listen address '{value}' (expected HOST:PORT)")
+    return host.strip("[]"), int(port)
+
+
+def _read_pid(pid_file: str) -> int | None:
+    try:
+        with open(pid_file) as fh:
+            pid = int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def start(settings: Settings) -> int:
+    os.makedirs(os.path.join(settings.prefix, "logs"), exist_ok=True)
+    running = _read_pid(settings.pid_file)
+    if running:
+        print(f"Error: lockgate is already running in {settings.prefix} (pid {running})", file=sys.stderr)
+        return 1
+    phost, pport = split_listen(settings.proxy_listen)
+    ahost, aport = split_listen(settings.admin_listen)
+    for host, port, what in ((phost, pport, "proxy"), (ahost, aport, "Admin API")):
+        if not _port_free(host, port):
+            print(f"Error: cannot listen on {host}:{port} for the {what}: address already in use", file=sys.stderr)
+            return 1
+    if settings.daemon:
+        _daemonize(settings.log_file)
+    from lockgate.cli.logs import run_loop, setup_logging
+
+    setup_logging(settings.log_file, foreground=not settings.daemon)
+    code = 0
+
+    async def main() -> None:
+        nonlocal code
+        code = await _supervise(settings, (phost, pport), (ahost, aport))
+
+    run_loop(main())
+    return code
+
+
+def _daemonize(log_file: str) -> None:
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with open(os.devnull, "rb") as devnull:
+        os.dup2(devnull.fileno(), 0)
+    out = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+
+
+async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[str, int]) -> int:
+    from aiohttp import web
+
+    from lockgate.admin.app import build_admin_app
+    from lockgate.proxy.worker import run_worker
+    from lockgate.store import open_store
+
+    store = open_store(settings.prefix)
+    await store.version()  # creates the database before the workers open it
+    ctx = multiprocessing.get_context("spawn")
+    workers: dict[int, Any] = {}
+
+    def spawn(index: int) -> None:
+        proc = ctx.Process(
+            target=run_worker,
+            args=(proxy[0], proxy[1], settings.prefix, index, settings.log_file if settings.daemon else None),
+            name=f"lockgate-worker-{index}",
+            daemon=False,
+        )
+        proc.start()
+        workers[index] = proc
+
+    node_info = {"proxy_listen": settings.proxy_listen, "admin_listen": settings.admin_listen, "workers": settings.workers, "prefix": settings.prefix}
+    app = build_admin_app(store, node_info=node_info)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, admin[0], admin[1], reuse_address=True)
+    await site.start()
+    for i in range(settings.workers):
+        spawn(i)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await _wait_listening(proxy, workers)
+    with open(settings.pid_file, "w") as fh:
+        fh.write(f"{os.getpid()}\n")
+    log.info(
+        "lockgate %s ready: proxy on %s:%d (%d workers), Admin API on %s:%d, prefix %s",
+        _version(), proxy[0], proxy[1], settings.workers, admin[0], admin[1], settings.prefix,
+    )
+    while not stopping.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), 0.5)
+        for index, proc in list(workers.items()):
+            if not stopping.is_set() and not proc.is_alive():
+                log.warning("worker %d exited with %s; restarting it", index, proc.exitcode)
+                spawn(index)
+    log.info("lockgate stopping: draining in-flight requests")
+    for proc in workers.values():
+        if proc.is_alive() and proc.pid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 35
+    for proc in workers.values():
+        while proc.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        if proc.is_alive():
+            proc.kill()
+    await runner.cleanup()
+    await store.close()
+    with contextlib.suppress(OSError):
+        os.unlink(settings.pid_file)
+    log.info("lockgate stopped")
+    return 0
+
+
+async def _wait_listening(proxy: tuple[str, int], workers: dict[int, Any]) -> None:
+    host = "127.0.0.1" if proxy[0] in ("0.0.0.0", "") else ("::1" if proxy[0] == "::" else proxy[0])
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            _, writer = await asyncio.open_connection(host, proxy[1])
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    log.error("the proxy workers did not start listening within 30 s")
+
+
+def _version() -> str:
+    from lockgate import __version__
+
+    return __version__
+
+
+def stop(prefix: str) -> int:
+    pid_file = os.path.join(prefix, "lockgate.pid")
+    pid = _read_pid(pid_file)
+    if pid is None:
+        print(f"lockgate is not running (no live pid in {pid_file})", file=sys.stderr)
+        return 1
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 40
+    while time.monotonic() < deadline:
+        if _read_pid(pid_file) is None:
+            print("lockgate stopped")
+            return 0
+        time.sleep(0.1)
+    print(f"Error: lockgate (pid {pid}) did not stop within 40 s", file=sys.stderr)
+    return 1
+
+
+def status(prefix: str, admin_url: str) -> int:
+    pid = _read_pid(os.path.join(prefix, "lockgate.pid"))
+    if pid is None:
+        print("lockgate is not running")
+        return 1
+    try:
+        with urllib.request.urlopen(admin_url.rstrip("/") + "/status", timeout=5) as resp:
+            info = json.loads(resp.read())
+    except OSError as exc:
+        print(f"lockgate is running (pid {pid}) but the Admin API at {admin_url} does not answer: {exc}")
+        return 1
+    print(f"lockgate is running (pid {pid})")
+    print(json.dumps(info, indent=2))
+    return 0

@@ -1,0 +1,1 @@
+"""file-log: one JSON line per request appended to a file."""

@@ -1,0 +1,1 @@
+"""key-auth: identify consumers by an API key."""

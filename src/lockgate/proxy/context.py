@@ -1,0 +1,94 @@
+"""Per-request state passed through the plugin phases.
+
+Plugins talk to the request only through this object; anything one plugin
+leaves for another is a named, typed attribute here (never a free-form
+shared dict), except ``shared``, which is Kong's ``kong.ctx.shared`` for Lua
+snippets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aiohttp import web
+from multidict import CIMultiDict
+
+if TYPE_CHECKING:
+    from lockgate.plugins.base import PluginHandler
+    from lockgate.proxy.compiled import CompiledConfig
+
+__all__ = ["Exit", "RequestContext", "Upstream", "UpstreamResponse"]
+
+
+class Exit(Exception):
+    """Raised by a plugin to answer the client directly (Kong's ``kong.response.exit``)."""
+
+    def __init__(self, status: int, body: bytes | dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(status)
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+@dataclass(slots=True)
+class UpstreamResponse:
+    status: int
+    headers: CIMultiDict[str]
+    body: AsyncIterator[bytes]
+    #: Called once the body has been forwarded (or abandoned): returns the connection.
+    release: Any = None
+
+
+class Upstream(Protocol):
+    async def send(self, ctx: RequestContext) -> UpstreamResponse: ...
+
+
+@dataclass(slots=True, eq=False)
+class RequestContext:
+    request: web.BaseRequest
+    request_id: str
+    route: dict[str, Any]
+    service: dict[str, Any] | None
+    plugins: list[PluginHandler]
+    #: The configuration version serving this request (entity lookups: consumers, keys).
+    compiled: CompiledConfig
+    started_at: float = field(default_factory=time.time)
+    started_ns: int = field(default_factory=time.perf_counter_ns)
+    consumer: dict[str, Any] | None = None
+    credential: dict[str, Any] | None = None
+    #: The request body when a plugin asked for it (``needs_body``) or a plugin replaced it.
+    body: bytes | None = None
+    body_read: bool = False
+    upstream: Upstream | None = None
+    # Where the request goes; ai-proxy replaces these.
+    upstream_scheme: str = "http"
+    upstream_host: str = ""
+    upstream_port: int = 80
+    upstream_path: str = "/"
+    upstream_query: str = ""
+    upstream_method: str = "GET"
+    upstream_headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
+    # The answer.
+    response_status: int = 0
+    response_headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
+    response_size: int = 0
+    response_started_ns: int = 0
+    # Timings in nanoseconds (perf counter).
+    upstream_started_ns: int = 0
+    upstream_headers_ns: int = 0
+    upstream_done_ns: int = 0
+    #: Set when the client went away before the response was complete.
+    client_aborted: bool = False
+    #: Extra top-level parts of the log record (e.g. ``{"ai": {...}}``), added by plugins.
+    log_extra: dict[str, Any] = field(default_factory=dict)
+    #: kong.ctx.shared for Lua snippets.
+    shared: dict[str, Any] = field(default_factory=dict)
+    #: Plugin-private per-request state, keyed by plugin id.
+    plugin_state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def upstream_uri(self) -> str:
+        return self.upstream_path + ("?" + self.upstream_query if self.upstream_query else "")

@@ -1,0 +1,86 @@
+"""Plain HTTP proxying to a service, with pooled connections, timeouts and retries."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+from multidict import CIMultiDict
+
+from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
+
+__all__ = ["HOP_BY_HOP", "HttpUpstream", "stream_body"]
+
+#: Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
+HOP_BY_HOP = frozenset(
+    ("connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length")
+)
+
+BAD_GATEWAY = {"message": "An invalid response was received from the upstream server"}
+GATEWAY_TIMEOUT = {"message": "The upstream server is timing out"}
+
+
+async def stream_body(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    async for chunk in resp.content.iter_any():
+        yield chunk
+
+
+class HttpUpstream:
+    """Sends the request to ``ctx.upstream_*`` through the worker's shared session."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self.session = session
+
+    async def send(self, ctx: RequestContext) -> UpstreamResponse:
+        service = ctx.service or {}
+        retries = int(service.get("retries", 5))
+        timeout = aiohttp.ClientTimeout(
+            sock_connect=service.get("connect_timeout", 60000) / 1000,
+            sock_read=service.get("read_timeout", 60000) / 1000,
+        )
+        host = ctx.upstream_host
+        default_port = 443 if ctx.upstream_scheme == "https" else 80
+        netloc = host if ctx.upstream_port == default_port else f"{host}:{ctx.upstream_port}"
+        url = f"{ctx.upstream_scheme}://{netloc}{ctx.upstream_uri}"
+        body: object = ctx.body if ctx.body_read else ctx.request.content
+        attempt = 0
+        while True:
+            ctx.upstream_started_ns = time.perf_counter_ns()
+            try:
+                resp = await self.session.request(
+                    ctx.upstream_method,
+                    url,
+                    headers=ctx.upstream_headers,
+                    data=body,
+                    timeout=timeout,
+                    allow_redirects=False,
+                    auto_decompress=False,
+                    skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
+                )
+            except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError) as exc:
+                # Only a failed connect is safe to retry: the body has not been consumed.
+                if attempt < retries and isinstance(exc, aiohttp.ClientConnectorError):
+                    attempt += 1
+                    continue
+                raise Exit(502, BAD_GATEWAY) from exc
+            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+                raise Exit(504, GATEWAY_TIMEOUT) from exc
+            except aiohttp.ClientError as exc:
+                raise Exit(502, BAD_GATEWAY) from exc
+            break
+        ctx.upstream_headers_ns = time.perf_counter_ns()
+        headers: CIMultiDict[str] = CIMultiDict()
+        for name, value in resp.headers.items():
+            if name.lower() not in HOP_BY_HOP:
+                headers.add(name, value)
+        return UpstreamResponse(resp.status, headers, _guarded(resp), resp.release)
+
+
+async def _guarded(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in resp.content.iter_any():
+            yield chunk
+    finally:
+        resp.release()

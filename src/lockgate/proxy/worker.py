@@ -1,0 +1,74 @@
+"""One proxy worker process: serves the proxy port (shared with the other
+workers through SO_REUSEPORT) and follows configuration changes by polling
+the store's version number."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from lockgate.proxy.server import Gateway, compile_state
+from lockgate.proxy.worker_env import WorkerEnv
+from lockgate.store import open_store
+
+__all__ = ["POLL_INTERVAL", "run_worker", "serve_proxy"]
+
+log = logging.getLogger("lockgate.worker")
+
+#: How often a worker checks for a new configuration (changes reach it within this time).
+POLL_INTERVAL = 0.2
+DRAIN_TIMEOUT = 30.0
+
+
+async def serve_proxy(host: str, port: int, prefix: str, worker_id: int, stop: asyncio.Event) -> None:
+    store = open_store(prefix)
+    env = WorkerEnv(worker_id)
+    version, state = await store.load()
+    gateway = Gateway(env, compile_state(state, version, env))
+    server = web.Server(gateway.handle, access_log=None, handler_cancellation=True)
+    loop = asyncio.get_running_loop()
+    sock_server = await loop.create_server(server, host, port, reuse_port=True, backlog=2048)
+
+    async def follow() -> None:
+        current = version
+        while not stop.is_set():
+            try:
+                newest = await store.version()
+                if newest != current:
+                    v, st = await store.load()
+                    gateway.swap(compile_state(st, v, env))
+                    current = v
+                    log.info("worker %d: configuration version %d", worker_id, v)
+            except Exception:
+                log.exception("worker %d: could not load the configuration", worker_id)
+            try:
+                await asyncio.wait_for(stop.wait(), POLL_INTERVAL)
+            except TimeoutError:
+                pass
+
+    follower = asyncio.create_task(follow())
+    await stop.wait()
+    sock_server.close()
+    await gateway.drain(DRAIN_TIMEOUT)
+    await server.shutdown(1.0)
+    follower.cancel()
+    await gateway.compiled.close()
+    await env.close()
+    await store.close()
+
+
+def run_worker(host: str, port: int, prefix: str, worker_id: int, log_file: str | None) -> None:
+    from lockgate.cli.logs import run_loop, setup_logging
+
+    setup_logging(log_file, foreground=False)
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await serve_proxy(host, port, prefix, worker_id, stop)
+
+    run_loop(main())

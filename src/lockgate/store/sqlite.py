@@ -1,0 +1,63 @@
+"""The embedded store: one SQLite file, one row per configuration version.
+
+Writes replace the whole document in one transaction, so a reader sees
+either the old or the new configuration, never a mix. WAL mode lets worker
+processes read while the Admin API writes. Queries are sub-millisecond, so
+they run on the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+
+from lockgate.config.state import GatewayState
+
+__all__ = ["SQLiteStore"]
+
+_KEEP = 20
+
+
+class SQLiteStore:
+    def __init__(self, path: str) -> None:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, timeout=10, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS config_versions ("
+            "version INTEGER PRIMARY KEY AUTOINCREMENT, created_at REAL NOT NULL, state BLOB NOT NULL)"
+        )
+
+    async def version(self) -> int:
+        row = self._db.execute("SELECT MAX(version) FROM config_versions").fetchone()
+        return int(row[0] or 0)
+
+    async def load(self) -> tuple[int, GatewayState]:
+        row = self._db.execute(
+            "SELECT version, state FROM config_versions ORDER BY version DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return 0, GatewayState()
+        return int(row[0]), GatewayState.from_json(row[1])
+
+    async def save(self, state: GatewayState) -> int:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = db.execute(
+                "INSERT INTO config_versions (created_at, state) VALUES (?, ?)",
+                (time.time(), state.to_json()),
+            )
+            version = int(cur.lastrowid or 0)
+            db.execute("DELETE FROM config_versions WHERE version <= ?", (version - _KEEP,))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return version
+
+    async def close(self) -> None:
+        self._db.close()
