@@ -253,10 +253,10 @@ def pydantic_fields(exc: ValidationError) -> dict[str, Any]:
             msg = "required field missing"
         elif err["type"] == "literal_error":
             msg = "expected one of: " + str(err.get("ctx", {}).get("expected", "")).replace("'", "")
-        if not loc and ":" in msg and msg.split(":", 1)[0].isidentifier():
+        if ":" in msg and msg.split(":", 1)[0].isidentifier():
             # model-level validators name their field as "field: message"
             key, msg = msg.split(":", 1)
-            loc = [key]
+            loc = [*loc, key]
             msg = msg.strip()
         node = fields
         if not loc:

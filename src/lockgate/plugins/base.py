@@ -58,6 +58,11 @@ class PluginHandler:
         ``"config.path: message"``."""
         return []
 
+    @classmethod
+    def warnings(cls, raw: dict[str, Any]) -> list[str]:
+        """Things accepted but worth telling the user about, from the raw config."""
+        return []
+
     async def rewrite(self, ctx: RequestContext) -> None:
         pass
 

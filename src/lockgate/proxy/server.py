@@ -40,7 +40,10 @@ DEFAULT_MAX_BODY = 64 * 1024 * 1024
 async def read_body(ctx: RequestContext, limit: int = DEFAULT_MAX_BODY) -> bytes:
     """Read the whole request body once; 413 beyond ``limit`` bytes (0 = no limit)."""
     if ctx.body_read:
-        return ctx.body or b""
+        body = ctx.body or b""
+        if limit and len(body) > limit:
+            raise Exit(413, {"message": "Request size limit exceeded"})
+        return body
     request = ctx.request
     declared = request.content_length
     if limit and declared is not None and declared > limit:

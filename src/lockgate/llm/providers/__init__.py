@@ -1,1 +1,32 @@
-"""lockgate llm.providers."""
+"""LLM providers: one module each, one registry naming them all.
+
+A provider knows its endpoints, how it authenticates, which wire format it
+speaks (``openai``, ``anthropic`` or ``gemini``) and its parameter quirks.
+Translation between formats lives in :mod:`lockgate.llm.wire`.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from lockgate.llm.providers.base import Provider
+
+__all__ = ["Provider", "provider_class", "provider_names"]
+
+
+@cache
+def _registry() -> dict[str, type[Provider]]:
+    from lockgate.llm.providers.anthropic import AnthropicProvider
+    from lockgate.llm.providers.gemini import GeminiProvider
+    from lockgate.llm.providers.openai_compat import OPENAI_COMPATIBLE
+
+    classes: list[type[Provider]] = [AnthropicProvider, GeminiProvider, *OPENAI_COMPATIBLE]
+    return {c.name: c for c in classes}
+
+
+def provider_names() -> list[str]:
+    return sorted(_registry())
+
+
+def provider_class(name: str) -> type[Provider]:
+    return _registry()[name]

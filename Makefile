@@ -1,0 +1,50 @@
+# lockgate: the two commands of the quick start are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CLAUDE_CODE_VERSION := 2.1.197
+TOOLS := .tools
+CLAUDE_DIR := $(TOOLS)/claude-code
+
+.PHONY: run test lint bench install install-test claude-code clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+# Claude Code CLI, pinned, project-local (git ignores .tools/); a second run reuses it.
+$(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
+	mkdir -p $(CLAUDE_DIR)
+	npm install --prefix $(CLAUDE_DIR) --no-audit --no-fund --loglevel=error @anthropic-ai/claude-code@$(CLAUDE_CODE_VERSION)
+	touch $@
+
+claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
+
+run: install
+	$(BIN)/lockgate start
+
+lint: install-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/mypy
+
+test: install-test claude-code lint
+	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q
+
+bench: install-test
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache

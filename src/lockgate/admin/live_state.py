@@ -1,0 +1,66 @@
+"""The Admin API's copy of the configuration, and the one way to change it.
+
+Every change runs under one :class:`asyncio.Lock`: reload if another process
+(a second admin node on the same store) saved a newer version, compute the
+new state from a copy, save it, then swap it in. A change that raises
+(:class:`~lockgate.config.errors.ConfigError`) leaves both the held state and
+the store untouched. Readers get the held state, refreshed when the store's
+version moved; a held state is never mutated, so readers need no copy.
+
+The store has no compare-and-swap, so two nodes writing in the same instant
+can still lose one write; within one node, writes are serialised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import TypeVar
+
+from lockgate.config.state import GatewayState
+from lockgate.store.base import ConfigStore
+
+__all__ = ["LiveState"]
+
+T = TypeVar("T")
+
+
+class LiveState:
+    def __init__(self, store: ConfigStore) -> None:
+        self.store = store
+        self.state = GatewayState()
+        self.version = 0
+        self._lock = asyncio.Lock()
+
+    async def load(self) -> None:
+        self.version, self.state = await self.store.load()
+
+    async def _refresh(self) -> None:
+        if await self.store.version() != self.version:
+            await self.load()
+
+    async def read(self) -> GatewayState:
+        """The newest configuration (do not mutate it)."""
+        async with self._lock:
+            await self._refresh()
+            return self.state
+
+    async def change(self, compute: Callable[[GatewayState], tuple[GatewayState | None, T]]) -> T:
+        """Run ``compute(current)`` -> ``(new_state or None, result)``; save and
+        swap in ``new_state`` unless it is None (nothing to change)."""
+        async with self._lock:
+            await self._refresh()
+            new, result = compute(self.state)
+            if new is not None:
+                self.version = await self.store.save(new)
+                self.state = new
+            return result
+
+    async def mutate(self, edit: Callable[[GatewayState], T]) -> T:
+        """Run ``edit`` on a copy of the current state, then save the copy."""
+
+        def compute(current: GatewayState) -> tuple[GatewayState | None, T]:
+            new = current.copy()
+            return new, edit(new)
+
+        return await self.change(compute)

@@ -1,0 +1,75 @@
+"""Admin API answers in Kong's shapes.
+
+Kong's error bodies (``kong/db/errors.lua``, ``kong/api/endpoints.lua``):
+
+- 400 schema violation ``{"code": 2, "name": "schema violation", "message", "fields"}``
+- 400 foreign key violation (code 4), 409 unique constraint violation (code 5)
+- 400 invalid primary key (code 1), invalid offset (7), invalid size (9),
+  invalid unique name (10), invalid options (11, with ``options`` instead of
+  ``fields``), invalid declarative configuration (14)
+- 404 ``{"message": "Not found"}``, 405 ``{"message": "Method not allowed"}``
+
+:class:`AdminError` carries one such answer; the app's middleware turns it
+(and every :class:`~lockgate.config.errors.ConfigError`) into a response.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from lockgate.config.errors import ConfigError, ForeignKeyError, NotFoundError, UniqueError
+
+__all__ = [
+    "AdminError",
+    "config_error_response",
+    "invalid_options",
+    "json_response",
+    "not_found",
+]
+
+
+def json_response(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+class AdminError(Exception):
+    """An answer other than success: ``status`` and Kong's JSON ``body``."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(body.get("message"))
+        self.status = status
+        self.body = body
+
+    def response(self) -> web.Response:
+        return json_response(self.body, self.status)
+
+
+def not_found() -> AdminError:
+    return AdminError(404, {"message": "Not found"})
+
+
+def invalid_options(option: str, message: str) -> AdminError:
+    """Kong's code 11: the bad option is named under ``options``, not ``fields``."""
+    return AdminError(
+        400,
+        {
+            "code": 11,
+            "name": "invalid options",
+            "message": f"invalid option ({option}: {message})",
+            "options": {option: message},
+        },
+    )
+
+
+def config_error_response(exc: ConfigError) -> web.Response:
+    """A :class:`ConfigError` from the state -> Kong's status and body."""
+    if isinstance(exc, NotFoundError):
+        return not_found().response()
+    status = 409 if isinstance(exc, UniqueError) else 400
+    body = exc.body()
+    if isinstance(exc, ForeignKeyError | UniqueError) and "fields" not in body:
+        body["fields"] = {}
+    return json_response(body, status)

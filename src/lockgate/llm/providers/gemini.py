@@ -1,0 +1,74 @@
+"""Google Gemini: Vertex AI (service-account OAuth) or the public API (key)."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from lockgate.llm.providers.base import Endpoint, Provider, ProviderError
+
+if TYPE_CHECKING:
+    from lockgate.proxy.worker_env import WorkerEnv
+
+__all__ = ["GeminiProvider"]
+
+PUBLIC_BASE = "https://generativelanguage.googleapis.com"
+
+
+class GeminiProvider(Provider):
+    name = "gemini"
+    wire = "gemini"
+
+    @property
+    def vertex(self) -> bool:
+        g = self.options.gemini if self.options else None
+        return bool(g and (g.api_endpoint or g.project_id)) or bool(self.auth and self.auth.gcp_use_service_account)
+
+    def _base(self) -> str:
+        g = self.options.gemini if self.options else None
+        if self.options and self.options.upstream_url:
+            return self.options.upstream_url.rstrip("/")
+        if self.vertex:
+            endpoint = (g.api_endpoint if g else None) or f"{(g.location_id if g else None) or 'us-central1'}-aiplatform.googleapis.com"
+            if "://" not in endpoint:
+                endpoint = "https://" + endpoint
+            return endpoint.rstrip("/")
+        return PUBLIC_BASE
+
+    def _url(self, model_name: str, method: str) -> str:
+        base = self._base()
+        if self.vertex:
+            g = self.options.gemini if self.options else None
+            project = g.project_id if g else None
+            location = (g.location_id if g else None) or "us-central1"
+            return f"{base}/v1/projects/{project}/locations/{location}/publishers/google/models/{model_name}:{method}"
+        return f"{base}/v1beta/models/{model_name}:{method}"
+
+    def chat_endpoint(self, model_name: str, stream: bool) -> Endpoint:
+        if stream:
+            return Endpoint.parse(self._url(model_name, "streamGenerateContent") + "?alt=sse")
+        return Endpoint.parse(self._url(model_name, "generateContent"))
+
+    def count_tokens_endpoint(self, model_name: str) -> Endpoint | None:
+        return Endpoint.parse(self._url(model_name, "countTokens"))
+
+    async def credentials(self, env: WorkerEnv) -> tuple[dict[str, str], dict[str, str]]:
+        headers, query = await super().credentials(env)
+        auth = self.auth
+        if auth is not None and auth.gcp_use_service_account:
+            from lockgate.llm.providers.google_auth import ServiceAccountTokens, TokenError
+
+            account = auth.gcp_service_account_json or os.environ.get("GCP_SERVICE_ACCOUNT")
+            if not account:
+                raise ProviderError(500, "gcp_use_service_account is set but no service account JSON is configured")
+            tokens = env.caches.get("gcp_tokens")
+            if tokens is None:
+                tokens = env.caches["gcp_tokens"] = ServiceAccountTokens()
+            try:
+                headers["Authorization"] = "Bearer " + await tokens.token(account)
+            except TokenError as exc:
+                raise ProviderError(500, str(exc)) from exc
+        return headers, query
+
+    def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
+        return body

@@ -1,0 +1,170 @@
+"""OpenAI and the providers that speak its Chat Completions API.
+
+Each is a few lines: its default URL and the quirks that differ.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from lockgate.llm.providers.base import Endpoint, Provider
+
+__all__ = ["OPENAI_COMPATIBLE", "OpenAICompatible"]
+
+
+class OpenAICompatible(Provider):
+    wire = "openai"
+    default_url: ClassVar[str] = ""
+    default_embeddings_url: ClassVar[str | None] = None
+    #: Whether ``reasoning_effort`` may be sent (else it is dropped).
+    accepts_reasoning_effort: ClassVar[bool] = False
+
+    def chat_url(self, model_name: str) -> str:
+        if self.options and self.options.upstream_url:
+            return self.options.upstream_url
+        return self.default_url
+
+    def chat_endpoint(self, model_name: str, stream: bool) -> Endpoint:
+        return Endpoint.parse(self.chat_url(model_name))
+
+    def embeddings_endpoint(self, model_name: str) -> Endpoint | None:
+        if self.options and self.options.upstream_url:
+            url = self.options.upstream_url
+            return Endpoint.parse(url.replace("/chat/completions", "/embeddings"))
+        return Endpoint.parse(self.default_embeddings_url) if self.default_embeddings_url else None
+
+    def reasoning_model(self, model_name: str) -> bool:
+        return self.accepts_reasoning_effort
+
+    def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
+        if "reasoning_effort" in body and not self.reasoning_model(model_name):
+            del body["reasoning_effort"]
+        if "max_tokens" in body:
+            body["max_tokens"] = self.clamp_max_tokens(model_name, body["max_tokens"])
+        return body
+
+
+def _is_openai_reasoning(model: str) -> bool:
+    base = model.rsplit("/", 1)[-1]
+    return base.startswith(("gpt-5", "o1", "o3", "o4"))
+
+
+class OpenAIProvider(OpenAICompatible):
+    name = "openai"
+    default_url = "https://api.openai.com/v1/chat/completions"
+    default_embeddings_url = "https://api.openai.com/v1/embeddings"
+
+    def reasoning_model(self, model_name: str) -> bool:
+        return _is_openai_reasoning(model_name)
+
+    def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
+        body = super().prepare_chat(body, model_name)
+        if _is_openai_reasoning(model_name):
+            # Reasoning models take max_completion_tokens and only the default sampling.
+            if "max_tokens" in body:
+                body["max_completion_tokens"] = body.pop("max_tokens")
+            if body.get("temperature") not in (None, 1):
+                del body["temperature"]
+            body.pop("top_p", None)
+        return body
+
+
+class HuggingFaceProvider(OpenAICompatible):
+    name = "huggingface"
+    default_url = "https://router.huggingface.co/v1/chat/completions"
+
+    def base_headers(self, client_headers: Any) -> dict[str, str]:
+        hf = self.options.huggingface if self.options else None
+        headers: dict[str, str] = {}
+        if hf is not None:
+            if hf.use_cache is not None:
+                headers["x-use-cache"] = "true" if hf.use_cache else "false"
+            if hf.wait_for_model is not None:
+                headers["x-wait-for-model"] = "true" if hf.wait_for_model else "false"
+        return headers
+
+
+class DashScopeProvider(OpenAICompatible):
+    name = "dashscope"
+
+    def chat_url(self, model_name: str) -> str:
+        if self.options and self.options.upstream_url:
+            return self.options.upstream_url
+        international = True
+        if self.options and self.options.dashscope is not None:
+            international = self.options.dashscope.international
+        host = "dashscope-intl.aliyuncs.com" if international else "dashscope.aliyuncs.com"
+        return f"https://{host}/compatible-mode/v1/chat/completions"
+
+    def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
+        # Qwen turns thinking on with its own flag rather than reasoning_effort.
+        effort = body.pop("reasoning_effort", None)
+        if effort is not None and model_name.startswith(("qwen3", "qwen-plus", "qwen-flash", "qwen-turbo", "qwq")):
+            body["enable_thinking"] = True
+        return super().prepare_chat(body, model_name)
+
+
+class AzureProvider(OpenAICompatible):
+    name = "azure"
+
+    def chat_url(self, model_name: str) -> str:
+        if self.options and self.options.upstream_url:
+            return self.options.upstream_url
+        opts = self.options
+        instance = opts.azure_instance if opts else None
+        deployment = (opts.azure_deployment_id if opts else None) or model_name
+        version = (opts.azure_api_version if opts else None) or "2023-05-15"
+        return f"https://{instance}.openai.azure.com/openai/deployments/{deployment}/chat/completions?api-version={version}"
+
+    def reasoning_model(self, model_name: str) -> bool:
+        return _is_openai_reasoning(model_name)
+
+
+class MistralProvider(OpenAICompatible):
+    name = "mistral"
+    default_url = "https://api.mistral.ai/v1/chat/completions"
+    default_embeddings_url = "https://api.mistral.ai/v1/embeddings"
+
+
+class XAIProvider(OpenAICompatible):
+    name = "xai"
+    default_url = "https://api.x.ai/v1/chat/completions"
+
+    def reasoning_model(self, model_name: str) -> bool:
+        return model_name.startswith("grok-3-mini")
+
+
+class DeepSeekProvider(OpenAICompatible):
+    name = "deepseek"
+    default_url = "https://api.deepseek.com/chat/completions"
+    max_output_tokens = {"deepseek-chat": 8192, "deepseek-reasoner": 65536}
+
+
+class CerebrasProvider(OpenAICompatible):
+    name = "cerebras"
+    default_url = "https://api.cerebras.ai/v1/chat/completions"
+
+
+class OllamaProvider(OpenAICompatible):
+    name = "ollama"
+    default_url = "http://127.0.0.1:11434/v1/chat/completions"
+    default_embeddings_url = "http://127.0.0.1:11434/v1/embeddings"
+
+
+class VLLMProvider(OpenAICompatible):
+    name = "vllm"
+    default_url = "http://127.0.0.1:8000/v1/chat/completions"
+
+
+OPENAI_COMPATIBLE: tuple[type[OpenAICompatible], ...] = (
+    OpenAIProvider,
+    HuggingFaceProvider,
+    DashScopeProvider,
+    AzureProvider,
+    MistralProvider,
+    XAIProvider,
+    DeepSeekProvider,
+    CerebrasProvider,
+    OllamaProvider,
+    VLLMProvider,
+)

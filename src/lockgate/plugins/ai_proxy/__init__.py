@@ -1,0 +1,1 @@
+"""ai-proxy: any client format to any LLM provider."""

@@ -1,0 +1,464 @@
+"""One call to an LLM provider on behalf of a client: build the upstream
+request in the provider's format, send it, and give the client its answer in
+its own format, streamed incrementally, while recording usage for the log.
+
+:class:`AttemptFailed` is raised for failures that a balancer may retry on
+another target (connection errors, timeouts, error statuses), always before
+a byte has reached the client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+from multidict import CIMultiDict
+
+from lockgate import __version__
+from lockgate.llm.providers.base import Endpoint, ProviderError
+from lockgate.llm.sse import SSEDecoder, encode_data, encode_event
+from lockgate.llm.usage import Usage, estimate_tokens
+from lockgate.llm.wire.anthropic import AnthropicStreamObserver, anthropic_error_body, estimate_anthropic_input_tokens, usage_from_anthropic
+from lockgate.llm.wire.errors import upstream_error_to_anthropic, upstream_error_to_openai
+from lockgate.llm.wire.openai import OpenAIStreamObserver, estimate_openai_input_tokens, openai_error_body, usage_from_openai
+from lockgate.plugins.ai_proxy.target import Target
+from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
+from lockgate.proxy.worker_env import WorkerEnv
+
+__all__ = ["AttemptFailed", "ClientCall", "client_error", "run_attempt", "upstream_failure"]
+
+USER_AGENT = f"lockgate/{__version__}"
+#: Response headers of the provider never passed to the client.
+_DROP_RESPONSE_HEADERS = frozenset(
+    ("connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "set-cookie", "alt-svc", "server", "date")
+)
+
+
+class AttemptFailed(Exception):
+    """A target failed before answering. ``criterion`` names the failover criterion it meets."""
+
+    def __init__(self, criterion: str, status: int, body: bytes, message: str) -> None:
+        super().__init__(message)
+        self.criterion = criterion
+        self.status = status
+        self.body = body
+        self.message = message
+
+
+@dataclass(slots=True)
+class ClientCall:
+    """The client's request, parsed once whatever the number of attempts."""
+
+    operation: str  # "chat", "count_tokens", "embeddings"
+    body: dict[str, Any]
+    raw: bytes
+    stream: bool
+    requested_model: str | None
+    client_format: str
+    include_usage: bool = False
+    tried: list[dict[str, Any]] = field(default_factory=list)
+
+
+def client_error(client_format: str, status: int, message: str, error_type: str | None = None) -> Exit:
+    """An error answered by the gateway itself, in the client's format."""
+    if client_format == "anthropic":
+        from lockgate.llm.wire.errors import error_type_for_status
+
+        kind = error_type or error_type_for_status(status)
+        return Exit(status, anthropic_error_body(kind, message))
+    kind = error_type or ("invalid_request_error" if status < 500 else "server_error")
+    return Exit(status, openai_error_body(message, kind))
+
+
+def _apply_overrides(target: Target, call: ClientCall) -> dict[str, Any]:
+    body = call.body
+    overrides = target.overrides
+    if overrides:
+        body = dict(body)
+        for key, value in overrides.items():
+            if key == "top_k" and call.client_format == "openai":
+                continue
+            if key == "max_tokens" and call.client_format == "openai" and "max_completion_tokens" in body:
+                body["max_completion_tokens"] = value
+                continue
+            body[key] = value
+    return body
+
+
+def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
+    conv = target.conversion
+    if call.operation == "count_tokens":
+        if target.provider.wire == "gemini":
+            from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_count_tokens_request
+
+            return orjson.dumps(anthropic_to_gemini_count_tokens_request(call.body))
+        body = dict(call.body)
+        body["model"] = model
+        return orjson.dumps(body)
+    if conv.passthrough:
+        if not target.overrides and call.body.get("model") == model and not target.provider.body_credentials():
+            return call.raw  # byte-faithful: nothing to change
+        body = _apply_overrides(target, call)
+        if body is call.body:
+            body = dict(body)
+        body["model"] = model
+        if conv.upstream == "openai":
+            body = target.provider.prepare_chat(body, model)
+    else:
+        assert conv.request is not None
+        body = conv.request(_apply_overrides(target, call), model)
+        if conv.upstream == "openai":
+            body["model"] = model
+            body = target.provider.prepare_chat(body, model)
+        elif conv.upstream == "anthropic":
+            body["model"] = model
+    extra = target.provider.body_credentials()
+    if extra:
+        body.update(extra)
+    return orjson.dumps(body)
+
+
+async def _headers_and_url(env: WorkerEnv, target: Target, call: ClientCall, ctx: RequestContext, endpoint: Endpoint) -> tuple[dict[str, str], str]:
+    client_headers = ctx.request.headers
+    headers = {
+        "Content-Type": "application/json",
+        "Accept": "text/event-stream" if call.stream else "application/json",
+        "User-Agent": USER_AGENT,
+    }
+    headers.update(target.provider.base_headers(client_headers))
+    try:
+        auth_headers, auth_query = await target.provider.credentials(env)
+    except ProviderError as exc:
+        raise client_error(call.client_format, exc.status, exc.message, "api_error" if call.client_format == "anthropic" else None) from exc
+    for name, value in auth_headers.items():
+        if target.allow_override and name in client_headers:
+            value = client_headers[name]
+        headers[name] = value
+    url = endpoint.url
+    query_parts = []
+    if target.provider.wire != "gemini" and ctx.request.query_string:
+        query_parts.append(ctx.request.query_string)
+    for name, value in auth_query.items():
+        if target.allow_override and name in ctx.request.query:
+            value = ctx.request.query[name]
+        from urllib.parse import quote
+
+        query_parts.append(f"{quote(name)}={quote(value, safe='')}")
+    if query_parts:
+        url += ("&" if "?" in url else "?") + "&".join(query_parts)
+    return headers, url
+
+
+def _criterion(status: int) -> str:
+    return f"http_{status}"
+
+
+async def run_attempt(
+    ctx: RequestContext, env: WorkerEnv, target: Target, call: ClientCall, *, timeouts: tuple[float, float] | None = None
+) -> UpstreamResponse:
+    """One attempt on ``target``. Raises :class:`AttemptFailed` before any byte
+    reaches the client, or returns the response for the client."""
+    requested = call.requested_model
+    model = target.resolve_model(requested)
+    if not model:
+        raise client_error(call.client_format, 400, "model parameter not found in request, nor in gateway configuration")
+    provider = target.provider
+    if call.operation == "count_tokens":
+        endpoint = provider.count_tokens_endpoint(model)
+        if endpoint is None:
+            return _local_count(ctx, target, call)
+    elif call.operation == "embeddings":
+        endpoint = provider.embeddings_endpoint(model)
+        if endpoint is None:
+            raise client_error(call.client_format, 400, f"provider '{provider.name}' does not serve embeddings in lockgate")
+    else:
+        endpoint = provider.chat_endpoint(model, call.stream)
+    payload = _upstream_body(target, call, model)
+    headers, url = await _headers_and_url(env, target, call, ctx, endpoint)
+    ctx.upstream_scheme, ctx.upstream_host, ctx.upstream_port = endpoint.scheme, endpoint.host, endpoint.port
+    path, _, query = url.split("://", 1)[1].partition("/")[2].partition("?")
+    ctx.upstream_path = "/" + path
+    ctx.upstream_query = query if provider.wire != "gemini" else ""
+    tried = {
+        "provider": provider.name,
+        "model": model,
+        "host": endpoint.host,
+        "port": endpoint.port,
+        "upstream_scheme": endpoint.scheme,
+        "upstream_uri": ctx.upstream_uri if provider.wire != "gemini" else endpoint.path.split("?")[0],
+        "route_type": target.route_type,
+        "ip": endpoint.host,
+    }
+    call.tried.append(tried)
+    service = ctx.service or {}
+    connect_t, read_t = timeouts or (service.get("connect_timeout", 60000) / 1000, service.get("read_timeout", 60000) / 1000)
+    timeout = aiohttp.ClientTimeout(sock_connect=connect_t, sock_read=read_t)
+    started = time.perf_counter_ns()
+    ctx.upstream_started_ns = started
+    try:
+        resp = await env.session.post(url, data=payload, headers=headers, timeout=timeout, auto_decompress=True)
+    except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        raise AttemptFailed("timeout", 504, b"", f"timed out connecting to {endpoint.host}:{endpoint.port}") from exc
+    except aiohttp.ClientError as exc:
+        raise AttemptFailed("error", 502, b"", f"could not reach {endpoint.host}:{endpoint.port}: {exc}") from exc
+    ctx.upstream_headers_ns = time.perf_counter_ns()
+    if resp.status >= 400:
+        try:
+            body = await resp.read()
+        except (aiohttp.ClientError, TimeoutError):
+            body = b""
+        finally:
+            resp.release()
+        raise AttemptFailed(_criterion(resp.status), resp.status, body, f"{provider.name} answered {resp.status}")
+    out_headers: CIMultiDict[str] = CIMultiDict()
+    for name, value in resp.headers.items():
+        if name.lower() not in _DROP_RESPONSE_HEADERS and not name.lower().startswith(("anthropic-ratelimit", "x-ratelimit", "openai-", "x-request-id", "request-id", "cf-")):
+            out_headers.add(name, value)
+    recorder = Recorder(ctx, target, call, model, started)
+    if call.operation == "count_tokens":
+        return await _count_response(ctx, target, call, resp, out_headers)
+    streaming = call.stream and "text/event-stream" in resp.headers.get("Content-Type", "")
+    if streaming:
+        out_headers["Content-Type"] = "text/event-stream; charset=utf-8" if call.client_format == "openai" else "text/event-stream"
+        out_headers["Cache-Control"] = "no-cache"
+        return UpstreamResponse(200, out_headers, _stream(resp, target, call, recorder), resp.release)
+    return await _oneshot(resp, target, call, recorder, out_headers)
+
+
+def upstream_failure(call: ClientCall, failure: AttemptFailed) -> Exit:
+    """The client's answer when no (further) target can be tried."""
+    if failure.criterion in ("error", "timeout"):
+        status = 504 if failure.criterion == "timeout" else 502
+        message = f"upstream LLM provider failed: {failure.message}"
+        if call.client_format == "anthropic":
+            return Exit(status, anthropic_error_body("api_error", message))
+        return Exit(status, openai_error_body(message, "server_error"))
+    if call.client_format == "anthropic":
+        status, body = upstream_error_to_anthropic(failure.status, failure.body)
+    else:
+        status, body = upstream_error_to_openai(failure.status, failure.body)
+    return Exit(status, body)
+
+
+class Recorder:
+    """Collects usage and timings of one successful attempt into the log record."""
+
+    __slots__ = ("call", "ctx", "first_ns", "model", "started", "target")
+
+    def __init__(self, ctx: RequestContext, target: Target, call: ClientCall, model: str, started: int) -> None:
+        self.ctx = ctx
+        self.target = target
+        self.call = call
+        self.model = model
+        self.started = started
+        self.first_ns = 0
+
+    def first_token(self) -> None:
+        if not self.first_ns:
+            self.first_ns = time.perf_counter_ns()
+
+    def finish(self, usage: Usage, response_model: str | None, response_body: bytes | None = None) -> None:
+        ctx, target, call = self.ctx, self.target, self.call
+        now_ns = time.perf_counter_ns()
+        ctx.upstream_done_ns = now_ns
+        if not usage.reported or not usage.completion_tokens:
+            estimate = _estimate_prompt(call)
+            if not usage.prompt_tokens:
+                usage.prompt_tokens = estimate
+                usage.estimated = True
+            if not usage.completion_tokens:
+                usage.completion_tokens = 1
+                usage.estimated = True
+        if not target.logging.log_statistics and not target.logging.log_payloads:
+            return
+        latency = round((now_ns - self.started) / 1e6)
+        ttft = round(((self.first_ns or now_ns) - self.started) / 1e6)
+        proxy: dict[str, Any] = {}
+        if target.logging.log_statistics:
+            completion = usage.completion_tokens
+            proxy["usage"] = {
+                "prompt_tokens": usage.prompt_tokens,
+                "completion_tokens": completion,
+                "total_tokens": usage.total_tokens,
+                "cost": (usage.prompt_tokens * target.input_cost + completion * target.output_cost) / 1e6,
+                "time_per_token": latency / completion if completion else 0,
+                "time_to_first_token": ttft,
+                "prompt_tokens_details": {"cached_tokens": usage.cached_tokens} if usage.cached_tokens else {},
+                "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens} if usage.reasoning_tokens else {},
+            }
+            if usage.estimated:
+                proxy["usage"]["estimated"] = True
+            proxy["meta"] = {
+                "plugin_id": target.plugin_id,
+                "provider_name": target.provider_name,
+                "request_model": self.model,
+                "response_model": response_model or self.model,
+                "llm_latency": latency,
+                "request_mode": "stream" if call.stream else "oneshot",
+            }
+        if target.logging.log_payloads:
+            proxy["payload"] = {
+                "request": call.raw.decode("utf-8", "replace"),
+                "response": (response_body or b"").decode("utf-8", "replace"),
+            }
+        ai = ctx.log_extra.setdefault("ai", {})
+        existing = ai.get("proxy", {})
+        existing.update(proxy)
+        ai["proxy"] = existing
+
+
+def _estimate_prompt(call: ClientCall) -> int:
+    if call.client_format == "anthropic":
+        return estimate_anthropic_input_tokens(call.body)
+    return estimate_openai_input_tokens(call.body)
+
+
+async def _oneshot(resp: aiohttp.ClientResponse, target: Target, call: ClientCall, recorder: Recorder, headers: CIMultiDict[str]) -> UpstreamResponse:
+    try:
+        raw = await resp.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise AttemptFailed("error", 502, b"", f"the response from {target.provider_name} was cut: {exc}") from exc
+    finally:
+        resp.release()
+    recorder.first_token()
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise AttemptFailed("error", 502, raw[:500], f"{target.provider_name} answered invalid JSON") from exc
+    conv = target.conversion
+    if conv.passthrough:
+        body = raw
+        if conv.upstream == "anthropic":
+            usage = usage_from_anthropic(data.get("usage") or {})
+        elif conv.upstream == "openai":
+            usage = usage_from_openai(data.get("usage") or {})
+        else:
+            from lockgate.llm.wire.gemini import usage_from_gemini
+
+            usage = usage_from_gemini(data.get("usageMetadata") or {})
+        response_model = data.get("model") if isinstance(data, dict) else None
+    else:
+        assert conv.response is not None
+        translated, usage = conv.response(data, recorder.model)
+        body = orjson.dumps(translated)
+        response_model = translated.get("model")
+    headers["Content-Type"] = "application/json"
+    recorder.finish(usage, response_model, body)
+
+    async def once() -> AsyncIterator[bytes]:
+        yield body
+
+    return UpstreamResponse(200, headers, once(), None)
+
+
+async def _stream(resp: aiohttp.ClientResponse, target: Target, call: ClientCall, recorder: Recorder) -> AsyncIterator[bytes]:
+    conv = target.conversion
+    decoder = SSEDecoder()
+    estimate = _estimate_prompt(call)
+    translator: Any
+    if conv.passthrough:
+        translator = AnthropicStreamObserver() if conv.upstream == "anthropic" else OpenAIStreamObserver()
+    else:
+        assert conv.stream is not None
+        translator = conv.stream(recorder.model, estimate, call.include_usage)
+    passthrough = conv.passthrough
+    sent_bytes = 0
+    failed = False
+    try:
+        try:
+            async for chunk in resp.content.iter_any():
+                recorder.first_token()
+                out: list[bytes] = []
+                for event in decoder.feed(chunk):
+                    data = event.data
+                    if not data or data == "[DONE]":
+                        continue
+                    try:
+                        parsed = orjson.loads(data)
+                    except orjson.JSONDecodeError:
+                        failed = True
+                        out.append(_fail(translator, passthrough, call, "api_error", "the upstream stream sent invalid JSON"))
+                        break
+                    if passthrough:
+                        translator.feed(parsed)
+                    else:
+                        piece = translator.feed(parsed)
+                        if piece:
+                            out.append(piece)
+                if passthrough and not failed:
+                    sent_bytes += len(chunk)
+                    yield chunk
+                elif out:
+                    piece = b"".join(out)
+                    sent_bytes += len(piece)
+                    yield piece
+                if failed:
+                    return
+        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
+            failed = True
+            yield _fail(translator, passthrough, call, "api_error", f"the upstream stream broke: {type(exc).__name__}")
+            return
+        if passthrough:
+            if not translator.completed:
+                failed = True
+                yield _fail(translator, passthrough, call, "api_error", "the upstream stream ended before it was complete")
+        else:
+            tail = translator.finish()
+            if tail:
+                yield tail
+    finally:
+        resp.release()
+        usage = translator.usage
+        if not usage.completion_tokens and sent_bytes:
+            usage.completion_tokens = estimate_tokens(sent_bytes // 3)
+            usage.estimated = True
+        if not usage.prompt_tokens:
+            usage.prompt_tokens = estimate
+            usage.estimated = True
+        recorder.finish(usage, translator.response_model)
+
+
+def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, message: str) -> bytes:
+    if not passthrough:
+        return bytes(translator.fail(kind, message))
+    if call.client_format == "anthropic":
+        return encode_event("error", anthropic_error_body(kind, message))
+    return encode_data({"error": {"message": message, "type": "server_error", "param": None, "code": None}})
+
+
+def _local_count(ctx: RequestContext, target: Target, call: ClientCall) -> UpstreamResponse:
+    count = _estimate_prompt(call)
+    body = orjson.dumps({"input_tokens": count})
+
+    async def once() -> AsyncIterator[bytes]:
+        yield body
+
+    headers: CIMultiDict[str] = CIMultiDict({"Content-Type": "application/json", "X-Lockgate-Token-Count": "estimate"})
+    ctx.upstream_host = ""
+    return UpstreamResponse(200, headers, once(), None)
+
+
+async def _count_response(ctx: RequestContext, target: Target, call: ClientCall, resp: aiohttp.ClientResponse, headers: CIMultiDict[str]) -> UpstreamResponse:
+    try:
+        raw = await resp.read()
+    finally:
+        resp.release()
+    ctx.upstream_done_ns = time.perf_counter_ns()
+    if target.provider.wire == "gemini":
+        data = orjson.loads(raw)
+        raw = orjson.dumps({"input_tokens": int(data.get("totalTokens", 0))})
+    headers["Content-Type"] = "application/json"
+
+    async def once() -> AsyncIterator[bytes]:
+        yield raw
+
+    return UpstreamResponse(200, headers, once(), None)
+
+
+async def sleep_backoff(attempt: int) -> None:
+    await asyncio.sleep(min(0.05 * (2**attempt), 1.0))

@@ -1,0 +1,69 @@
+"""A configured model: provider, credentials, options and the format pair.
+
+Built once per configuration version (ai-proxy has one, ai-proxy-advanced one
+per target), so requests only look things up.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lockgate.llm.conversions import Conversion, conversion
+from lockgate.llm.providers import Provider, provider_class
+from lockgate.plugins.ai_proxy.schema import AuthConfig, LoggingConfig, ModelConfig
+
+__all__ = ["Target"]
+
+
+class Target:
+    def __init__(
+        self,
+        *,
+        plugin_id: str,
+        client_format: str,
+        route_type: str,
+        model: ModelConfig,
+        auth: AuthConfig | None,
+        logging: LoggingConfig,
+        weight: int = 100,
+        description: str | None = None,
+        index: int = 0,
+    ) -> None:
+        self.plugin_id = plugin_id
+        self.client_format = client_format
+        self.route_type = route_type
+        self.model = model
+        self.auth = auth
+        self.logging = logging
+        self.weight = weight
+        self.description = description
+        self.index = index
+        self.provider: Provider = provider_class(model.provider)(model, auth)
+        self.conversion: Conversion = conversion(client_format, self.provider.wire)
+        options = model.options
+        #: Tuning values that override the client's, in the client's own field names.
+        self.overrides: dict[str, Any] = {}
+        if options is not None:
+            for key in ("max_tokens", "temperature", "top_p", "top_k"):
+                value = getattr(options, key)
+                if value is not None:
+                    self.overrides[key] = value
+        self.input_cost = (options.input_cost if options else None) or 0.0
+        self.output_cost = (options.output_cost if options else None) or 0.0
+        self.allow_override = bool(auth and auth.allow_override)
+
+    @property
+    def provider_name(self) -> str:
+        return self.provider.name
+
+    def resolve_model(self, requested: str | None) -> str | None:
+        """The upstream model for a request naming ``requested`` (None when unset everywhere)."""
+        return self.model.name or requested
+
+    def conflicts(self, requested: str | None) -> bool:
+        """Kong's rule: a configured model name forbids the client naming another."""
+        name = self.model.name
+        return bool(name and requested and requested != name and requested != self.model.model_alias)
+
+    def describe(self) -> str:
+        return f"{self.provider.name}/{self.model.name or '*'}"

@@ -1,0 +1,1 @@
+"""ai-proxy-advanced: several targets behind one route, balanced, with failover."""

@@ -1,0 +1,167 @@
+"""ai-proxy-advanced (Kong priority 770): targets, balancing and failover.
+
+Failover happens only before the first byte reaches the client: an attempt
+either fails entirely (connection error, timeout, an error status) and the
+next target is tried, or its response starts streaming and is final.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Literal
+
+from pydantic import Field
+
+from lockgate.plugins.ai_proxy.exchange import AttemptFailed, ClientCall, client_error, run_attempt, upstream_failure
+from lockgate.plugins.ai_proxy.request import models_answer, parse_call
+from lockgate.plugins.ai_proxy.schema import AuthConfig, LoggingConfig, ModelConfig, RouteType, misplaced_options
+from lockgate.plugins.ai_proxy.target import Target
+from lockgate.plugins.ai_proxy_advanced.balancer import Balancer
+from lockgate.plugins.base import PluginConfig, PluginHandler
+from lockgate.proxy.context import RequestContext, UpstreamResponse
+from lockgate.proxy.worker_env import WorkerEnv
+
+__all__ = ["AIProxyAdvanced", "AIProxyAdvancedConfig"]
+
+Criterion = Literal[
+    "error", "timeout", "invalid_header", "http_403", "http_404", "http_429",
+    "http_500", "http_502", "http_503", "http_504", "non_idempotent",
+]
+
+
+class TargetConfig(PluginConfig):
+    route_type: RouteType = "llm/v1/chat"
+    model: ModelConfig
+    auth: AuthConfig | None = None
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    weight: int = Field(100, ge=1, le=65535)
+    description: str | None = None
+
+
+class BalancerConfig(PluginConfig):
+    algorithm: Literal["round-robin", "lowest-latency", "lowest-usage", "least-connections", "consistent-hashing", "priority", "semantic"] = "round-robin"
+    tokens_count_strategy: Literal["total-tokens", "prompt-tokens", "completion-tokens", "cost"] = "total-tokens"
+    latency_strategy: Literal["tpot", "e2e"] = "tpot"
+    hash_on_header: str = "X-Kong-LLM-Request-ID"
+    slots: int = Field(10000, ge=10, le=65536)
+    retries: int = Field(5, ge=0, le=32767)
+    failover_criteria: list[Criterion] = Field(default_factory=lambda: ["error", "timeout"])
+    connect_timeout: int = Field(60000, ge=1)
+    read_timeout: int = Field(60000, ge=1)
+    write_timeout: int = Field(60000, ge=1)
+    max_fails: int = Field(0, ge=0)
+    fail_timeout: int = Field(10000, ge=1)
+
+
+class AIProxyAdvancedConfig(PluginConfig):
+    targets: list[TargetConfig] = Field(min_length=1)
+    balancer: BalancerConfig = Field(default_factory=BalancerConfig)
+    llm_format: Literal["openai", "anthropic", "gemini", "bedrock", "cohere", "huggingface"] = "openai"
+    max_request_body_size: int = Field(1048576, ge=0)
+    model_name_header: bool = True
+    response_streaming: Literal["allow", "deny", "always"] = "allow"
+    genai_category: str = "text/generation"
+    embeddings: dict[str, Any] | None = None
+    vectordb: dict[str, Any] | None = None
+
+
+class Balanced:
+    """ctx.upstream for ai-proxy-advanced."""
+
+    __slots__ = ("call", "plugin")
+
+    def __init__(self, plugin: AIProxyAdvanced, call: ClientCall) -> None:
+        self.plugin = plugin
+        self.call = call
+
+    async def send(self, ctx: RequestContext) -> UpstreamResponse:
+        plugin, call = self.plugin, self.call
+        cfg = plugin.config.balancer
+        hash_value = ctx.request.headers.get(cfg.hash_on_header) if cfg.algorithm == "consistent-hashing" else None
+        order = plugin.balancer.order(hash_value)
+        timeouts = (cfg.connect_timeout / 1000, cfg.read_timeout / 1000)
+        attempts = min(len(order), cfg.retries + 1) if order else 0
+        last: AttemptFailed | None = None
+        try:
+            for target in order[:attempts]:
+                plugin.balancer.started(target)
+                started = time.monotonic()
+                try:
+                    response = await run_attempt(ctx, plugin.env, target, call, timeouts=timeouts)
+                except AttemptFailed as failure:
+                    plugin.balancer.finished(target, ok=False, latency_ms=0, tokens=0)
+                    last = failure
+                    if failure.criterion not in cfg.failover_criteria:
+                        break
+                    continue
+                plugin.balancer.finished(target, ok=True, latency_ms=(time.monotonic() - started) * 1000, tokens=1)
+                ctx.plugin_state[plugin.id] = target
+                return response
+        finally:
+            proxy = ctx.log_extra.setdefault("ai", {}).setdefault("proxy", {})
+            proxy["tried_targets"] = list(call.tried)
+        assert last is not None
+        raise upstream_failure(call, last)
+
+
+class AIProxyAdvanced(PluginHandler):
+    name = "ai-proxy-advanced"
+    PRIORITY = 770
+    VERSION = "3.13.0"
+    Config = AIProxyAdvancedConfig
+
+    def __init__(self, entity: dict[str, Any], config: AIProxyAdvancedConfig, env: WorkerEnv) -> None:
+        super().__init__(entity, config, env)
+        self.targets = [
+            Target(
+                plugin_id=self.id,
+                client_format=config.llm_format,
+                route_type=t.route_type,
+                model=t.model,
+                auth=t.auth,
+                logging=t.logging,
+                weight=t.weight,
+                description=t.description,
+                index=i,
+            )
+            for i, t in enumerate(config.targets)
+        ]
+        b = config.balancer
+        self.balancer = Balancer(self.targets, b.algorithm, max_fails=b.max_fails, fail_timeout_ms=b.fail_timeout, hash_header=b.hash_on_header)
+
+    @classmethod
+    def check(cls, config: Any) -> list[str]:
+        problems = []
+        if config.llm_format not in ("openai", "anthropic"):
+            problems.append(f"config.llm_format: '{config.llm_format}' is not supported by lockgate yet (supported: openai, anthropic)")
+        if config.balancer.algorithm == "semantic":
+            problems.append("config.balancer.algorithm: 'semantic' is not supported by lockgate yet")
+        for i, t in enumerate(config.targets):
+            if t.route_type not in ("llm/v1/chat", "llm/v1/embeddings"):
+                problems.append(f"config.targets.{i}.route_type: '{t.route_type}' is not supported by lockgate yet")
+        return problems
+
+    @classmethod
+    def warnings(cls, raw: dict[str, Any]) -> list[str]:
+        out: list[str] = []
+        for i, target in enumerate(raw.get("targets") or []):
+            if isinstance(target, dict):
+                out.extend(misplaced_options(target, f"config.targets[{i}].model"))
+        return out
+
+    async def access(self, ctx: RequestContext) -> None:
+        config: AIProxyAdvancedConfig = self.config
+        call = await parse_call(ctx, config.llm_format, self.targets[0].route_type, config.max_request_body_size, config.response_streaming)
+        if call is None:
+            names = [t.model.model_alias or t.model.name or "*" for t in self.targets]
+            raise models_answer(config.llm_format, list(dict.fromkeys(names)))
+        if len(self.targets) == 1 and self.targets[0].conflicts(call.requested_model):
+            raise client_error(call.client_format, 400, f"cannot use own model - must be: {self.targets[0].model.name}")
+        ctx.upstream = Balanced(self, call)
+
+    def header_filter(self, ctx: RequestContext) -> None:
+        target = ctx.plugin_state.get(self.id)
+        if self.config.model_name_header and isinstance(target, Target) and isinstance(ctx.upstream, Balanced):
+            model = target.resolve_model(ctx.upstream.call.requested_model)
+            if model:
+                ctx.response_headers["X-Kong-LLM-Model"] = f"{target.provider_name}/{model}"

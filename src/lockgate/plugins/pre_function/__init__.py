@@ -1,0 +1,1 @@
+"""pre-function and post-function: Lua snippets per phase (Kong's serverless plugins)."""
