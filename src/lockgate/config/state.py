@@ -296,11 +296,12 @@ def _comparable(entity: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in entity.items() if k not in ("created_at", "updated_at")}
 
 
-def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+def _merge(base: dict[str, Any], changes: dict[str, Any], *, deep: bool = False) -> dict[str, Any]:
+    """PATCH semantics: fields replace, except plugin ``config`` records, which merge deeply."""
     out = dict(base)
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and key == "config":
-            out[key] = _merge(out[key], value)
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and (deep or key == "config"):
+            out[key] = _merge(out[key], value, deep=True)
         else:
             out[key] = value
     return out
