@@ -30,7 +30,7 @@ from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.worker_env import WorkerEnv
 
-__all__ = ["AttemptFailed", "ClientCall", "client_error", "run_attempt", "upstream_failure"]
+__all__ = ["AttemptFailed", "ClientCall", "client_error", "record_failure", "run_attempt", "upstream_failure"]
 
 USER_AGENT = f"lockgate/{__version__}"
 #: Response headers of the provider never passed to the client.
@@ -228,6 +228,34 @@ async def run_attempt(
         out_headers["Cache-Control"] = "no-cache"
         return UpstreamResponse(200, out_headers, _stream(resp, target, call, recorder), resp.release)
     return await _oneshot(resp, target, call, recorder, out_headers)
+
+
+def record_failure(ctx: RequestContext, target: Target, call: ClientCall, failure: AttemptFailed) -> None:
+    """Failed calls are logged too: which provider and model, and what the request would have cost."""
+    if not target.logging.log_statistics:
+        return
+    proxy = ctx.log_extra.setdefault("ai", {}).setdefault("proxy", {})
+    prompt = _estimate_prompt(call)
+    proxy["usage"] = {
+        "prompt_tokens": prompt,
+        "completion_tokens": 0,
+        "total_tokens": prompt,
+        "cost": prompt * target.input_cost / 1e6,
+        "time_per_token": 0,
+        "time_to_first_token": 0,
+        "prompt_tokens_details": {},
+        "completion_tokens_details": {},
+        "estimated": True,
+    }
+    proxy["meta"] = {
+        "plugin_id": target.plugin_id,
+        "provider_name": target.provider_name,
+        "request_model": target.resolve_model(call.requested_model),
+        "response_model": None,
+        "llm_latency": round((time.perf_counter_ns() - ctx.upstream_started_ns) / 1e6) if ctx.upstream_started_ns else 0,
+        "request_mode": "stream" if call.stream else "oneshot",
+        "error": {"criterion": failure.criterion, "status": failure.status, "message": failure.message},
+    }
 
 
 def upstream_failure(call: ClientCall, failure: AttemptFailed) -> Exit:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lockgate.plugins.ai_proxy.exchange import AttemptFailed, ClientCall, client_error, run_attempt, upstream_failure
+from lockgate.plugins.ai_proxy.exchange import AttemptFailed, ClientCall, client_error, record_failure, run_attempt, upstream_failure
 from lockgate.plugins.ai_proxy.request import models_answer, parse_call
 from lockgate.plugins.ai_proxy.schema import AIProxyConfig, misplaced_options
 from lockgate.plugins.ai_proxy.target import Target
@@ -35,6 +35,7 @@ class SingleTarget:
         try:
             return await run_attempt(ctx, self.env, self.target, self.call)
         except AttemptFailed as failure:
+            record_failure(ctx, self.target, self.call, failure)
             raise upstream_failure(self.call, failure) from failure
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from lockgate.plugins.ai_proxy.exchange import AttemptFailed, ClientCall, client_error, run_attempt, upstream_failure
+from lockgate.plugins.ai_proxy.exchange import AttemptFailed, ClientCall, client_error, record_failure, run_attempt, upstream_failure
 from lockgate.plugins.ai_proxy.request import models_answer, parse_call
 from lockgate.plugins.ai_proxy.schema import AuthConfig, LoggingConfig, ModelConfig, RouteType, misplaced_options
 from lockgate.plugins.ai_proxy.target import Target
@@ -82,6 +82,7 @@ class Balanced:
         timeouts = (cfg.connect_timeout / 1000, cfg.read_timeout / 1000)
         attempts = min(len(order), cfg.retries + 1) if order else 0
         last: AttemptFailed | None = None
+        failed_target = order[0]
         try:
             for target in order[:attempts]:
                 plugin.balancer.started(target)
@@ -90,7 +91,7 @@ class Balanced:
                     response = await run_attempt(ctx, plugin.env, target, call, timeouts=timeouts)
                 except AttemptFailed as failure:
                     plugin.balancer.finished(target, ok=False, latency_ms=0, tokens=0)
-                    last = failure
+                    last, failed_target = failure, target
                     if failure.criterion not in cfg.failover_criteria:
                         break
                     continue
@@ -101,6 +102,7 @@ class Balanced:
             proxy = ctx.log_extra.setdefault("ai", {}).setdefault("proxy", {})
             proxy["tried_targets"] = list(call.tried)
         assert last is not None
+        record_failure(ctx, failed_target, call, last)
         raise upstream_failure(call, last)
 
 
