@@ -49,7 +49,7 @@ def conversion(client: str, upstream: str) -> Conversion:
     if client == "anthropic" and upstream == "gemini":
         return Conversion(
             client, upstream,
-            lambda body, model: anthropic_gemini.anthropic_to_gemini_request(body),
+            lambda body, model: anthropic_gemini.anthropic_to_gemini_request(body, model=model),
             anthropic_gemini.gemini_to_anthropic_response,
             lambda model, est, include_usage: anthropic_gemini.GeminiToAnthropicStream(model, est),
         )
@@ -63,7 +63,7 @@ def conversion(client: str, upstream: str) -> Conversion:
     if client == "openai" and upstream == "gemini":
         return Conversion(
             client, upstream,
-            lambda body, model: openai_gemini.openai_to_gemini_request(body),
+            lambda body, model: openai_gemini.openai_to_gemini_request(body, model=model),
             openai_gemini.gemini_to_openai_response,
             lambda model, est, include_usage: openai_gemini.GeminiToOpenAIStream(model, include_usage),
         )

@@ -6,6 +6,7 @@ from 0, each started once and stopped once, never interleaved; deltas of the
 kind the block allows; ``message_delta`` then ``message_stop`` last; or an
 ``error`` event, which ends the stream wherever it appears.
 ``check_openai_chunks`` does the same for chat.completion.chunk streams.
+``gemini_chunks`` generates the upstream chunks they are checked against.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from hypothesis import strategies as st
 
 from lockgate.llm.sse import SSEDecoder
 
@@ -177,3 +179,64 @@ def check_openai_chunks(chunks: list[Any]) -> dict[str, Any] | None:
             message["tool_calls"].append(call)
         finish = choice["finish_reason"]
     raise AssertionError("stream did not end with [DONE]")
+
+
+# -- upstream chunks for property tests -----------------------------------------
+
+
+def gemini_chunks() -> st.SearchStrategy[dict[str, Any]]:
+    """One GenerateContentResponse chunk: the usual parts plus what a
+    translator must survive (empty or broken parts, missing content, odd
+    finish reasons, a blocked prompt, an in-band error)."""
+    text = st.text(max_size=8)
+    sig = st.sampled_from(["c2ln", "Zm4=", "a+b/c==", ""])
+    # Chunks reach translators decoded by orjson, whose integers fit in 64 bits.
+    number = st.integers(-(2**63), 2**63 - 1)
+    args = st.dictionaries(
+        st.sampled_from(["a", "b"]), st.one_of(number, text, st.none()), max_size=2
+    )
+    name = st.sampled_from(["A", "B"])
+    part = st.one_of(
+        st.builds(lambda t: {"text": t}, text),
+        st.builds(lambda t: {"text": t, "thought": True}, text),
+        st.builds(lambda t, s: {"text": t, "thought": True, "thoughtSignature": s}, text, sig),
+        st.builds(lambda s: {"text": "", "thoughtSignature": s}, sig),
+        st.builds(lambda n, a: {"functionCall": {"name": n, "args": a}}, name, args),
+        st.builds(
+            lambda a, s: {"functionCall": {"name": "A", "args": a}, "thoughtSignature": s},
+            args,
+            sig,
+        ),
+        st.just({"inlineData": {"mimeType": "image/png", "data": "AA=="}}),
+        st.just({"functionCall": "broken"}),
+        st.just({}),
+    )
+    usage = st.fixed_dictionaries(
+        {},
+        optional={
+            "promptTokenCount": st.integers(0, 10**6),
+            "candidatesTokenCount": st.integers(0, 1000),
+            "thoughtsTokenCount": st.integers(0, 1000),
+            "cachedContentTokenCount": st.integers(0, 10**6),
+        },
+    )
+    content = st.one_of(
+        st.fixed_dictionaries({"role": st.just("model"), "parts": st.lists(part, max_size=4)}),
+        st.just({}),
+        st.none(),
+    )
+    finish = st.sampled_from(["STOP", "MAX_TOKENS", "SAFETY", "MALFORMED_FUNCTION_CALL", "", None])
+    candidate = st.fixed_dictionaries({}, optional={"content": content, "finishReason": finish})
+    return st.one_of(
+        st.fixed_dictionaries(
+            {},
+            optional={
+                "candidates": st.one_of(st.lists(candidate, max_size=2), st.just("x")),
+                "usageMetadata": st.one_of(usage, st.just("x")),
+                "modelVersion": st.sampled_from(["gemini-2.5-pro", ""]),
+                "responseId": st.sampled_from(["r1", "r2"]),
+                "promptFeedback": st.sampled_from([{"blockReason": "SAFETY"}, {}]),
+            },
+        ),
+        st.just({"error": {"code": 503, "message": "Overloaded.", "status": "UNAVAILABLE"}}),
+    )

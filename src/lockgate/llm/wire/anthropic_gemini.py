@@ -8,8 +8,9 @@ Anthropic events, one chunk at a time.
 Mapping decisions (see also :mod:`lockgate.llm.wire.gemini`):
 
 - ``system`` blocks, and ``{"role": "system"}`` entries that come before any
-  other message, become ``systemInstruction`` (one part per block). A system
-  entry later in the conversation stays where it is, as a user text part
+  other message, become ``systemInstruction`` (one part per block), except
+  Claude Code's ``x-anthropic-billing-header`` block (metadata addressed to
+  Anthropic, which varies per request). A system entry later in the conversation stays where it is, as a user text part
   wrapped in ``<system>`` tags: Gemini has no mid-conversation system role,
   and moving it into ``systemInstruction`` would change the prompt prefix on
   every turn (defeating Gemini's implicit prompt cache) and lose its position.
@@ -25,15 +26,16 @@ Mapping decisions (see also :mod:`lockgate.llm.wire.gemini`):
   ``context_management``, ``cache_control``, ``metadata``,
   ``disable_parallel_tool_use``, server tools (``{"type": "web_search_..."}``)
   and unknown fields are dropped.
-- thinking is requested only from models that support it, and
-  ``max_tokens`` is capped at the model's limit (gemini-2.0-flash: 8192):
-  Claude Code sends both for every model.
+- thinking (and any thought signature) is sent only to models that support
+  it, the budget is clamped to the model's range, and ``max_tokens`` is
+  capped at the model's limit (gemini-2.0-flash: 8192): Claude Code sends
+  thinking and 32000-64000 tokens whatever the model.
 """
 
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -63,6 +65,10 @@ __all__ = [
 ]
 
 _TOOL_CHOICE = {"auto": "AUTO", "any": "ANY", "tool": "ANY", "none": "NONE"}
+#: Claude Code's first system block is billing metadata for Anthropic, not an
+#: instruction; its value changes between requests, and at the head of the
+#: prompt it would defeat Gemini's prefix cache.
+_BILLING_HEADER = "x-anthropic-billing-header:"
 #: Gemini accepts at most five stop sequences.
 _MAX_STOP_SEQUENCES = 5
 _EXTENSION_MIME = {
@@ -78,7 +84,9 @@ _EXTENSION_MIME = {
 # -- request ------------------------------------------------------------------
 
 
-def anthropic_to_gemini_request(body: dict[str, Any], *, model: str | None = None) -> dict[str, Any]:
+def anthropic_to_gemini_request(
+    body: dict[str, Any], *, model: str | None = None
+) -> dict[str, Any]:
     """Anthropic Messages body -> GenerateContent body.
 
     ``model`` is the upstream model when the gateway configures one (it
@@ -130,7 +138,7 @@ def anthropic_to_gemini_count_tokens_request(body: dict[str, Any]) -> dict[str, 
 
 def _conversation(body: dict[str, Any], thinks: bool) -> dict[str, Any]:
     """contents, systemInstruction, tools and toolConfig."""
-    system = _texts(body.get("system"))
+    system = [t for t in _texts(body.get("system")) if not t.startswith(_BILLING_HEADER)]
     messages = body.get("messages")
     messages = messages if isinstance(messages, list) else []
     turns: list[tuple[str, list[dict[str, Any]]]] = []
@@ -146,11 +154,13 @@ def _conversation(body: dict[str, Any], thinks: bool) -> dict[str, Any]:
             if leading:
                 system.extend(texts)
             elif texts:
-                turns.append(("user", [{"text": "<system>\n" + "\n\n".join(texts) + "\n</system>"}]))
+                turns.append(
+                    ("user", [{"text": "<system>\n" + "\n\n".join(texts) + "\n</system>"}])
+                )
             continue
         leading = False
         if role == "assistant":
-            turns.append(("model", _model_parts(content, names)))
+            turns.append(("model", _model_parts(content, names, thinks)))
         else:
             turns.append(("user", _user_parts(content, names)))
     out: dict[str, Any] = {"contents": finalize_contents(turns, thought_signatures=thinks)}
@@ -160,9 +170,11 @@ def _conversation(body: dict[str, Any], thinks: bool) -> dict[str, Any]:
     if declarations:
         out["tools"] = [{"functionDeclarations": declarations}]
         choice = body.get("tool_choice")
-        if isinstance(choice, dict) and choice.get("type") in _TOOL_CHOICE:
-            mode: dict[str, Any] = {"mode": _TOOL_CHOICE[choice["type"]]}
-            if choice["type"] == "tool" and isinstance(choice.get("name"), str):
+        choice = choice if isinstance(choice, dict) else {}
+        kind = choice.get("type")
+        if isinstance(kind, str) and kind in _TOOL_CHOICE:
+            mode: dict[str, Any] = {"mode": _TOOL_CHOICE[kind]}
+            if kind == "tool" and isinstance(choice.get("name"), str):
                 mode["allowedFunctionNames"] = [choice["name"]]
             out["toolConfig"] = {"functionCallingConfig": mode}
     return out
@@ -191,7 +203,9 @@ def _texts(content: Any) -> list[str]:
     return [
         b["text"]
         for b in content
-        if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str)
+        if isinstance(b, dict)
+        and b.get("type") == "text"
+        and isinstance(b.get("text"), str)
         and b["text"]
     ]
 
@@ -204,7 +218,7 @@ def _blocks(content: Any) -> list[dict[str, Any]]:
     return []
 
 
-def _model_parts(content: Any, names: dict[str, str]) -> list[dict[str, Any]]:
+def _model_parts(content: Any, names: dict[str, str], signed: bool) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = []
     for block in _blocks(content):
         kind = block.get("type")
@@ -221,7 +235,7 @@ def _model_parts(content: Any, names: dict[str, str]) -> list[dict[str, Any]]:
                     "args": args if isinstance(args, dict) else {},
                 }
             }
-            signature = tool_call_signature(call_id)
+            signature = tool_call_signature(call_id) if signed else None
             if signature:
                 part["thoughtSignature"] = signature
             parts.append(part)
@@ -307,7 +321,7 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -378,7 +392,7 @@ def gemini_to_anthropic_response(resp: dict[str, Any], model: str) -> tuple[dict
         stop_reason = anthropic_stop_reason(finish if isinstance(finish, str) else None, calls > 0)
     usage = usage_from_gemini(resp.get("usageMetadata"))
     version = resp.get("modelVersion")
-    message = {
+    message: dict[str, Any] = {
         "id": f"msg_{seed}",
         "type": "message",
         "role": "assistant",
@@ -513,7 +527,7 @@ class GeminiToAnthropicStream:
         usage = _anthropic_usage(self.usage)
         if not self.usage.reported:
             usage["input_tokens"] = self._estimate
-        message = {
+        message: dict[str, Any] = {
             "id": f"msg_{self._seed}",
             "type": "message",
             "role": "assistant",
@@ -532,17 +546,19 @@ class GeminiToAnthropicStream:
             signature = _str(part.get("thoughtSignature"))
             if not text and not signature:
                 return b""
-            out = self._ensure("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+            out = bytearray(
+                self._ensure("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+            )
             if signature:
                 self._signature = signature
             if text:
                 out += self._delta({"type": "thinking_delta", "thinking": text})
-            return out
+            return bytes(out)
         if isinstance(text, str):
             if not text:
                 return b""
-            out = self._ensure("text", {"type": "text", "text": ""})
-            return out + self._delta({"type": "text_delta", "text": text})
+            started = self._ensure("text", {"type": "text", "text": ""})
+            return started + self._delta({"type": "text_delta", "text": text})
         if isinstance(call, dict):
             out = bytearray(self._close())
             block = {
@@ -583,7 +599,9 @@ class GeminiToAnthropicStream:
         if self._open == "thinking" and self._signature:
             out = self._delta({"type": "signature_delta", "signature": self._signature})
         self._signature = ""
-        out += encode_event("content_block_stop", {"type": "content_block_stop", "index": self._index})
+        out += encode_event(
+            "content_block_stop", {"type": "content_block_stop", "index": self._index}
+        )
         self._open = None
         self._index += 1
         return out

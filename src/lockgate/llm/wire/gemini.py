@@ -261,7 +261,9 @@ def thinking_budget(model: str, budget: int) -> int:
 # -- requests -----------------------------------------------------------------
 
 
-def function_declaration(name: str, description: Any, parameters: dict[str, Any] | None) -> dict:
+def function_declaration(
+    name: str, description: Any, parameters: dict[str, Any] | None
+) -> dict[str, Any]:
     """One ``functionDeclarations`` entry; ``parameters`` already sanitized
     (None: the function takes no arguments, so the field is omitted)."""
     out: dict[str, Any] = {"name": name}
@@ -283,6 +285,9 @@ def finalize_contents(
     them). Rules applied, in order:
 
     - turns with no parts are dropped, then consecutive same-role turns merge;
+    - a conversation that opens with a model turn gets a one-character user
+      turn before it (Gemini requires the first turn to be the user's; an
+      OpenAI client may open with an assistant greeting);
     - the turn after a model turn with function calls starts with exactly one
       ``functionResponse`` per call, in call order, named like the call
       (matched by id, else by name); a missing result becomes an error
@@ -299,6 +304,8 @@ def finalize_contents(
             contents[-1]["parts"].extend(parts)
         else:
             contents.append({"role": role, "parts": list(parts)})
+    if contents and contents[0]["role"] == "model":
+        contents.insert(0, {"role": "user", "parts": [{"text": "."}]})
 
     calls: list[dict[str, Any]] = []
     for content in contents:

@@ -219,7 +219,7 @@ class _Sanitizer:
             token = token.replace("~1", "/").replace("~0", "~")
             if isinstance(node, dict):
                 node = node.get(token)
-            elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
+            elif isinstance(node, list) and token.isdecimal() and int(token) < len(node):
                 node = node[int(token)]
             else:
                 return None
@@ -286,6 +286,7 @@ class _Sanitizer:
         description = description if isinstance(description, str) else None
         nullable = schema.get("nullable") is True
 
+        only_null = False
         alternatives = schema.get("anyOf")
         if not isinstance(alternatives, list):
             alternatives = schema.get("oneOf")
@@ -294,7 +295,8 @@ class _Sanitizer:
             if union is not None:
                 out, branch_null = union
                 return _finish(out, description, nullable or branch_null)
-            nullable = nullable or any(_is_null_schema(a) for a in alternatives)
+            only_null = any(_is_null_schema(a) for a in alternatives)
+            nullable = nullable or only_null
 
         raw_type = schema.get("type")
         names = raw_type if isinstance(raw_type, list) else [raw_type]
@@ -317,7 +319,7 @@ class _Sanitizer:
         if not types:
             inferred = _infer_type(schema, values)
             if inferred is None:
-                if "null" in names or _is_null_schema(schema):
+                if only_null or "null" in names or _is_null_schema(schema):
                     # Only null is allowed: Gemini has no null type.
                     return _finish({"type": "string"}, description, True)
                 return _finish(_any_value(), description, nullable)
@@ -349,7 +351,8 @@ class _Sanitizer:
         null = False
         branches: list[dict[str, Any]] = []
         for alt in alternatives:
-            if isinstance(alt, dict):
+            ref = alt.get("$ref") if isinstance(alt, dict) else None
+            if isinstance(ref, str):
                 resolved = self._deref(alt)
                 alt = resolved if resolved is not None else {"type": "object"}
             if _is_null_schema(alt):
@@ -359,17 +362,20 @@ class _Sanitizer:
                 merged = dict(alt) if isinstance(alt, dict) else {}
                 _merge_into(merged, shared)
                 alt = merged
-            converted = self.node(alt, depth + 1)
-            if converted.pop("nullable", False):
-                null = True
+            if isinstance(ref, str):
+                self.stack.append(ref)
+            try:
+                converted = self.node(alt, depth + 1)
+            finally:
+                if isinstance(ref, str):
+                    self.stack.pop()
             inner = converted.get("anyOf")
-            if isinstance(inner, list) and "type" not in converted:
-                for sub in inner:
-                    if sub.pop("nullable", False):
-                        null = True
+            flat = inner if isinstance(inner, list) and "type" not in converted else [converted]
+            for sub in flat:
+                if sub.pop("nullable", False):
+                    null = True
+                if sub not in branches:
                     branches.append(sub)
-            else:
-                branches.append(converted)
         if not branches:
             return None
         if len(branches) == 1:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import secrets
 import time
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 import orjson
 
@@ -91,11 +91,13 @@ def openai_to_gemini_request(body: dict[str, Any], *, model: str | None = None) 
             if leading:
                 system.extend(texts)
             elif texts:
-                turns.append(("user", [{"text": "<system>\n" + "\n\n".join(texts) + "\n</system>"}]))
+                turns.append(
+                    ("user", [{"text": "<system>\n" + "\n\n".join(texts) + "\n</system>"}])
+                )
             continue
         leading = False
         if role == "assistant":
-            turns.append(("model", _assistant_parts(message, names)))
+            turns.append(("model", _assistant_parts(message, names, thinks)))
         elif role == "tool":
             turns.append(("user", [_tool_part(message, names)]))
         elif role == "function":
@@ -201,7 +203,9 @@ def _tool_choice(body: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def _assistant_parts(message: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
+def _assistant_parts(
+    message: dict[str, Any], names: dict[str, str], signed: bool
+) -> list[dict[str, Any]]:
     parts: list[dict[str, Any]] = [{"text": t} for t in _texts(message.get("content"))]
     calls = message.get("tool_calls")
     for call in calls if isinstance(calls, list) else []:
@@ -214,7 +218,7 @@ def _assistant_parts(message: dict[str, Any], names: dict[str, str]) -> list[dic
         part: dict[str, Any] = {
             "functionCall": {"id": call_id, "name": name, "args": _arguments(function)}
         }
-        signature = tool_call_signature(call_id)
+        signature = tool_call_signature(call_id) if signed else None
         if signature:
             part["thoughtSignature"] = signature
         parts.append(part)
@@ -311,7 +315,7 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -332,8 +336,12 @@ def _created(resp: dict[str, Any]) -> int:
     """Vertex's ``createTime`` as epoch seconds; now when absent or unparsable."""
     stamp = resp.get("createTime")
     if isinstance(stamp, str):
+        head, dot, tail = stamp.replace("Z", "+00:00").partition(".")
+        if dot:  # Google may send nanoseconds; Python parses up to micro
+            digits = len(tail) - len(tail.lstrip("0123456789"))
+            head = head + "." + tail[: min(digits, 6)] + tail[digits:]
         try:
-            return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+            return int(datetime.fromisoformat(head).timestamp())
         except ValueError:
             pass
     return int(time.time())
@@ -380,7 +388,9 @@ def gemini_to_openai_response(resp: dict[str, Any], model: str) -> tuple[dict[st
     if candidate is None and isinstance(feedback, dict) and feedback.get("blockReason"):
         finish_reason = "content_filter"
     else:
-        finish_reason = openai_finish_reason(finish if isinstance(finish, str) else None, bool(calls))
+        finish_reason = openai_finish_reason(
+            finish if isinstance(finish, str) else None, bool(calls)
+        )
     usage = usage_from_gemini(resp.get("usageMetadata"))
     version = resp.get("modelVersion")
     out = {
@@ -400,7 +410,9 @@ def gemini_to_openai_response(resp: dict[str, Any], model: str) -> tuple[dict[st
 
 
 def _error_chunk(error_type: str, message: str) -> bytes:
-    return encode_data({"error": {"message": message, "type": error_type, "param": None, "code": None}})
+    return encode_data(
+        {"error": {"message": message, "type": error_type, "param": None, "code": None}}
+    )
 
 
 class GeminiToOpenAIStream:

@@ -96,7 +96,11 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
         if target.provider.wire == "gemini":
             from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_count_tokens_request
 
-            return orjson.dumps(anthropic_to_gemini_count_tokens_request(call.body))
+            counted = anthropic_to_gemini_count_tokens_request(call.body)
+            if not getattr(target.provider, "vertex", True):
+                # The public API wants the request wrapped, with the model named.
+                counted = {"generateContentRequest": {"model": f"models/{model}", **counted}}
+            return orjson.dumps(counted)
         body = dict(call.body)
         body["model"] = model
         return orjson.dumps(body)
