@@ -1,10 +1,10 @@
 """List answers: ``size``, ``offset`` and ``tags`` as Kong reads them.
 
 ``{"data": [...], "next": "/services?offset=...", "offset": "..."}``; on the
-last page ``next`` is null and ``offset`` absent. Entities are listed in
-creation order (``created_at``, then ``id``); the offset token is the
-base64url of the last listed entity's ``[created_at, id]``, so a walk stays
-correct while entities are added or removed between pages.
+last page ``next`` is null and ``offset`` absent. Entities are listed by
+``created_at`` (seconds), then ``id``; the offset token is the base64url of
+the last listed entity's ``[created_at, id]``, so a walk neither repeats nor
+skips an entity when others are added or removed between pages.
 
 ``tags=a,b`` keeps entities carrying every tag, ``tags=a/b`` those carrying
 any; a mix is invalid (Kong's own regexes, at most 5 tags).
@@ -41,11 +41,17 @@ def _size(query: Mapping[str, str]) -> int:
     except ValueError:
         size = float("nan")
     if size != size:  # NaN: not a number at all
-        raise AdminError(400, {"code": 9, "name": "invalid size", "message": "size must be a number"})
+        raise AdminError(
+            400, {"code": 9, "name": "invalid size", "message": "size must be a number"}
+        )
     if not 1 <= size <= MAX_SIZE or size != int(size):
         raise AdminError(
             400,
-            {"code": 9, "name": "invalid size", "message": f"size must be an integer between 1 and {MAX_SIZE}"},
+            {
+                "code": 9,
+                "name": "invalid size",
+                "message": f"size must be an integer between 1 and {MAX_SIZE}",
+            },
         )
     return int(size)
 
@@ -57,7 +63,12 @@ def _offset(query: Mapping[str, str]) -> tuple[int, str] | None:
 
     def bad(why: str) -> AdminError:
         return AdminError(
-            400, {"code": 7, "name": "invalid offset", "message": f"'{raw}' is not a valid offset: {why}"}
+            400,
+            {
+                "code": 7,
+                "name": "invalid offset",
+                "message": f"'{raw}' is not a valid offset: {why}",
+            },
         )
 
     try:
@@ -68,7 +79,12 @@ def _offset(query: Mapping[str, str]) -> tuple[int, str] | None:
         key = orjson.loads(decoded)
     except orjson.JSONDecodeError as exc:
         raise bad("bad json encoding") from exc
-    if not (isinstance(key, list) and len(key) == 2 and isinstance(key[0], int) and isinstance(key[1], str)):
+    if not (
+        isinstance(key, list)
+        and len(key) == 2
+        and isinstance(key[0], int)
+        and isinstance(key[1], str)
+    ):
         raise bad("bad offset")
     return key[0], key[1]
 
@@ -99,8 +115,10 @@ def _has_tags(entity: dict[str, Any], wanted: tuple[str, list[str]]) -> bool:
     return all(t in have for t in tags) if mode == "and" else any(t in have for t in tags)
 
 
-def page(entities: list[dict[str, Any]], query: Mapping[str, str], base_path: str) -> dict[str, Any]:
-    """One page of ``entities`` (already in creation order) for a list GET.
+def page(
+    entities: list[dict[str, Any]], query: Mapping[str, str], base_path: str
+) -> dict[str, Any]:
+    """One page of ``entities`` (already in list order) for a list GET.
 
     ``base_path`` is the listing's path (``/services``); ``next`` repeats it
     with the new offset and the caller's ``size`` and ``tags``.

@@ -179,7 +179,11 @@ def infer_value(value: Any, annotation: Any) -> Any:
     if origin is dict and isinstance(value, dict):
         value_type = args[1] if len(args) == 2 else Any
         return {k: infer_value(v, value_type) for k, v in value.items()}
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel) and isinstance(value, dict):
+    if (
+        isinstance(annotation, type)
+        and issubclass(annotation, BaseModel)
+        and isinstance(value, dict)
+    ):
         return infer_record(value, annotation)
     return value
 
@@ -193,10 +197,14 @@ def _to_number(value: str, kind: Any) -> Any:
 
 def infer_record(data: dict[str, Any], model: type[BaseModel]) -> dict[str, Any]:
     fields = model.model_fields
-    return {k: (infer_value(v, fields[k].annotation) if k in fields else v) for k, v in data.items()}
+    return {
+        k: (infer_value(v, fields[k].annotation) if k in fields else v) for k, v in data.items()
+    }
 
 
-def infer_entity(kind: str, data: dict[str, Any], *, plugin_name: str | None = None) -> dict[str, Any]:
+def infer_entity(
+    kind: str, data: dict[str, Any], *, plugin_name: str | None = None
+) -> dict[str, Any]:
     out = infer_record(data, ENTITY_KINDS[kind])
     if kind == "plugins" and isinstance(out.get("config"), dict):
         from lockgate.plugins.registry import plugin_class

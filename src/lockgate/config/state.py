@@ -125,7 +125,7 @@ class GatewayState:
             scope = _plugin_scope(entity)
             for other in self.entities[kind].values():
                 if other["id"] != entity["id"] and _plugin_scope(other) == scope:
-                    where = ", ".join(f"{k}={v}" for k, v in zip(("route", "service", "consumer"), scope[1:], strict=True) if v) or "global"
+                    where = ", ".join(f"{k}={v}" for k, v in zip(("route", "service", "consumer"), scope[1:4], strict=True) if v) or "global"
                     raise UniqueError(
                         f"UNIQUE violation detected on '{{consumer=null,name=\"{entity['name']}\",route=null,service=null}}'"
                         if where == "global"

@@ -8,9 +8,7 @@ Anthropic events, one chunk at a time.
 Mapping decisions (see also :mod:`lockgate.llm.wire.gemini`):
 
 - ``system`` blocks, and ``{"role": "system"}`` entries that come before any
-  other message, become ``systemInstruction`` (one part per block), except
-  Claude Code's ``x-anthropic-billing-header`` block (metadata addressed to
-  Anthropic, which varies per request). A system entry later in the conversation stays where it is, as a user text part
+  other message, become ``systemInstruction`` (one part per block). A system entry later in the conversation stays where it is, as a user text part
   wrapped in ``<system>`` tags: Gemini has no mid-conversation system role,
   and moving it into ``systemInstruction`` would change the prompt prefix on
   every turn (defeating Gemini's implicit prompt cache) and lose its position.
@@ -65,10 +63,6 @@ __all__ = [
 ]
 
 _TOOL_CHOICE = {"auto": "AUTO", "any": "ANY", "tool": "ANY", "none": "NONE"}
-#: Claude Code's first system block is billing metadata for Anthropic, not an
-#: instruction; its value changes between requests, and at the head of the
-#: prompt it would defeat Gemini's prefix cache.
-_BILLING_HEADER = "x-anthropic-billing-header:"
 #: Gemini accepts at most five stop sequences.
 _MAX_STOP_SEQUENCES = 5
 _EXTENSION_MIME = {
@@ -138,7 +132,7 @@ def anthropic_to_gemini_count_tokens_request(body: dict[str, Any]) -> dict[str, 
 
 def _conversation(body: dict[str, Any], thinks: bool) -> dict[str, Any]:
     """contents, systemInstruction, tools and toolConfig."""
-    system = [t for t in _texts(body.get("system")) if not t.startswith(_BILLING_HEADER)]
+    system = _texts(body.get("system"))
     messages = body.get("messages")
     messages = messages if isinstance(messages, list) else []
     turns: list[tuple[str, list[dict[str, Any]]]] = []
