@@ -65,6 +65,20 @@ class DeckFiles:
             text = text.replace(secret, "[masked]")
         return text
 
+    def warnings(self) -> list[str]:
+        """Accepted but worth telling: each plugin's own warnings, with the entity's path."""
+        from lockgate.plugins.registry import plugin_class
+
+        out: list[str] = []
+        for item in self.decl.get("plugins", []):
+            cls = plugin_class(str(item.get("name")))
+            config = item.get("config")
+            if cls is None or not isinstance(config, dict):
+                continue
+            where = item.get("_path", "plugins")
+            out.extend(f"{where}.{line}" for line in cls.warnings(config))
+        return out
+
     def check(self, *, mode: str) -> None:
         """Everything that can be checked without the server.
 

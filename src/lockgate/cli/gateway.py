@@ -141,6 +141,8 @@ async def execute(args: argparse.Namespace, console: Console) -> int:
             await _dump(args, console)
             return 0
         files = read_files(args.files or ["-"], console.stdin, console.env)
+        for line in files.warnings():
+            print(f"Warning: {line}", file=console.stderr)
         if command == "validate":
             files.check(mode="validate")
             return 0

@@ -61,6 +61,19 @@ class Ref(BaseModel):
 class _Entity(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _string_refs(cls, data: Any) -> Any:
+        # decK lets a reference be a bare name or id: ``service: example-service``.
+        if isinstance(data, dict) and any(isinstance(data.get(f), str) for f in ("service", "route", "consumer")):
+            data = dict(data)
+            for f in ("service", "route", "consumer"):
+                value = data.get(f)
+                if isinstance(value, str):
+                    key = "id" if is_uuid(value) else ("username" if f == "consumer" else "name")
+                    data[f] = {key: value}
+        return data
+
     id: str | None = None
     tags: list[str] | None = None
     created_at: int | None = None
