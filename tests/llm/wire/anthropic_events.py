@@ -1,4 +1,4 @@
-"""Test helpers: parse SSE bytes, check an Anthropic event sequence, replay streams through the SDKs."""
+"""Test helpers: parse SSE bytes, check Anthropic requests and event sequences, replay streams through the SDKs."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import orjson
 from lockgate.llm.sse import SSEDecoder
 
 __all__ = [
+    "assert_anthropic_accepts",
     "parse_sse",
     "replay_anthropic_stream",
     "replay_openai_stream",
@@ -127,6 +128,37 @@ def validate_anthropic_events(events: list[Event]) -> None:
         else:
             raise AssertionError(f"{where}: unknown event")
     assert state == "stopped", "the stream ends without message_stop or error"
+
+
+def assert_anthropic_accepts(body: dict[str, Any]) -> None:
+    """Anthropic's structural rules for messages (the ones a translation can break)."""
+    assert isinstance(body["max_tokens"], int) and body["max_tokens"] > 0
+    thinking = body.get("thinking")
+    if thinking:
+        assert 1024 <= thinking["budget_tokens"] < body["max_tokens"]
+        assert "temperature" not in body and "top_k" not in body
+        assert body.get("tool_choice", {"type": "auto"})["type"] in ("auto", "none")
+    messages = body["messages"]
+    pending: list[str] = []
+    for i, message in enumerate(messages):
+        assert message["role"] in ("user", "assistant")
+        if i:
+            assert message["role"] != messages[i - 1]["role"], "roles must alternate"
+        content = message["content"]
+        assert content, "no empty turns"
+        for block in content:
+            if block["type"] == "text":
+                assert block["text"], "no empty text blocks"
+        if message["role"] == "user":
+            kinds = [b["type"] for b in content]
+            results = [b["tool_use_id"] for b in content if b["type"] == "tool_result"]
+            assert sorted(results) == sorted(pending), "every tool_use answered, nothing else"
+            assert kinds[: len(results)] == ["tool_result"] * len(results), "results first"
+            pending = []
+        else:
+            assert not pending
+            pending = [b["id"] for b in content if b["type"] == "tool_use"]
+    assert not pending or messages[-1]["role"] == "assistant"
 
 
 def _mock_client_transport(raw: bytes) -> httpx.Client:

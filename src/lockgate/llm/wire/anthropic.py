@@ -174,6 +174,5 @@ def estimate_anthropic_input_tokens(body: dict[str, Any]) -> int:
                 if schema is not None:
                     chars += len(orjson.dumps(schema))
                 framing += 8
-    if chars == 0 and images == 0:
-        return framing
-    return estimate_tokens(chars) + images * IMAGE_TOKENS + framing
+    text_tokens = estimate_tokens(chars) if chars else 0
+    return text_tokens + images * IMAGE_TOKENS + framing

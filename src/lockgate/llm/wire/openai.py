@@ -177,6 +177,5 @@ def estimate_openai_input_tokens(body: dict[str, Any]) -> int:
             if isinstance(tool, dict):
                 chars += len(orjson.dumps(tool.get("function") or tool))
                 framing += 8
-    if chars == 0 and images == 0:
-        return framing
-    return estimate_tokens(chars) + images * IMAGE_TOKENS + framing
+    text_tokens = estimate_tokens(chars) if chars else 0
+    return text_tokens + images * IMAGE_TOKENS + framing

@@ -82,7 +82,9 @@ class GoogleOAuth:
         self._accounts_by_email: dict[str, ServiceAccount] = {}
         self._tokens: dict[str, IssuedToken] = {}
 
-    def make_service_account(self, token_uri: str, project_id: str = "lockgate-test") -> dict[str, str]:
+    def make_service_account(
+        self, token_uri: str, project_id: str = "lockgate-test"
+    ) -> dict[str, str]:
         """A fresh key pair; returns the key file exactly as Google's console
         writes it (the private key PEM with real newlines)."""
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -145,11 +147,13 @@ class GoogleOAuth:
         try:
             info = self._verify(assertion)
         except _GrantError as exc:
-            return json_response({"error": exc.error, "error_description": exc.description}, 400, headers)
+            return json_response(
+                {"error": exc.error, "error_description": exc.description}, 400, headers
+            )
         token = "ya29.c." + secrets.token_urlsafe(96)
         self._tokens[token] = info
-        body = {"access_token": token, "expires_in": TOKEN_LIFETIME, "token_type": "Bearer"}
-        return json_response(body, 200, headers)
+        answer = {"access_token": token, "expires_in": TOKEN_LIFETIME, "token_type": "Bearer"}
+        return json_response(answer, 200, headers)
 
     @staticmethod
     async def _form(request: web.Request) -> dict[str, str]:

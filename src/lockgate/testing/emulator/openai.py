@@ -24,9 +24,19 @@ from aiohttp import web
 
 from .openai_validate import ChatRules, validate_chat
 from .responses import ApiError, json_response
-from .script import Reply, Script, Turn, apply_limits, parse_script, plan_reply, split_chunks, split_fragments
+from .script import (
+    Reply,
+    Script,
+    Turn,
+    apply_limits,
+    parse_script,
+    plan_reply,
+    split_chunks,
+    split_fragments,
+    thinking_text,
+)
 from .state import STATE, EmulatorState
-from .stream import FrameWriter, StreamCut
+from .stream import FrameWriter, StreamCut, cut_before_answer
 from .tokens import count_tokens, json_tokens
 
 __all__ = [
@@ -38,13 +48,16 @@ __all__ = [
     "extract_turn",
     "mask_key",
     "models_handler",
-    "thinking_text",
 ]
 
 _REASONING_MODEL = re.compile(r"^(gpt-5(?!-chat)|o1|o3|o4)")
 _CHAT_MODEL = re.compile(r"^(gpt-|o1|o3|o4|chatgpt-|ft:|codex-|computer-use-)")
 _EFFORT_TOKENS = {"none": 0, "minimal": 16, "low": 64, "medium": 128, "high": 256, "xhigh": 512}
-_EMBEDDING_DIMS = {"text-embedding-3-small": 1536, "text-embedding-3-large": 3072, "text-embedding-ada-002": 1536}
+_EMBEDDING_DIMS = {
+    "text-embedding-3-small": 1536,
+    "text-embedding-3-large": 3072,
+    "text-embedding-ada-002": 1536,
+}
 _PARSE_ERROR = (
     "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your "
     "HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON. "
@@ -158,7 +171,9 @@ class ChatProfile:
         model = body["model"]
         if not self.is_reasoning(model):
             if body.get("reasoning_effort") is not None:
-                raise self.bad_request("Unrecognized request argument supplied: reasoning_effort", None, None)
+                raise self.bad_request(
+                    "Unrecognized request argument supplied: reasoning_effort", None, None
+                )
             return
         if body.get("max_tokens") is not None:
             raise self.bad_request(
@@ -176,7 +191,13 @@ class ChatProfile:
                     name,
                     "unsupported_value",
                 )
-        for name in ("presence_penalty", "frequency_penalty", "logprobs", "top_logprobs", "logit_bias"):
+        for name in (
+            "presence_penalty",
+            "frequency_penalty",
+            "logprobs",
+            "top_logprobs",
+            "logit_bias",
+        ):
             if body.get(name) not in (None, 0, False):
                 raise self.bad_request(
                     f"Unsupported parameter: '{name}' is not supported with this model.",
@@ -256,11 +277,17 @@ def _text_of(content: Any) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("type") == "text")
+        return "\n".join(
+            str(p.get("text", ""))
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text"
+        )
     return ""
 
 
-def extract_turn(profile: ChatProfile, body: dict[str, Any], tool_names: set[str]) -> tuple[Turn, Script]:
+def extract_turn(
+    profile: ChatProfile, body: dict[str, Any], tool_names: set[str]
+) -> tuple[Turn, Script]:
     """The last user turn: every user and tool message after the last assistant one."""
     texts: list[str] = []
     results: list[str] = []
@@ -289,11 +316,6 @@ def extract_turn(profile: ChatProfile, body: dict[str, Any], tool_names: set[str
     return turn, parse_script(text)
 
 
-def thinking_text(user_text: str) -> str:
-    topic = " ".join(user_text.split())[:80] or "the request"
-    return f"The user wrote: {topic}. I will answer as the emulator script says."
-
-
 async def chat_handler(request: web.Request, profile: ChatProfile) -> web.StreamResponse:
     try:
         profile.authenticate(request)
@@ -313,9 +335,11 @@ async def chat_handler(request: web.Request, profile: ChatProfile) -> web.Stream
             raise profile.failure(script.fail, body["model"])
     except ApiError as err:
         return _with_headers(err.response(), profile.headers())
+    if script.cut is not None and not stream:
+        return cut_before_answer(request)
     reply = plan_reply(turn, script)
     if script.think and profile.thinks(body, script):
-        reply.thinking = thinking_text(turn.user_text)
+        reply.thinking = thinking_text(script.text)
     hidden = profile.hidden_reasoning(body)
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     stop = body.get("stop")
@@ -346,13 +370,22 @@ def _finish(reply: Reply) -> str:
 
 def _tool_calls(reply: Reply) -> list[dict[str, Any]]:
     return [
-        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
+        {
+            "id": c.id,
+            "type": "function",
+            "function": {"name": c.name, "arguments": c.arguments_json},
+        }
         for c in reply.tool_calls
     ]
 
 
-def _completion(profile: ChatProfile, body: dict[str, Any], reply: Reply, usage: dict[str, Any]) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.text if not reply.tool_calls else None}
+def _completion(
+    profile: ChatProfile, body: dict[str, Any], reply: Reply, usage: dict[str, Any]
+) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "role": "assistant",
+        "content": reply.text if not reply.tool_calls else None,
+    }
     if reply.thinking:
         message["reasoning_content"] = reply.thinking
     if reply.tool_calls:
@@ -393,7 +426,10 @@ async def _stream(
     }
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-        data: dict[str, Any] = {**base, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
+        data: dict[str, Any] = {
+            **base,
+            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        }
         if include_usage:
             data["usage"] = None
         if obfuscate:
@@ -406,10 +442,17 @@ async def _stream(
     for piece in split_chunks(reply.text, script.chunks):
         frames.append(chunk({"content": piece}))
     for index, call in enumerate(reply.tool_calls):
-        head = {"index": index, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}
+        head = {
+            "index": index,
+            "id": call.id,
+            "type": "function",
+            "function": {"name": call.name, "arguments": ""},
+        }
         frames.append(chunk({"tool_calls": [head]}))
         for frag in split_fragments(call.arguments_json):
-            frames.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": frag}}]}))
+            frames.append(
+                chunk({"tool_calls": [{"index": index, "function": {"arguments": frag}}]})
+            )
     frames.append(chunk({}, _finish(reply)))
     if include_usage:
         frames.append(_frame({**base, "choices": [], "usage": usage}))
@@ -437,7 +480,9 @@ def _frame(data: dict[str, Any]) -> bytes:
 
 def _vector(text: str, dims: int) -> list[float]:
     digest = hashlib.shake_256(text.encode()).digest(dims * 2)
-    raw = [int.from_bytes(digest[i : i + 2], "little") / 32767.5 - 1.0 for i in range(0, dims * 2, 2)]
+    raw = [
+        int.from_bytes(digest[i : i + 2], "little") / 32767.5 - 1.0 for i in range(0, dims * 2, 2)
+    ]
     norm = math.sqrt(sum(v * v for v in raw)) or 1.0
     return [v / norm for v in raw]
 
@@ -452,16 +497,26 @@ async def embeddings_handler(request: web.Request) -> web.Response:
             raise profile.parse_error() from exc
         if not isinstance(body, dict):
             raise profile.parse_error()
-        unknown = [k for k in body if k not in ("input", "model", "encoding_format", "dimensions", "user")]
+        unknown = [
+            k for k in body if k not in ("input", "model", "encoding_format", "dimensions", "user")
+        ]
         if unknown:
-            raise profile.bad_request(f"Unrecognized request argument supplied: {', '.join(unknown)}", None, None)
+            raise profile.bad_request(
+                f"Unrecognized request argument supplied: {', '.join(unknown)}", None, None
+            )
         model = body.get("model")
         if not model:
             raise profile.bad_request("you must provide a model parameter", None, None)
         if model not in _EMBEDDING_DIMS:
-            raise profile.error(404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found")
+            raise profile.error(
+                404,
+                f"The model `{model}` does not exist or you do not have access to it.",
+                code="model_not_found",
+            )
         inputs = body.get("input")
-        if isinstance(inputs, str) or (isinstance(inputs, list) and inputs and isinstance(inputs[0], int)):
+        if isinstance(inputs, str) or (
+            isinstance(inputs, list) and inputs and isinstance(inputs[0], int)
+        ):
             inputs = [inputs]
         if not isinstance(inputs, list) or not inputs or any(i in ("", []) for i in inputs):
             raise profile.bad_request(
@@ -472,14 +527,22 @@ async def embeddings_handler(request: web.Request) -> web.Response:
         dims = _EMBEDDING_DIMS[model]
         if body.get("dimensions") is not None:
             if model == "text-embedding-ada-002":
-                raise profile.bad_request("This model does not support specifying dimensions.", None, None)
+                raise profile.bad_request(
+                    "This model does not support specifying dimensions.", None, None
+                )
             if not isinstance(body["dimensions"], int) or not 1 <= body["dimensions"] <= dims:
-                raise profile.bad_request(f"Invalid 'dimensions': expected a value between 1 and {dims}.", "dimensions", "invalid_value")
+                raise profile.bad_request(
+                    f"Invalid 'dimensions': expected a value between 1 and {dims}.",
+                    "dimensions",
+                    "invalid_value",
+                )
             dims = body["dimensions"]
         fmt = body.get("encoding_format") or "float"
         if fmt not in ("float", "base64"):
             raise profile.bad_request(
-                f"Invalid value: '{fmt}'. Supported values are: 'float' and 'base64'.", "encoding_format", "invalid_value"
+                f"Invalid value: '{fmt}'. Supported values are: 'float' and 'base64'.",
+                "encoding_format",
+                "invalid_value",
             )
     except ApiError as err:
         return err.response()
@@ -489,13 +552,30 @@ async def embeddings_handler(request: web.Request) -> web.Response:
         text = item if isinstance(item, str) else " ".join(str(t) for t in item)
         tokens += count_tokens(text) if isinstance(item, str) else len(item)
         vec = _vector(text, dims)
-        emb: Any = vec if fmt == "float" else base64.b64encode(array.array("f", vec).tobytes()).decode()
+        emb: Any = (
+            vec if fmt == "float" else base64.b64encode(array.array("f", vec).tobytes()).decode()
+        )
         data.append({"object": "embedding", "index": i, "embedding": emb})
-    body_out = {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    body_out = {
+        "object": "list",
+        "data": data,
+        "model": model,
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
     return json_response(body_out, headers=profile.headers())
 
 
-OPENAI_MODELS = ("gpt-5", "gpt-5-mini", "gpt-5-nano", "gpt-4.1", "gpt-4o", "gpt-4o-mini", "o3", "o4-mini", "text-embedding-3-small")
+OPENAI_MODELS = (
+    "gpt-5",
+    "gpt-5-mini",
+    "gpt-5-nano",
+    "gpt-4.1",
+    "gpt-4o",
+    "gpt-4o-mini",
+    "o3",
+    "o4-mini",
+    "text-embedding-3-small",
+)
 
 
 async def models_handler(request: web.Request) -> web.Response:
@@ -504,6 +584,8 @@ async def models_handler(request: web.Request) -> web.Response:
         profile.authenticate(request)
     except ApiError as err:
         return err.response()
-    data = [{"id": m, "object": "model", "created": 1700000000, "owned_by": "system"} for m in OPENAI_MODELS]
+    data = [
+        {"id": m, "object": "model", "created": 1700000000, "owned_by": "system"}
+        for m in OPENAI_MODELS
+    ]
     return json_response({"object": "list", "data": data}, headers=profile.headers())
-

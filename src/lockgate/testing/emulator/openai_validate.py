@@ -96,10 +96,14 @@ class _Checker:
     def unknown(self, obj: dict[str, Any], allowed: frozenset[str], path: str) -> None:
         for key in obj:
             if key not in allowed:
-                raise self.fail(f"Unknown parameter: '{path}.{key}'.", f"{path}.{key}", "unknown_parameter")
+                raise self.fail(
+                    f"Unknown parameter: '{path}.{key}'.", f"{path}.{key}", "unknown_parameter"
+                )
 
     def missing(self, param: str) -> ApiError:
-        return self.fail(f"Missing required parameter: '{param}'.", param, "missing_required_parameter")
+        return self.fail(
+            f"Missing required parameter: '{param}'.", param, "missing_required_parameter"
+        )
 
     def bad_type(self, param: str, expected: str, value: Any) -> ApiError:
         return self.fail(
@@ -108,7 +112,9 @@ class _Checker:
             "invalid_type",
         )
 
-    def number(self, body: dict[str, Any], name: str, lo: float, hi: float | None, integer: bool = False) -> None:
+    def number(
+        self, body: dict[str, Any], name: str, lo: float, hi: float | None, integer: bool = False
+    ) -> None:
         if name not in body or body[name] is None:
             return
         value = body[name]
@@ -297,7 +303,9 @@ class _Checker:
             fn = tool.get("function")
             if not isinstance(fn, dict):
                 raise self.missing(f"{path}.function")
-            self.unknown(fn, frozenset({"name", "description", "parameters", "strict"}), f"{path}.function")
+            self.unknown(
+                fn, frozenset({"name", "description", "parameters", "strict"}), f"{path}.function"
+            )
             name = fn.get("name")
             if not isinstance(name, str):
                 raise self.missing(f"{path}.function.name")
@@ -317,7 +325,9 @@ class _Checker:
         return names
 
 
-def _strict_schema(checker: _Checker, fn: str, schema: dict[str, Any], context: tuple[str, ...]) -> None:
+def _strict_schema(
+    checker: _Checker, fn: str, schema: dict[str, Any], context: tuple[str, ...]
+) -> None:
     """Structured Outputs' rules for ``strict: true`` function schemas."""
     if schema.get("type") == "object" or "properties" in schema:
         ctx = "(" + ", ".join(f"'{c}'" for c in context) + ")"
@@ -355,6 +365,8 @@ def validate_chat(rules: ChatRules, fail: Fail, body: Any) -> set[str]:
         raise fail(f"Unrecognized request {noun} supplied: {', '.join(unknown)}", None, None)
     if not body.get("model"):
         raise fail("you must provide a model parameter", None, None)
+    if not isinstance(body["model"], str):
+        raise c.bad_type("model", "a string", body["model"])
     if "messages" not in body:
         raise c.missing("messages")
     c.messages(body["messages"])
@@ -368,9 +380,17 @@ def validate_chat(rules: ChatRules, fail: Fail, body: Any) -> set[str]:
     if "stream" in body and body["stream"] is not None and not isinstance(body["stream"], bool):
         raise c.bad_type("stream", "a boolean", body["stream"])
     if body.get("stream_options") is not None and not body.get("stream"):
-        raise fail("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options", None)
+        raise fail(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+            "stream_options",
+            None,
+        )
     if isinstance(body.get("stream_options"), dict):
-        c.unknown(body["stream_options"], frozenset({"include_usage", "include_obfuscation"}), "stream_options")
+        c.unknown(
+            body["stream_options"],
+            frozenset({"include_usage", "include_obfuscation"}),
+            "stream_options",
+        )
     stop = body.get("stop")
     if isinstance(stop, list) and len(stop) > 4:
         raise fail(

@@ -13,6 +13,7 @@ Directives are written in the text of the last user turn, anywhere in it
     [[slow 50]]                     wait between stream frames (milliseconds)
     [[chunks 20]]                   split the text into this many stream chunks
     [[cut 3]]                       close the connection after 3 stream frames
+                                    (not streamed: before any byte of the answer)
     [[think]]                       produce reasoning, in the provider's form,
                                     when the request enabled it
 
@@ -44,6 +45,7 @@ __all__ = [
     "plan_reply",
     "split_chunks",
     "split_fragments",
+    "thinking_text",
 ]
 
 _DIRECTIVE = re.compile(r"\[\[\s*(tool|reply|echo|fail|sleep|slow|chunks|cut|think)\b", re.I)
@@ -195,7 +197,8 @@ def plan_reply(turn: Turn, script: Script, id_prefix: str = "call_") -> Reply:
         missing = [name for name, _ in script.tools if name not in turn.tool_names]
         if not missing:
             calls = [
-                ToolCall(name, args, id_prefix + uuid.uuid4().hex[:24]) for name, args in script.tools
+                ToolCall(name, args, id_prefix + uuid.uuid4().hex[:24])
+                for name, args in script.tools
             ]
             return Reply(tool_calls=calls, finish="tool_calls")
         if turn.json_schema is None and not turn.tool_results:
@@ -211,6 +214,12 @@ def plan_reply(turn: Turn, script: Script, id_prefix: str = "call_") -> Reply:
     if script.echo:
         return Reply(text=script.text)
     return Reply(text=f"Hello from the {turn.provider} emulator, model {turn.model}.")
+
+
+def thinking_text(user_text: str) -> str:
+    """The emulated model's reasoning: short, deterministic, about the prompt."""
+    topic = " ".join(user_text.split())[:80] or "the request"
+    return f"The user wrote: {topic}. I will answer as the emulator script says."
 
 
 def apply_limits(reply: Reply, max_tokens: int | None, stop: list[str] | None = None) -> Reply:
@@ -264,7 +273,9 @@ def json_instance(schema: Any, defs: dict[str, Any] | None = None, name: str = "
     structured outputs): enough to make a client's parser happy."""
     if not isinstance(schema, dict):
         return "emulated"
-    defs = defs if defs is not None else {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    defs = (
+        defs if defs is not None else {**schema.get("definitions", {}), **schema.get("$defs", {})}
+    )
     if "$ref" in schema:
         ref = str(schema["$ref"]).rsplit("/", 1)[-1]
         return json_instance(defs.get(ref, {}), defs, name)
@@ -292,7 +303,10 @@ def json_instance(schema: Any, defs: dict[str, Any] | None = None, name: str = "
         required = schema.get("required") or list(props)
         return {k: json_instance(props.get(k, {}), defs, k) for k in required if k in props}
     if typ == "array":
-        return [json_instance(schema.get("items", {}), defs, name) for _ in range(schema.get("minItems", 0))]
+        return [
+            json_instance(schema.get("items", {}), defs, name)
+            for _ in range(schema.get("minItems", 0))
+        ]
     if typ in ("integer", "number"):
         value = schema.get("minimum", schema.get("exclusiveMinimum", -1) + 1)
         return int(value) if typ == "integer" else value

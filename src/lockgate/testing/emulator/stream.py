@@ -11,7 +11,7 @@ import asyncio
 
 from aiohttp import web
 
-__all__ = ["FrameWriter", "StreamCut", "cut_connection"]
+__all__ = ["FrameWriter", "StreamCut", "cut_before_answer", "cut_connection"]
 
 
 class StreamCut(Exception):
@@ -24,6 +24,13 @@ def cut_connection(request: web.Request) -> None:
     transport = request.transport
     if transport is not None:
         transport.close()
+
+
+def cut_before_answer(request: web.Request) -> web.Response:
+    """``[[cut]]`` on a non-streamed request: the connection drops before any
+    byte of the answer (the returned response is never sent)."""
+    cut_connection(request)
+    return web.Response(status=502)
 
 
 class FrameWriter:

@@ -1,0 +1,616 @@
+"""An OpenAI Chat Completions client in front of an Anthropic upstream.
+
+Request: Chat Completions body -> Anthropic Messages body. Response: an
+Anthropic message -> a chat completion. Stream: Anthropic events -> chat
+completion chunks, incrementally.
+
+Dropped, as Anthropic has no equivalent: ``n``, ``logprobs``,
+``top_logprobs``, ``presence_penalty``, ``frequency_penalty``, ``logit_bias``,
+``seed``, ``response_format``, ``stream_options`` (the caller passes
+``include_usage`` to the stream translator), audio and legacy ``functions``,
+prior ``reasoning_content`` (Anthropic needs signed thinking blocks), and every
+unknown field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import orjson
+
+from lockgate.llm.sse import encode_data
+from lockgate.llm.usage import Usage
+from lockgate.llm.wire.anthropic import AnthropicStreamObserver, usage_from_anthropic
+from lockgate.llm.wire.openai import openai_error_body
+
+__all__ = [
+    "AnthropicToOpenAIStream",
+    "anthropic_to_openai_response",
+    "openai_to_anthropic_request",
+]
+
+#: Thinking budgets for OpenAI's reasoning efforts. They sit at the top of the
+#: ranges the reverse direction maps back (<= 4096 low, <= 16384 medium).
+THINKING_BUDGETS = {"minimal": 1024, "low": 4096, "medium": 16384, "high": 32768}
+#: Anthropic's smallest thinking budget.
+MIN_THINKING_BUDGET = 1024
+#: Anthropic's longest ``metadata.user_id``; longer ids are replaced by their SHA-256.
+MAX_USER_CHARS = 256
+
+_FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+}
+_MISSING_RESULT = "Error: the client sent no result for this tool call."
+# Anthropic error types an OpenAI client would not recognise.
+_OPENAI_ERROR_TYPES = {"api_error": "server_error", "overloaded_error": "server_error"}
+
+
+# --------------------------------------------------------------------- request
+
+
+def _text_of(content: Any) -> str:
+    """The text of a string or of a list of parts (non-text parts ignored)."""
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    return "\n\n".join(
+        part["text"]
+        for part in content
+        if isinstance(part, dict) and isinstance(part.get("text"), str) and part["text"]
+    )
+
+
+def _data_uri_source(url: str) -> dict[str, Any] | None:
+    """``data:<type>;base64,<data>`` -> an Anthropic base64 source (None if not one)."""
+    head, sep, data = url.partition(",")
+    if not sep or not head.startswith("data:") or not head.endswith(";base64"):
+        return None
+    return {"type": "base64", "media_type": head[5:-7] or "image/png", "data": data}
+
+
+def _part_block(part: dict[str, Any]) -> dict[str, Any] | None:
+    """One OpenAI content part -> an Anthropic block (None: dropped)."""
+    kind = part.get("type")
+    if kind == "text" or kind == "refusal":
+        text = part.get(kind)
+        return {"type": "text", "text": text} if isinstance(text, str) and text else None
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, dict) else image
+        if not isinstance(url, str) or not url:
+            return None
+        if url.startswith("data:"):
+            # Anthropic takes base64 data only (a URL-encoded SVG, say, is dropped).
+            source = _data_uri_source(url)
+            return {"type": "image", "source": source} if source is not None else None
+        return {"type": "image", "source": {"type": "url", "url": url}}
+    if kind == "file":
+        file = part.get("file")
+        data = file.get("file_data") if isinstance(file, dict) else None
+        source = _data_uri_source(data) if isinstance(data, str) else None
+        if source is None:
+            return None  # an uploaded file id means nothing to Anthropic
+        return {"type": "document", "source": source}
+    return None  # input_audio and unknown kinds
+
+
+def _content_blocks(content: Any) -> list[dict[str, Any]]:
+    """A message's content (string or parts) -> Anthropic blocks, empty text left out."""
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    if not isinstance(content, list):
+        return []
+    blocks = []
+    for part in content:
+        if isinstance(part, dict):
+            block = _part_block(part)
+            if block is not None:
+                blocks.append(block)
+    return blocks
+
+
+def _arguments_input(arguments: Any) -> dict[str, Any]:
+    """Tool-call arguments -> ``input``; broken JSON is kept as ``{"_raw": ...}``, not rejected."""
+    if isinstance(arguments, dict):
+        return arguments
+    if not isinstance(arguments, str) or not arguments.strip():
+        return {}
+    try:
+        parsed = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return {"_raw": arguments}
+    return parsed if isinstance(parsed, dict) else {"_raw": arguments}
+
+
+def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks = _content_blocks(message.get("content"))
+    refusal = message.get("refusal")
+    if isinstance(refusal, str) and refusal:
+        blocks.append({"type": "text", "text": refusal})
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        for call in calls:
+            if not isinstance(call, dict):
+                continue
+            function = call.get("function")
+            if not isinstance(function, dict):
+                continue
+            blocks.append(
+                {
+                    "type": "tool_use",
+                    "id": call.get("id") or "",
+                    "name": function.get("name") or "",
+                    "input": _arguments_input(function.get("arguments")),
+                }
+            )
+    return blocks
+
+
+def _tool_result(message: dict[str, Any]) -> dict[str, Any]:
+    block: dict[str, Any] = {
+        "type": "tool_result",
+        "tool_use_id": message.get("tool_call_id") or "",
+    }
+    content = message.get("content")
+    if isinstance(content, str):
+        if content:
+            block["content"] = content
+    else:
+        blocks = [b for b in _content_blocks(content) if b["type"] in ("text", "image")]
+        if blocks:
+            block["content"] = blocks
+    return block
+
+
+def _append(turns: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
+    """Add blocks as a turn, merged into the previous one of the same role (Anthropic alternates)."""
+    if not blocks:
+        return
+    if turns and turns[-1]["role"] == role:
+        turns[-1]["content"].extend(blocks)
+    else:
+        turns.append({"role": role, "content": blocks})
+
+
+def _pair_tool_results(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Make every ``tool_use`` answered in the next user turn, and every answer expected.
+
+    Anthropic rejects a ``tool_use`` whose result is not in the next user
+    turn, a result answering no call of the previous turn, and results placed
+    after text. So results go first in their turn, unanswered calls get an
+    error result, and stray results become text.
+    """
+    out: list[dict[str, Any]] = []
+    expected: list[str] = []
+    for turn in turns:
+        if turn["role"] == "assistant":
+            if expected:
+                out.append({"role": "user", "content": _missing_results(expected)})
+            expected = [b["id"] for b in turn["content"] if b["type"] == "tool_use"]
+            out.append(turn)
+            continue
+        results: list[dict[str, Any]] = []
+        others: list[dict[str, Any]] = []
+        for block in turn["content"]:
+            if block["type"] != "tool_result":
+                others.append(block)
+            elif block["tool_use_id"] in expected:
+                expected.remove(block["tool_use_id"])
+                results.append(block)
+            else:
+                text = _text_of(block.get("content")) or "(empty)"
+                others.append(
+                    {"type": "text", "text": f"Result of tool call {block['tool_use_id']}:\n{text}"}
+                )
+        results.extend(_missing_results(expected))
+        expected = []
+        out.append({"role": "user", "content": results + others})
+    if expected:
+        out.append({"role": "user", "content": _missing_results(expected)})
+    return out
+
+
+def _missing_results(ids: list[str]) -> list[dict[str, Any]]:
+    return [
+        {"type": "tool_result", "tool_use_id": i, "content": _MISSING_RESULT, "is_error": True}
+        for i in ids
+    ]
+
+
+def _tools(tools: list[Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for tool in tools:
+        if not isinstance(tool, dict) or tool.get("type", "function") != "function":
+            continue  # custom (grammar) tools have no Anthropic equivalent
+        function = tool.get("function")
+        if not isinstance(function, dict):
+            continue
+        name = function.get("name")
+        if not name:
+            continue
+        schema = function.get("parameters")
+        if not isinstance(schema, dict):
+            schema = {"type": "object", "properties": {}}
+        elif "type" not in schema:
+            schema = {"type": "object", **schema}
+        converted: dict[str, Any] = {"name": name}
+        if function.get("description"):
+            converted["description"] = function["description"]
+        converted["input_schema"] = schema
+        out.append(converted)
+    return out
+
+
+def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
+    result: dict[str, Any] | None = None
+    if choice == "auto":
+        result = {"type": "auto"}
+    elif choice == "required":
+        result = {"type": "any"}
+    elif choice == "none":
+        return {"type": "none"}  # takes no disable_parallel_tool_use
+    elif isinstance(choice, dict):
+        function = choice.get("function")
+        name = function.get("name") if isinstance(function, dict) else None
+        if name:
+            result = {"type": "tool", "name": name}
+    if parallel is False:
+        result = result or {"type": "auto"}
+        result["disable_parallel_tool_use"] = True
+    return result
+
+
+def openai_to_anthropic_request(
+    body: dict[str, Any], model: str, default_max_tokens: int = 4096
+) -> dict[str, Any]:
+    """A Chat Completions request -> an Anthropic Messages request for ``model``.
+
+    System and developer messages, wherever they are, become the ``system``
+    blocks in order (Anthropic has no system turn). Tool messages become
+    ``tool_result`` blocks of a user turn; consecutive turns of one role are
+    merged. ``max_tokens`` is required: ``max_completion_tokens``, then
+    ``max_tokens``, then ``default_max_tokens``. ``reasoning_effort`` becomes
+    a thinking budget (:data:`THINKING_BUDGETS`) that must fit in half of
+    ``max_tokens`` when the client set it (else no thinking), or is added to the
+    default; no thinking when ``tool_choice`` forces a tool (Anthropic refuses
+    the pair); with thinking on, ``temperature``/``top_k`` are dropped and
+    ``top_p`` kept only from 0.95 (Anthropic's rules). ``temperature`` is
+    clamped to Anthropic's 0..1.
+    """
+    system: list[dict[str, Any]] = []
+    turns: list[dict[str, Any]] = []
+    for message in body.get("messages") or ():
+        if not isinstance(message, dict):
+            continue
+        role = message.get("role")
+        if role in ("system", "developer"):
+            text = _text_of(message.get("content"))
+            if text:
+                system.append({"type": "text", "text": text})
+        elif role == "user":
+            _append(turns, "user", _content_blocks(message.get("content")))
+        elif role == "assistant":
+            _append(turns, "assistant", _assistant_blocks(message))
+        elif role == "tool":
+            _append(turns, "user", [_tool_result(message)])
+    turns = _pair_tool_results(turns)
+    if turns and turns[-1]["role"] == "assistant":
+        _strip_final_whitespace(turns)
+
+    out: dict[str, Any] = {"model": model}
+    if system:
+        out["system"] = system
+    out["messages"] = turns
+    requested = body.get("max_completion_tokens")
+    if not isinstance(requested, int):
+        requested = body.get("max_tokens")
+    client_limit = isinstance(requested, int) and not isinstance(requested, bool) and requested > 0
+    max_tokens = requested if client_limit and isinstance(requested, int) else default_max_tokens
+
+    tools = _tools(body["tools"]) if isinstance(body.get("tools"), list) else []
+    choice = (
+        _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls")) if tools else None
+    )
+    # Anthropic refuses thinking when tool_choice forces a tool; the forced tool wins.
+    forced = choice is not None and choice["type"] in ("any", "tool")
+    thinking_budget = 0
+    effort = body.get("reasoning_effort")
+    if isinstance(effort, str) and effort in THINKING_BUDGETS and not forced:
+        thinking_budget = THINKING_BUDGETS[effort]
+        if client_limit:
+            thinking_budget = min(thinking_budget, max_tokens // 2)
+        else:
+            max_tokens += thinking_budget
+        if thinking_budget < MIN_THINKING_BUDGET:
+            thinking_budget = 0
+    out["max_tokens"] = max_tokens
+    if thinking_budget:
+        out["thinking"] = {"type": "enabled", "budget_tokens": thinking_budget}
+        top_p = body.get("top_p")
+        if isinstance(top_p, (int, float)) and top_p >= 0.95:
+            out["top_p"] = top_p
+    else:
+        temperature = body.get("temperature")
+        if isinstance(temperature, (int, float)):
+            out["temperature"] = min(max(temperature, 0), 1)
+        for key in ("top_p", "top_k"):
+            if body.get(key) is not None:
+                out[key] = body[key]
+
+    stop = body.get("stop")
+    stops = [stop] if isinstance(stop, str) else stop if isinstance(stop, list) else []
+    # Anthropic rejects empty and whitespace-only stop sequences.
+    stop_sequences = [s for s in stops if isinstance(s, str) and s.strip()]
+    if stop_sequences:
+        out["stop_sequences"] = stop_sequences
+    if body.get("stream") is True:
+        out["stream"] = True
+
+    if tools:
+        out["tools"] = tools
+        if choice is not None:
+            out["tool_choice"] = choice
+    user = body.get("user") or body.get("safety_identifier")
+    if isinstance(user, str) and user:
+        if len(user) > MAX_USER_CHARS:
+            user = hashlib.sha256(user.encode()).hexdigest()
+        out["metadata"] = {"user_id": user}
+    return out
+
+
+def _strip_final_whitespace(turns: list[dict[str, Any]]) -> None:
+    """Anthropic rejects a final (prefill) assistant turn ending in whitespace."""
+    content = turns[-1]["content"]
+    last = content[-1]
+    if last["type"] == "text":
+        last["text"] = last["text"].rstrip()
+        if not last["text"]:
+            content.pop()
+            if not content:
+                turns.pop()
+
+
+# -------------------------------------------------------------------- response
+
+
+def _openai_usage(usage: Usage) -> dict[str, Any]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.total_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cached_tokens},
+    }
+
+
+def _completion_id(upstream_id: Any) -> str:
+    return f"chatcmpl-{upstream_id}" if isinstance(upstream_id, str) and upstream_id else "chatcmpl"
+
+
+def anthropic_to_openai_response(
+    resp: dict[str, Any], model: str, created: int | None = None
+) -> tuple[dict[str, Any], Usage]:
+    """An Anthropic message -> (a chat completion, its usage).
+
+    Text blocks are concatenated into ``content`` (``null`` when the message
+    is only tool calls), ``thinking`` into ``reasoning_content``, ``tool_use``
+    into ``tool_calls``; redacted thinking and server-tool blocks are dropped.
+    ``created`` defaults to now.
+    """
+    texts: list[str] = []
+    thoughts: list[str] = []
+    calls: list[dict[str, Any]] = []
+    content = resp.get("content")
+    for block in content if isinstance(content, list) else ():
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        if kind == "text" and isinstance(block.get("text"), str):
+            texts.append(block["text"])
+        elif kind == "thinking" and isinstance(block.get("thinking"), str):
+            thoughts.append(block["thinking"])
+        elif kind == "tool_use":
+            calls.append(
+                {
+                    "id": block.get("id") or "",
+                    "type": "function",
+                    "function": {
+                        "name": block.get("name") or "",
+                        "arguments": orjson.dumps(block.get("input") or {}).decode(),
+                    },
+                }
+            )
+    text = "".join(texts)
+    message: dict[str, Any] = {"role": "assistant", "content": text if text or not calls else None}
+    if thoughts:
+        message["reasoning_content"] = "".join(thoughts)
+    if calls:
+        message["tool_calls"] = calls
+    stop_reason = resp.get("stop_reason")
+    finish_reason = (
+        _FINISH_REASONS.get(stop_reason, "stop") if isinstance(stop_reason, str) else "stop"
+    )
+    raw_usage = resp.get("usage")
+    usage = usage_from_anthropic(raw_usage) if isinstance(raw_usage, dict) else Usage()
+    upstream_model = resp.get("model")
+    out = {
+        "id": _completion_id(resp.get("id")),
+        "object": "chat.completion",
+        "created": int(time.time()) if created is None else created,
+        "model": upstream_model if isinstance(upstream_model, str) and upstream_model else model,
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
+        ],
+        "usage": _openai_usage(usage),
+    }
+    return out, usage
+
+
+# ---------------------------------------------------------------------- stream
+
+
+class AnthropicToOpenAIStream:
+    """Anthropic stream events -> ``chat.completion.chunk`` data events, one event at a time.
+
+    ``message_start`` gives the role chunk; text, thinking (as
+    ``reasoning_content``) and tool input deltas become content, reasoning and
+    ``tool_calls`` deltas (the first with ``index``, ``id``, ``name``, then
+    ``arguments`` fragments); ``message_delta`` gives the finish-reason chunk;
+    ``message_stop`` the usage chunk (``choices: []``) when ``include_usage``.
+    :meth:`finish` ends a complete stream with ``data: [DONE]``; an incomplete
+    one, an upstream ``error`` event, or :meth:`fail` end it with a data chunk
+    holding an ``error`` object, which the OpenAI SDK raises.
+    """
+
+    __slots__ = (
+        "_created",
+        "_done",
+        "_id",
+        "_include_usage",
+        "_model",
+        "_observer",
+        "_tool_index",
+        "completed",
+        "response_model",
+        "usage",
+    )
+
+    def __init__(
+        self,
+        model: str,
+        include_usage: bool = False,
+        input_tokens_estimate: int = 0,
+        created: int | None = None,
+    ) -> None:
+        self._observer = AnthropicStreamObserver(input_tokens_estimate)
+        self.usage = self._observer.usage
+        self.response_model: str | None = None
+        self.completed = False
+        self._model = model
+        self._include_usage = include_usage
+        self._created = int(time.time()) if created is None else created
+        self._id = "chatcmpl"
+        self._tool_index: dict[int, int] = {}  # Anthropic block index -> OpenAI tool_calls index
+        self._done = False
+
+    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+        return encode_data(
+            {
+                "id": self._id,
+                "object": "chat.completion.chunk",
+                "created": self._created,
+                "model": self.response_model or self._model,
+                "choices": [
+                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+                ],
+            }
+        )
+
+    def feed(self, data: dict[str, Any]) -> bytes:
+        if self._done:
+            return b""
+        observer = self._observer
+        observer.feed(data)
+        self.usage = observer.usage
+        kind = data.get("type")
+        if kind == "content_block_delta":
+            delta = data.get("delta") or {}
+            delta_kind = delta.get("type")
+            if delta_kind == "text_delta":
+                return self._chunk({"content": delta.get("text") or ""})
+            if delta_kind == "thinking_delta":
+                return self._chunk({"reasoning_content": delta.get("thinking") or ""})
+            if delta_kind == "input_json_delta":
+                partial = delta.get("partial_json")
+                tool = self._tool_index.get(data.get("index", -1))
+                if tool is None or not partial:
+                    return b""
+                return self._chunk(
+                    {"tool_calls": [{"index": tool, "function": {"arguments": partial}}]}
+                )
+            return b""  # signature and citation deltas have no OpenAI form
+        if kind == "content_block_start":
+            return self._block_start(data)
+        if kind == "message_start":
+            message = data.get("message") or {}
+            self._id = _completion_id(message.get("id"))
+            self.response_model = observer.response_model
+            return self._chunk({"role": "assistant", "content": ""})
+        if kind == "message_delta":
+            delta = data.get("delta") or {}
+            stop_reason = delta.get("stop_reason")
+            if not isinstance(stop_reason, str):
+                return b""
+            return self._chunk({}, _FINISH_REASONS.get(stop_reason, "stop"))
+        if kind == "message_stop":
+            self.completed = True
+            if not self._include_usage:
+                return b""
+            return encode_data(
+                {
+                    "id": self._id,
+                    "object": "chat.completion.chunk",
+                    "created": self._created,
+                    "model": self.response_model or self._model,
+                    "choices": [],
+                    "usage": _openai_usage(self.usage),
+                }
+            )
+        if kind == "error":
+            error = data.get("error") or {}
+            message = error.get("message") if isinstance(error, dict) else None
+            error_type = error.get("type") if isinstance(error, dict) else None
+            return self._error(
+                error_type if isinstance(error_type, str) else "api_error",
+                message if isinstance(message, str) else "upstream error",
+            )
+        return b""  # ping and unknown events
+
+    def _block_start(self, data: dict[str, Any]) -> bytes:
+        block = data.get("content_block") or {}
+        kind = block.get("type")
+        if kind == "tool_use":
+            tool = len(self._tool_index)
+            self._tool_index[data.get("index", tool)] = tool
+            initial = block.get("input")
+            arguments = orjson.dumps(initial).decode() if initial else ""
+            call = {
+                "index": tool,
+                "id": block.get("id") or "",
+                "type": "function",
+                "function": {"name": block.get("name") or "", "arguments": arguments},
+            }
+            return self._chunk({"tool_calls": [call]})
+        if kind == "text" and block.get("text"):
+            return self._chunk({"content": block["text"]})
+        if kind == "thinking" and block.get("thinking"):
+            return self._chunk({"reasoning_content": block["thinking"]})
+        return b""
+
+    def _error(self, error_type: str, message: str) -> bytes:
+        error_type = _OPENAI_ERROR_TYPES.get(error_type, error_type)
+        self._done = True
+        self._observer.finish()
+        self.usage = self._observer.usage
+        return encode_data(openai_error_body(message, error_type))
+
+    def finish(self) -> bytes:
+        if self._done:
+            return b""
+        if not self.completed:
+            return self._error("api_error", "the upstream stream ended prematurely")
+        self._done = True
+        return b"data: [DONE]\n\n"
+
+    def fail(self, error_type: str, message: str) -> bytes:
+        if self._done:
+            return b""
+        return self._error(error_type, message)

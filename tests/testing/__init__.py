@@ -1,0 +1,1 @@
+"""Tests of the provider emulators (lockgate.testing)."""
