@@ -88,13 +88,18 @@ plugins:
         session = f"lockgate-{os.getpid()}"
         _tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "50", "-c", str(work), f"env -i {exports} {shlex.quote(claude_binary())}")
         try:
-            screen = _wait_for(session, lambda s: "continue" in s.lower() or ">" in s or "│" in s, 60)
-            if "yes, continue" in screen.lower() or "trust" in screen.lower():
+            ready = lambda s: "for shortcuts" in s  # noqa: E731
+            screen = _wait_for(session, lambda s: ready(s) or "trust" in s.lower() or "yes, continue" in s.lower(), 60)
+            if not ready(screen):
+                # The tutorial's permission prompt: "1. Yes, continue" is preselected.
                 _tmux("send-keys", "-t", session, "Enter")
+                _wait_for(session, ready, 60)
+            question = "Tell me about Procopius' Secret History."
+            # Keys typed while the UI is still starting can be dropped: type until they show.
+            deadline = time.monotonic() + 30
+            while question not in _screen(session) and time.monotonic() < deadline:
+                _tmux("send-keys", "-t", session, "-l", question)
                 time.sleep(1.0)
-            _wait_for(session, lambda s: "? for shortcuts" in s or "│ >" in s or "> " in s, 60)
-            _tmux("send-keys", "-t", session, "-l", "Tell me about Procopius' Secret History.")
-            time.sleep(0.5)
             _tmux("send-keys", "-t", session, "Enter")
             screen = _wait_for(session, lambda s: "emulator" in s, 90)
             assert "gpt-5-mini" in screen
