@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from tests.support.claude import claude_binary, make_home
 from tests.support.processes import start_emulator, start_gateway
 
@@ -20,7 +19,9 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 
 
 def _tmux(*args: str) -> str:
-    return subprocess.run(["tmux", *args], capture_output=True, text=True, check=False, timeout=20).stdout
+    return subprocess.run(
+        ["tmux", *args], capture_output=True, text=True, check=False, timeout=20
+    ).stdout
 
 
 def _screen(session: str) -> str:
@@ -71,7 +72,9 @@ plugins:
         work = tmp_path / "work"
         work.mkdir()
         state = json.loads((home / ".claude.json").read_text())
-        state["projects"] = {str(work): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}}
+        state["projects"] = {
+            str(work): {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}
+        }
         (home / ".claude.json").write_text(json.dumps(state))
         env = {
             "HOME": str(home),
@@ -86,10 +89,26 @@ plugins:
         }
         exports = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         session = f"lockgate-{os.getpid()}"
-        _tmux("new-session", "-d", "-s", session, "-x", "160", "-y", "50", "-c", str(work), f"env -i {exports} {shlex.quote(claude_binary())}")
+        _tmux(
+            "new-session",
+            "-d",
+            "-s",
+            session,
+            "-x",
+            "160",
+            "-y",
+            "50",
+            "-c",
+            str(work),
+            f"env -i {exports} {shlex.quote(claude_binary())}",
+        )
         try:
             ready = lambda s: "for shortcuts" in s  # noqa: E731
-            screen = _wait_for(session, lambda s: ready(s) or "trust" in s.lower() or "yes, continue" in s.lower(), 60)
+            screen = _wait_for(
+                session,
+                lambda s: ready(s) or "trust" in s.lower() or "yes, continue" in s.lower(),
+                60,
+            )
             if not ready(screen):
                 # The tutorial's permission prompt: "1. Yes, continue" is preselected.
                 _tmux("send-keys", "-t", session, "Enter")

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from tests.support.claude import make_home, run_claude
 from tests.support.processes import GatewayProcess, lockgate_cmd, start_emulator, start_gateway
 from tests.support.readme import common_blocks, tutorials
 
 LOG_PATH = Path("/tmp/claude.json")
-TOOL_PROMPT = 'Run this: [[tool Bash {"command":"echo lockgate-e2e-ok","description":"print a marker"}]]'
+TOOL_PROMPT = (
+    'Run this: [[tool Bash {"command":"echo lockgate-e2e-ok","description":"print a marker"}]]'
+)
 MARKER = "lockgate-e2e-ok"
 
 
@@ -39,27 +40,60 @@ class Case:
 
 
 CASES = [
-    Case("HuggingFace", "huggingface", "meta-llama/Llama-3.3-70B-Instruct", "/huggingface/v1/chat/completions",
-         ("authorization", "Bearer hf-emulated-token"), "/huggingface/v1/chat/completions",
-         env={"DECK_HUGGINGFACE_API_TOKEN": "hf-emulated-token"}),
-    Case("Anthropic", "anthropic", "claude-sonnet-4-5-20250929", "/anthropic/v1/messages",
-         ("x-api-key", "sk-ant-emulated"), "/anthropic/v1/messages",
-         env={"DECK_ANTHROPIC_API_KEY": "sk-ant-emulated"}),
-    Case("DashScope (Qwen)", "dashscope", "qwen-plus", "/dashscope/compatible-mode/v1/chat/completions",
-         ("authorization", "Bearer sk-dashscope-emulated"), "/dashscope/compatible-mode/v1/chat/completions",
-         env={"DECK_DASHSCOPE_API_KEY": "sk-dashscope-emulated"}),
-    Case("Gemini (Vertex AI)", "gemini", "gemini-2.0-flash", "/v1/projects/lockgate-e2e/locations/us-central1/publishers/google/models/gemini-2.0-flash:streamGenerateContent",
-         ("authorization", "Bearer "), None, plugin="ai-proxy-advanced",
-         env={"DECK_GCP_PROJECT_ID": "lockgate-e2e", "DECK_GEMINI_LOCATION_ID": "us-central1"}),
-    Case("OpenAI", "openai", "gpt-5-mini", "/openai/v1/chat/completions",
-         ("authorization", "Bearer sk-openai-emulated"), "/openai/v1/chat/completions",
-         env={"DECK_OPENAI_API_KEY": "sk-openai-emulated"}),
+    Case(
+        "HuggingFace",
+        "huggingface",
+        "meta-llama/Llama-3.3-70B-Instruct",
+        "/huggingface/v1/chat/completions",
+        ("authorization", "Bearer hf-emulated-token"),
+        "/huggingface/v1/chat/completions",
+        env={"DECK_HUGGINGFACE_API_TOKEN": "hf-emulated-token"},
+    ),
+    Case(
+        "Anthropic",
+        "anthropic",
+        "claude-sonnet-4-5-20250929",
+        "/anthropic/v1/messages",
+        ("x-api-key", "sk-ant-emulated"),
+        "/anthropic/v1/messages",
+        env={"DECK_ANTHROPIC_API_KEY": "sk-ant-emulated"},
+    ),
+    Case(
+        "DashScope (Qwen)",
+        "dashscope",
+        "qwen-plus",
+        "/dashscope/compatible-mode/v1/chat/completions",
+        ("authorization", "Bearer sk-dashscope-emulated"),
+        "/dashscope/compatible-mode/v1/chat/completions",
+        env={"DECK_DASHSCOPE_API_KEY": "sk-dashscope-emulated"},
+    ),
+    Case(
+        "Gemini (Vertex AI)",
+        "gemini",
+        "gemini-2.0-flash",
+        "/v1/projects/lockgate-e2e/locations/us-central1/publishers/google/models/gemini-2.0-flash:streamGenerateContent",
+        ("authorization", "Bearer "),
+        None,
+        plugin="ai-proxy-advanced",
+        env={"DECK_GCP_PROJECT_ID": "lockgate-e2e", "DECK_GEMINI_LOCATION_ID": "us-central1"},
+    ),
+    Case(
+        "OpenAI",
+        "openai",
+        "gpt-5-mini",
+        "/openai/v1/chat/completions",
+        ("authorization", "Bearer sk-openai-emulated"),
+        "/openai/v1/chat/completions",
+        env={"DECK_OPENAI_API_KEY": "sk-openai-emulated"},
+    ),
 ]
 
 
 def _http(method: str, url: str, body: Any = None) -> Any:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         raw = resp.read()
     return json.loads(raw) if raw else None
@@ -88,13 +122,19 @@ def _apply_tutorial(gw: GatewayProcess, case: Case, emulator: str, tmp: Path) ->
         script = block
         if case.provider == "gemini":
             script = f'export DECK_GEMINI_API_KEY="$(cat {tmp / "sa.json"})"\n' + block
-        result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(
+            ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
         assert result.returncode == 0, f"{block}\n{result.stdout}\n{result.stderr}"
         outputs.append(result.stdout + result.stderr)
     if case.upstream_url:
         plugins = gw.admin("GET", "/plugins")[1]["data"]
         plugin_id = next(p["id"] for p in plugins if p["name"] == case.plugin)
-        status, _ = gw.admin("PATCH", f"/plugins/{plugin_id}", {"config": {"model": {"options": {"upstream_url": emulator + case.upstream_url}}}})
+        status, _ = gw.admin(
+            "PATCH",
+            f"/plugins/{plugin_id}",
+            {"config": {"model": {"options": {"upstream_url": emulator + case.upstream_url}}}},
+        )
         assert status == 200
     gw.wait_config()
     return {"apply_output": "\n".join(outputs)}
@@ -124,14 +164,23 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
         work.mkdir()
         runs = {}
         for bare in (True, False):
-            plain = run_claude(home, base_url, model, "Tell me about the Madrid Skylitzes manuscript.", bare=bare, cwd=work)
+            plain = run_claude(
+                home,
+                base_url,
+                model,
+                "Tell me about the Madrid Skylitzes manuscript.",
+                bare=bare,
+                cwd=work,
+            )
             assert plain.returncode == 0, plain.stderr[-3000:]
             assert plain.result.get("is_error") is False, plain.result
             assert "emulator" in plain.result["result"], plain.result
             tool = run_claude(home, base_url, model, TOOL_PROMPT, bare=bare, cwd=work)
             assert tool.returncode == 0, tool.stderr[-3000:]
             uses = tool.tool_uses()
-            assert any(u["name"] == "Bash" and MARKER in u["input"]["command"] for u in uses), tool.events
+            assert any(u["name"] == "Bash" and MARKER in u["input"]["command"] for u in uses), (
+                tool.events
+            )
             assert any(MARKER in r for r in tool.tool_results()), tool.events
             assert MARKER in tool.result["result"], tool.result
             runs[bare] = (plain, tool)
@@ -139,12 +188,17 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
 
     records = _http("GET", emulator + "/_emulator/requests")
     chat = [r for r in records if case.emulator_path in r["path"]]
-    assert len(chat) >= 6, [r["path"] for r in records]  # 2 plain + 2 tool round trips of 2 requests
+    assert len(chat) >= 6, [
+        r["path"] for r in records
+    ]  # 2 plain + 2 tool round trips of 2 requests
     for rec in chat:
         headers = rec["headers"]
         name, value = case.credential
         assert headers.get(name, "").startswith(value), headers
-        assert headers.get("x-api-key") in (None, case.credential[1] if name == "x-api-key" else None)
+        assert headers.get("x-api-key") in (
+            None,
+            case.credential[1] if name == "x-api-key" else None,
+        )
         assert "Bearer x" != headers.get("authorization")
         body = rec["body"]
         if case.provider in ("huggingface", "dashscope", "openai"):
@@ -161,7 +215,13 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
     posts = [r for r in records_log if r["request"]["method"] == "POST"]
     assert len(posts) == len(chat), (len(posts), len(chat))
     raw_log = LOG_PATH.read_text()
-    for secret in ("hf-emulated-token", "sk-ant-emulated", "sk-dashscope-emulated", "sk-openai-emulated", "PRIVATE KEY"):
+    for secret in (
+        "hf-emulated-token",
+        "sk-ant-emulated",
+        "sk-dashscope-emulated",
+        "sk-openai-emulated",
+        "PRIVATE KEY",
+    ):
         assert secret not in raw_log
     for rec in posts:
         ai = rec["ai"]["proxy"]
@@ -176,7 +236,9 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
         if case.provider == "gemini":
             tried = ai["tried_targets"]
             assert tried[0]["provider"] == "gemini" and tried[0]["model"] == case.model
-            assert tried[0]["upstream_uri"].startswith("/v1/projects/lockgate-e2e/locations/us-central1/")
+            assert tried[0]["upstream_uri"].startswith(
+                "/v1/projects/lockgate-e2e/locations/us-central1/"
+            )
         if case.provider == "dashscope":
             assert rec["response"]["headers"]["x-kong-llm-model"] == "dashscope/qwen-plus"
         if case.provider in ("huggingface", "openai", "dashscope"):

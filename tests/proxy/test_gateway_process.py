@@ -12,9 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-
 import pytest
-
 from tests.support.echo import echo_server
 from tests.support.processes import GatewayProcess, run_lockgate, start_gateway
 
@@ -78,7 +76,13 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayProcess]:
         yield gateway
 
 
-def request(url: str, method: str = "GET", body: bytes | None = None, headers: dict[str, str] | None = None, timeout: float = 30) -> tuple[int, dict[str, str], bytes]:
+def request(
+    url: str,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 30,
+) -> tuple[int, dict[str, str], bytes]:
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:
@@ -87,7 +91,9 @@ def request(url: str, method: str = "GET", body: bytes | None = None, headers: d
         return exc.code, {k.lower(): v for k, v in exc.headers.items()}, exc.read()
 
 
-def apply_ok(gw: GatewayProcess, text: str, env: dict[str, str] | None = None, command: str = "apply") -> str:
+def apply_ok(
+    gw: GatewayProcess, text: str, env: dict[str, str] | None = None, command: str = "apply"
+) -> str:
     result = gw.apply(text, env, command)
     assert result.returncode == 0, result.stdout + result.stderr
     gw.wait_config()
@@ -99,9 +105,16 @@ def test_tutorial_common_part(gw: GatewayProcess, echo: str, tmp_path: Path) -> 
     apply_ok(gw, SERVICE.format(url=echo))
     apply_ok(gw, FILE_LOG.format(path=log_path))
     apply_ok(gw, PRE_FUNCTION)
-    body = {"model": "any-model-name", "messages": [{"role": "user", "content": "héllo"}], "max_tokens": 5}
+    body = {
+        "model": "any-model-name",
+        "messages": [{"role": "user", "content": "héllo"}],
+        "max_tokens": 5,
+    }
     status, headers, raw = request(
-        gw.proxy_url + "/anything/v1/messages?beta=true", "POST", json.dumps(body).encode(), {"Content-Type": "application/json", "x-api-key": "secret-key"}
+        gw.proxy_url + "/anything/v1/messages?beta=true",
+        "POST",
+        json.dumps(body).encode(),
+        {"Content-Type": "application/json", "x-api-key": "secret-key"},
     )
     assert status == 200, raw
     echoed = json.loads(raw)
@@ -131,7 +144,9 @@ def test_tutorial_common_part(gw: GatewayProcess, echo: str, tmp_path: Path) -> 
     assert "secret-key" not in lines[0]
     assert first["upstream_uri"] == "/anything/v1/messages?beta=true"
     assert first["response"]["status"] == 200
-    assert first["route"]["name"] == "example-route" and first["service"]["name"] == "example-service"
+    assert (
+        first["route"]["name"] == "example-route" and first["service"]["name"] == "example-service"
+    )
     assert set(first["latencies"]) == {"kong", "proxy", "request", "receive"}
 
 
@@ -158,14 +173,46 @@ def test_decK_errors_change_nothing(gw: GatewayProcess, echo: str) -> None:
     apply_ok(gw, SERVICE.format(url=echo))
     before = gw.admin("GET", "/services")[1]
     cases: dict[str, tuple[str, dict[str, str] | None, str]] = {
-        "malformed yaml": ('_format_version: "3.0"\nservices:\n  - name: [unclosed\n', None, "invalid YAML"),
-        "unknown field": ('_format_version: "3.0"\nservices:\n  - name: s1\n    url: http://x\n    colour: red\n', None, "services[0].colour: unknown field"),
-        "unknown plugin": ('_format_version: "3.0"\nplugins:\n  - name: no-such-plugin\n', None, "no-such-plugin"),
-        "unset variable": ('_format_version: "3.0"\nplugins:\n  - name: file-log\n    config:\n      path: ${{ env "DECK_NOT_SET" }}\n', None, "DECK_NOT_SET"),
-        "unprefixed variable": ('_format_version: "3.0"\nplugins:\n  - name: file-log\n    config:\n      path: ${{ env "HOME" }}\n', {"HOME": "/tmp"}, "DECK_"),
-        "invalid regex": ('_format_version: "3.0"\nroutes:\n  - name: bad\n    paths: ["~/a[("]\n', None, "invalid regex"),
-        "duplicate names": ('_format_version: "3.0"\nservices:\n  - name: twin\n    url: http://a\n  - name: twin\n    url: http://b\n', None, "twin"),
-        "lua syntax": ('_format_version: "3.0"\nplugins:\n  - name: pre-function\n    config:\n      access:\n      - "if then end"\n', None, "config.access"),
+        "malformed yaml": (
+            '_format_version: "3.0"\nservices:\n  - name: [unclosed\n',
+            None,
+            "invalid YAML",
+        ),
+        "unknown field": (
+            '_format_version: "3.0"\nservices:\n  - name: s1\n    url: http://x\n    colour: red\n',
+            None,
+            "services[0].colour: unknown field",
+        ),
+        "unknown plugin": (
+            '_format_version: "3.0"\nplugins:\n  - name: no-such-plugin\n',
+            None,
+            "no-such-plugin",
+        ),
+        "unset variable": (
+            '_format_version: "3.0"\nplugins:\n  - name: file-log\n    config:\n      path: ${{ env "DECK_NOT_SET" }}\n',
+            None,
+            "DECK_NOT_SET",
+        ),
+        "unprefixed variable": (
+            '_format_version: "3.0"\nplugins:\n  - name: file-log\n    config:\n      path: ${{ env "HOME" }}\n',
+            {"HOME": "/tmp"},
+            "DECK_",
+        ),
+        "invalid regex": (
+            '_format_version: "3.0"\nroutes:\n  - name: bad\n    paths: ["~/a[("]\n',
+            None,
+            "invalid regex",
+        ),
+        "duplicate names": (
+            '_format_version: "3.0"\nservices:\n  - name: twin\n    url: http://a\n  - name: twin\n    url: http://b\n',
+            None,
+            "twin",
+        ),
+        "lua syntax": (
+            '_format_version: "3.0"\nplugins:\n  - name: pre-function\n    config:\n      access:\n      - "if then end"\n',
+            None,
+            "config.access",
+        ),
     }
     for name, (text, env, expected) in cases.items():
         result = gw.apply(text, env)
@@ -176,7 +223,10 @@ def test_decK_errors_change_nothing(gw: GatewayProcess, echo: str) -> None:
 
 def test_failed_sync_keeps_old_configuration(gw: GatewayProcess, echo: str) -> None:
     apply_ok(gw, SERVICE.format(url=echo))
-    bad = SERVICE.format(url=echo) + "plugins:\n  - name: file-log\n    config: {path: 42, colour: 1}\n"
+    bad = (
+        SERVICE.format(url=echo)
+        + "plugins:\n  - name: file-log\n    config: {path: 42, colour: 1}\n"
+    )
     result = gw.apply(bad, command="sync")
     assert result.returncode != 0
     assert "plugins[0].config" in result.stderr
@@ -197,7 +247,12 @@ def test_sync_deletes_and_apply_does_not(gw: GatewayProcess, echo: str) -> None:
 def test_oversized_body_is_413(gw: GatewayProcess, echo: str) -> None:
     apply_ok(gw, SERVICE.format(url=echo))
     apply_ok(gw, PRE_FUNCTION)  # makes the gateway buffer the body
-    status, _, raw = request(gw.proxy_url + "/anything/big", "POST", b"x" * (65 * 1024 * 1024), {"Content-Type": "application/json"})
+    status, _, raw = request(
+        gw.proxy_url + "/anything/big",
+        "POST",
+        b"x" * (65 * 1024 * 1024),
+        {"Content-Type": "application/json"},
+    )
     assert status == 413
     assert "size" in json.loads(raw)["message"].lower()
     assert request(gw.proxy_url + "/anything/after")[0] == 200
@@ -265,7 +320,7 @@ consumers:
       - key: alice-key
 """
     apply_ok(gw, config)
-    status, headers, raw = request(gw.proxy_url + "/secured/x")
+    status, _, raw = request(gw.proxy_url + "/secured/x")
     assert status == 401 and json.loads(raw) == {"message": "No API key found in request"}
     assert request(gw.proxy_url + "/secured/x", headers={"apikey": "wrong"})[0] == 401
     status, _, raw = request(gw.proxy_url + "/secured/x", headers={"apikey": "alice-key"})
@@ -303,5 +358,3 @@ def test_configuration_survives_restart(tmp_path: Path, echo: str) -> None:
         apply_ok(gateway, SERVICE.format(url=echo))
     with start_gateway(tmp_path) as gateway:
         assert request(gateway.proxy_url + "/anything/again")[0] == 200
-
-

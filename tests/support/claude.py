@@ -28,7 +28,9 @@ def claude_binary() -> str:
     found = shutil.which("claude")
     if found:
         return found
-    raise AssertionError(f"Claude Code CLI not found under {base}: run `make test` (it installs it)")
+    raise AssertionError(
+        f"Claude Code CLI not found under {base}: run `make test` (it installs it)"
+    )
 
 
 def make_home(tmp: Path) -> Path:
@@ -41,7 +43,9 @@ def make_home(tmp: Path) -> Path:
     helper.chmod(0o755)
     (claude_dir / "settings.json").write_text(json.dumps({"apiKeyHelper": str(helper)}))
     (home / ".claude.json").write_text(
-        json.dumps({"hasCompletedOnboarding": True, "bypassPermissionsModeAccepted": True, "projects": {}})
+        json.dumps(
+            {"hasCompletedOnboarding": True, "bypassPermissionsModeAccepted": True, "projects": {}}
+        )
     )
     return home
 
@@ -76,12 +80,23 @@ class ClaudeRun:
                     if isinstance(block, dict) and block.get("type") == "tool_result":
                         content = block.get("content")
                         if isinstance(content, list):
-                            content = " ".join(c.get("text", "") for c in content if isinstance(c, dict))
+                            content = " ".join(
+                                c.get("text", "") for c in content if isinstance(c, dict)
+                            )
                         out.append(str(content))
         return out
 
 
-def run_claude(home: Path, base_url: str, model: str, prompt: str, *, bare: bool, cwd: Path, timeout: float = 180) -> ClaudeRun:
+def run_claude(
+    home: Path,
+    base_url: str,
+    model: str,
+    prompt: str,
+    *,
+    bare: bool,
+    cwd: Path,
+    timeout: float = 180,
+) -> ClaudeRun:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -97,15 +112,29 @@ def run_claude(home: Path, base_url: str, model: str, prompt: str, *, bare: bool
     if bare:
         args.append("--bare")
     args += [
-        "-p", prompt,
+        "-p",
+        prompt,
         "--dangerously-skip-permissions",
         "--no-session-persistence",
-        "--output-format", "stream-json",
+        "--output-format",
+        "stream-json",
         "--verbose",
     ]
     if bare:
-        args += ["--settings", json.dumps({"apiKeyHelper": str(home / ".claude" / "anthropic_key.sh")})]
-    proc = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
+        args += [
+            "--settings",
+            json.dumps({"apiKeyHelper": str(home / ".claude" / "anthropic_key.sh")}),
+        ]
+    proc = subprocess.run(
+        args,
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
     events = []
     for line in proc.stdout.splitlines():
         line = line.strip()

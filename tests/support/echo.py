@@ -18,7 +18,10 @@ async def _anything(request: web.Request) -> web.StreamResponse:
     if request.path.startswith("/slow"):
         await asyncio.sleep(float(request.query.get("secs", "5")))
     if request.path.startswith("/status/"):
-        return web.json_response({"status": int(request.path.rsplit("/", 1)[1])}, status=int(request.path.rsplit("/", 1)[1]))
+        return web.json_response(
+            {"status": int(request.path.rsplit("/", 1)[1])},
+            status=int(request.path.rsplit("/", 1)[1]),
+        )
     if request.path.startswith("/stream"):
         resp = web.StreamResponse(headers={"Content-Type": "text/plain"})
         await resp.prepare(request)
@@ -67,6 +70,7 @@ def echo_server() -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+
         async def stop() -> None:
             await runner_box[0].cleanup()
 

@@ -17,7 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["GatewayProcess", "free_port", "lockgate_cmd", "run_lockgate", "start_gateway", "start_emulator"]
+__all__ = [
+    "GatewayProcess",
+    "free_port",
+    "lockgate_cmd",
+    "run_lockgate",
+    "start_emulator",
+    "start_gateway",
+]
 
 
 def free_port() -> int:
@@ -37,9 +44,21 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_lockgate(args: list[str], *, stdin: str | None = None, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run_lockgate(
+    args: list[str],
+    *,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*lockgate_cmd(), *args], input=stdin, capture_output=True, text=True, env=_env(env), timeout=timeout, check=False
+        [*lockgate_cmd(), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=_env(env),
+        timeout=timeout,
+        check=False,
     )
 
 
@@ -75,12 +94,21 @@ class GatewayProcess:
     def admin_url(self) -> str:
         return f"http://127.0.0.1:{self.admin_port}"
 
-    def apply(self, text: str, env: dict[str, str] | None = None, command: str = "apply") -> subprocess.CompletedProcess[str]:
-        return run_lockgate(["gateway", command, "-", "--admin-url", self.admin_url], stdin=text, env=env)
+    def apply(
+        self, text: str, env: dict[str, str] | None = None, command: str = "apply"
+    ) -> subprocess.CompletedProcess[str]:
+        return run_lockgate(
+            ["gateway", command, "-", "--admin-url", self.admin_url], stdin=text, env=env
+        )
 
     def admin(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.admin_url + path, data=data, method=method, headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            self.admin_url + path,
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 raw = resp.read()
@@ -109,14 +137,29 @@ class GatewayProcess:
 
 
 @contextmanager
-def start_gateway(tmp: Path, *, workers: int = 1, env: dict[str, str] | None = None) -> Iterator[GatewayProcess]:
+def start_gateway(
+    tmp: Path, *, workers: int = 1, env: dict[str, str] | None = None
+) -> Iterator[GatewayProcess]:
     proxy_port, admin_port = free_port(), free_port()
     prefix = tmp / "prefix"
     log_path = tmp / "gateway.out"
-    out = open(log_path, "wb")  # noqa: SIM115 - closed below
+    out = open(log_path, "wb")
     proc = subprocess.Popen(
-        [*lockgate_cmd(), "start", "--proxy-listen", f"127.0.0.1:{proxy_port}", "--admin-listen", f"127.0.0.1:{admin_port}", "--workers", str(workers), "--prefix", str(prefix)],
-        stdout=out, stderr=subprocess.STDOUT, env=_env(env),
+        [
+            *lockgate_cmd(),
+            "start",
+            "--proxy-listen",
+            f"127.0.0.1:{proxy_port}",
+            "--admin-listen",
+            f"127.0.0.1:{admin_port}",
+            "--workers",
+            str(workers),
+            "--prefix",
+            str(prefix),
+        ],
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=_env(env),
     )
     gw = GatewayProcess(proc, prefix, proxy_port, admin_port, log_path, env or {})
     try:
@@ -131,7 +174,12 @@ def start_gateway(tmp: Path, *, workers: int = 1, env: dict[str, str] | None = N
 @contextmanager
 def start_emulator(env: dict[str, str] | None = None) -> Iterator[str]:
     port = free_port()
-    proc = subprocess.Popen([*lockgate_cmd(), "emulate", "--listen", f"127.0.0.1:{port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(env))
+    proc = subprocess.Popen(
+        [*lockgate_cmd(), "emulate", "--listen", f"127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_env(env),
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + "/_emulator/requests", proc=proc)

@@ -14,24 +14,45 @@ def _default_workers() -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="lockgate", description="An AI gateway configured like Kong.")
+    parser = argparse.ArgumentParser(
+        prog="lockgate", description="An AI gateway configured like Kong."
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command")
 
     start = sub.add_parser("start", help="start the gateway (foreground unless --daemon)")
-    start.add_argument("--proxy-listen", default=os.environ.get("LOCKGATE_PROXY_LISTEN", "0.0.0.0:8000"))
-    start.add_argument("--admin-listen", default=os.environ.get("LOCKGATE_ADMIN_LISTEN", "127.0.0.1:8001"))
-    start.add_argument("--workers", type=int, default=int(os.environ.get("LOCKGATE_WORKERS", 0) or _default_workers()))
-    start.add_argument("--prefix", default=os.environ.get("LOCKGATE_PREFIX", os.path.expanduser("~/.lockgate")))
+    start.add_argument(
+        "--proxy-listen", default=os.environ.get("LOCKGATE_PROXY_LISTEN", "0.0.0.0:8000")
+    )
+    start.add_argument(
+        "--admin-listen", default=os.environ.get("LOCKGATE_ADMIN_LISTEN", "127.0.0.1:8001")
+    )
+    start.add_argument(
+        "--workers",
+        type=int,
+        default=int(os.environ.get("LOCKGATE_WORKERS", 0) or _default_workers()),
+    )
+    start.add_argument(
+        "--prefix", default=os.environ.get("LOCKGATE_PREFIX", os.path.expanduser("~/.lockgate"))
+    )
     start.add_argument("--daemon", action="store_true", help="detach and run in the background")
 
-    for name, text in (("stop", "stop a running gateway"), ("status", "show whether the gateway runs")):
+    for name, text in (
+        ("stop", "stop a running gateway"),
+        ("status", "show whether the gateway runs"),
+    ):
         p = sub.add_parser(name, help=text)
-        p.add_argument("--prefix", default=os.environ.get("LOCKGATE_PREFIX", os.path.expanduser("~/.lockgate")))
+        p.add_argument(
+            "--prefix", default=os.environ.get("LOCKGATE_PREFIX", os.path.expanduser("~/.lockgate"))
+        )
         if name == "status":
-            p.add_argument("--admin-url", default=os.environ.get("LOCKGATE_ADMIN_URL", "http://127.0.0.1:8001"))
+            p.add_argument(
+                "--admin-url", default=os.environ.get("LOCKGATE_ADMIN_URL", "http://127.0.0.1:8001")
+            )
 
-    emulate = sub.add_parser("emulate", help="run the provider emulators (OpenAI, Anthropic, Gemini, ...)")
+    emulate = sub.add_parser(
+        "emulate", help="run the provider emulators (OpenAI, Anthropic, Gemini, ...)"
+    )
     emulate.add_argument("--listen", default="127.0.0.1:9100")
 
     from lockgate.cli.gateway import add_gateway_commands
@@ -53,7 +74,15 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.workers < 1:
             parser.error("--workers must be at least 1")
-        return start(Settings(args.proxy_listen, args.admin_listen, args.workers, os.path.expanduser(args.prefix), args.daemon))
+        return start(
+            Settings(
+                args.proxy_listen,
+                args.admin_listen,
+                args.workers,
+                os.path.expanduser(args.prefix),
+                args.daemon,
+            )
+        )
     if args.command == "stop":
         from lockgate.cli.process import stop
 

@@ -80,13 +80,19 @@ def start(settings: Settings) -> int:
     os.makedirs(os.path.join(settings.prefix, "logs"), exist_ok=True)
     running = _read_pid(settings.pid_file)
     if running:
-        print(f"Error: lockgate is already running in {settings.prefix} (pid {running})", file=sys.stderr)
+        print(
+            f"Error: lockgate is already running in {settings.prefix} (pid {running})",
+            file=sys.stderr,
+        )
         return 1
     phost, pport = split_listen(settings.proxy_listen)
     ahost, aport = split_listen(settings.admin_listen)
     for host, port, what in ((phost, pport, "proxy"), (ahost, aport, "Admin API")):
         if not _port_free(host, port):
-            print(f"Error: cannot listen on {host}:{port} for the {what}: address already in use", file=sys.stderr)
+            print(
+                f"Error: cannot listen on {host}:{port} for the {what}: address already in use",
+                file=sys.stderr,
+            )
             return 1
     if settings.daemon:
         _daemonize(settings.log_file)
@@ -133,14 +139,25 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
     def spawn(index: int) -> None:
         proc = ctx.Process(
             target=run_worker,
-            args=(proxy[0], proxy[1], settings.prefix, index, settings.log_file if settings.daemon else None),
+            args=(
+                proxy[0],
+                proxy[1],
+                settings.prefix,
+                index,
+                settings.log_file if settings.daemon else None,
+            ),
             name=f"lockgate-worker-{index}",
             daemon=False,
         )
         proc.start()
         workers[index] = proc
 
-    node_info = {"proxy_listen": settings.proxy_listen, "admin_listen": settings.admin_listen, "workers": settings.workers, "prefix": settings.prefix}
+    node_info = {
+        "proxy_listen": settings.proxy_listen,
+        "admin_listen": settings.admin_listen,
+        "workers": settings.workers,
+        "prefix": settings.prefix,
+    }
     app = build_admin_app(store, node_info=node_info)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
@@ -157,7 +174,13 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         fh.write(f"{os.getpid()}\n")
     log.info(
         "lockgate %s ready: proxy on %s:%d (%d workers), Admin API on %s:%d, prefix %s",
-        _version(), proxy[0], proxy[1], settings.workers, admin[0], admin[1], settings.prefix,
+        _version(),
+        proxy[0],
+        proxy[1],
+        settings.workers,
+        admin[0],
+        admin[1],
+        settings.prefix,
     )
     while not stopping.is_set():
         with contextlib.suppress(TimeoutError):
@@ -230,7 +253,9 @@ def status(prefix: str, admin_url: str) -> int:
         with urllib.request.urlopen(admin_url.rstrip("/") + "/status", timeout=5) as resp:
             info = json.loads(resp.read())
     except OSError as exc:
-        print(f"lockgate is running (pid {pid}) but the Admin API at {admin_url} does not answer: {exc}")
+        print(
+            f"lockgate is running (pid {pid}) but the Admin API at {admin_url} does not answer: {exc}"
+        )
         return 1
     print(f"lockgate is running (pid {pid})")
     print(json.dumps(info, indent=2))

@@ -23,7 +23,21 @@ __all__ = ["DeclarativeError", "load_files", "parse_document", "substitute_env"]
 _ENV_RE = re.compile(r"\$\{\{\s*env\s+\"([^\"]*)\"\s*\}\}")
 _TOKEN = "__lockgate_env_{}__"
 _TOKEN_RE = re.compile(r"__lockgate_env_(\d+)__")
-_TOP_LEVEL = {"_format_version", "_transform", "_info", "_workspace", "_konnect", "services", "routes", "plugins", "consumers", "upstreams", "certificates", "ca_certificates", "vaults"}
+_TOP_LEVEL = {
+    "_format_version",
+    "_transform",
+    "_info",
+    "_workspace",
+    "_konnect",
+    "services",
+    "routes",
+    "plugins",
+    "consumers",
+    "upstreams",
+    "certificates",
+    "ca_certificates",
+    "vaults",
+}
 _SUPPORTED = {"services", "routes", "plugins", "consumers"}
 
 
@@ -81,7 +95,9 @@ def parse_document(text: str, source: str, env: Mapping[str, str]) -> dict[str, 
         else:
             data = load_yaml(substituted)
     except json.JSONDecodeError as exc:
-        raise DeclarativeError(source, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})") from exc
+        raise DeclarativeError(
+            source, f"invalid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
@@ -94,14 +110,18 @@ def parse_document(text: str, source: str, env: Mapping[str, str]) -> dict[str, 
     data = _restore(data, values)
     version = data.get("_format_version")
     if version is None:
-        raise DeclarativeError(source, "_format_version: required field missing (expected \"3.0\")")
+        raise DeclarativeError(source, '_format_version: required field missing (expected "3.0")')
     if str(version) not in ("1.1", "2.1", "3.0"):
-        raise DeclarativeError(source, f"_format_version: unsupported version '{version}' (expected \"3.0\")")
+        raise DeclarativeError(
+            source, f"_format_version: unsupported version '{version}' (expected \"3.0\")"
+        )
     for key in data:
         if key not in _TOP_LEVEL:
             raise DeclarativeError(source, f"{key}: unknown field")
         if key not in _SUPPORTED and not key.startswith("_") and data[key]:
-            raise DeclarativeError(source, f"{key}: entities of this kind are not supported by lockgate yet")
+            raise DeclarativeError(
+                source, f"{key}: entities of this kind are not supported by lockgate yet"
+            )
     return data
 
 
@@ -120,7 +140,11 @@ def _list(data: Mapping[str, Any], key: str, path: str, source: str) -> list[dic
 def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]]:
     """Nested decK entities -> flat lists per kind, with ``_path`` and references."""
     out: dict[str, list[dict[str, Any]]] = {
-        "services": [], "routes": [], "consumers": [], "plugins": [], "keyauth_credentials": []
+        "services": [],
+        "routes": [],
+        "consumers": [],
+        "plugins": [],
+        "keyauth_credentials": [],
     }
 
     def plugins(parent: dict[str, Any], path: str, scope: dict[str, Any]) -> None:
@@ -131,7 +155,11 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
     def ref(entity: dict[str, Any], field: str) -> dict[str, Any]:
         if entity.get("id"):
             return {"id": entity["id"]}
-        return {"username": entity["username"]} if field == "consumer" and entity.get("username") else {"name": entity.get("name")}
+        return (
+            {"username": entity["username"]}
+            if field == "consumer" and entity.get("username")
+            else {"name": entity.get("name")}
+        )
 
     for i, service in enumerate(_list(data, "services", "", source)):
         path = f"services[{i}]."
@@ -153,13 +181,21 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
         item = {k: v for k, v in consumer.items() if k not in ("plugins", "keyauth_credentials")}
         out["consumers"].append({**item, "_path": f"{source}: consumers[{i}]"})
         for j, cred in enumerate(_list(consumer, "keyauth_credentials", path, source)):
-            out["keyauth_credentials"].append({**cred, "consumer": ref(consumer, "consumer"), "_path": f"{source}: {path}keyauth_credentials[{j}]"})
+            out["keyauth_credentials"].append(
+                {
+                    **cred,
+                    "consumer": ref(consumer, "consumer"),
+                    "_path": f"{source}: {path}keyauth_credentials[{j}]",
+                }
+            )
         plugins(consumer, path, {"consumer": ref(consumer, "consumer")})
     plugins(data, "", {})
     return out
 
 
-def load_files(sources: list[tuple[str, str]], env: Mapping[str, str]) -> dict[str, list[dict[str, Any]]]:
+def load_files(
+    sources: list[tuple[str, str]], env: Mapping[str, str]
+) -> dict[str, list[dict[str, Any]]]:
     """Several ``(name, text)`` files -> one flat declarative configuration."""
     merged: dict[str, list[dict[str, Any]]] = {}
     for name, text in sources:

@@ -33,7 +33,9 @@ __all__ = [
 ]
 
 NAME_RE = re.compile(r"^[A-Za-z0-9.\-_~]+$")
-UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+UUID_RE = re.compile(
+    r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+)
 HTTP_METHOD_RE = re.compile(r"^[A-Z]+$")
 
 
@@ -65,7 +67,9 @@ class _Entity(BaseModel):
     @classmethod
     def _string_refs(cls, data: Any) -> Any:
         # decK lets a reference be a bare name or id: ``service: example-service``.
-        if isinstance(data, dict) and any(isinstance(data.get(f), str) for f in ("service", "route", "consumer")):
+        if isinstance(data, dict) and any(
+            isinstance(data.get(f), str) for f in ("service", "route", "consumer")
+        ):
             data = dict(data)
             for f in ("service", "route", "consumer"):
                 value = data.get(f)
@@ -107,7 +111,9 @@ def _check_name(v: str | None) -> str | None:
 
 class Service(_Entity):
     name: str | None = None
-    protocol: Literal["http", "https", "grpc", "grpcs", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss"] = "http"
+    protocol: Literal[
+        "http", "https", "grpc", "grpcs", "tcp", "tls", "tls_passthrough", "udp", "ws", "wss"
+    ] = "http"
     host: str | None = None
     port: int = Field(80, ge=0, le=65535)
     path: str | None = None
@@ -142,7 +148,9 @@ class Service(_Entity):
             data = dict(data)
             data["protocol"] = parts.scheme
             data["host"] = parts.hostname
-            data["port"] = parts.port or (443 if parts.scheme in ("https", "grpcs", "wss", "tls") else 80)
+            data["port"] = parts.port or (
+                443 if parts.scheme in ("https", "grpcs", "wss", "tls") else 80
+            )
             data["path"] = parts.path or None
         return data
 
@@ -155,7 +163,11 @@ class Service(_Entity):
 
 class Route(_Entity):
     name: str | None = None
-    protocols: list[Literal["http", "https", "grpc", "grpcs", "tcp", "tls", "udp", "ws", "wss", "tls_passthrough"]] = ["http", "https"]
+    protocols: list[
+        Literal[
+            "http", "https", "grpc", "grpcs", "tcp", "tls", "udp", "ws", "wss", "tls_passthrough"
+        ]
+    ] = ["http", "https"]
     methods: list[str] | None = None
     hosts: list[str] | None = None
     paths: list[str] | None = None
@@ -202,7 +214,9 @@ class Route(_Entity):
                 except re.error as exc:
                     raise ValueError(f"invalid regex: '{p[1:]}' ({exc})") from exc
             elif not p.startswith("/"):
-                raise ValueError(f"invalid path: '{p}' (should start with: / (fixed path) or ~/ (regex path))")
+                raise ValueError(
+                    f"invalid path: '{p}' (should start with: / (fixed path) or ~/ (regex path))"
+                )
         return v
 
     @model_validator(mode="after")
@@ -220,7 +234,11 @@ class Plugin(_Entity):
     instance_name: str | None = None
     config: dict[str, Any] | None = None
     enabled: bool = True
-    protocols: list[Literal["grpc", "grpcs", "http", "https", "tcp", "tls", "udp", "ws", "wss", "tls_passthrough"]] = ["grpc", "grpcs", "http", "https"]
+    protocols: list[
+        Literal[
+            "grpc", "grpcs", "http", "https", "tcp", "tls", "udp", "ws", "wss", "tls_passthrough"
+        ]
+    ] = ["grpc", "grpcs", "http", "https"]
     route: Ref | None = None
     service: Ref | None = None
     consumer: Ref | None = None
@@ -235,7 +253,9 @@ class Consumer(_Entity):
     @model_validator(mode="after")
     def _need_one(self) -> Consumer:
         if not self.username and not self.custom_id:
-            raise ValueError("at least one of these fields must be non-empty: 'custom_id', 'username'")
+            raise ValueError(
+                "at least one of these fields must be non-empty: 'custom_id', 'username'"
+            )
         return self
 
 
@@ -258,7 +278,11 @@ def pydantic_fields(exc: ValidationError) -> dict[str, Any]:
     """Pydantic errors -> Kong's nested ``fields`` dict."""
     fields: dict[str, Any] = {}
     for err in exc.errors():
-        loc = [p for p in err["loc"] if not (isinstance(p, str) and p.startswith(("function-", "literal[")))]
+        loc = [
+            p
+            for p in err["loc"]
+            if not (isinstance(p, str) and p.startswith(("function-", "literal[")))
+        ]
         msg = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown field"
@@ -271,7 +295,7 @@ def pydantic_fields(exc: ValidationError) -> dict[str, Any]:
             key, msg = msg.split(":", 1)
             loc = [*loc, key]
             msg = msg.strip()
-        node = fields
+        node: dict[Any, Any] = fields
         if not loc:
             fields.setdefault("@entity", []).append(msg)
             continue
@@ -291,11 +315,17 @@ def validate_entity(kind: str, data: dict[str, Any]) -> dict[str, Any]:
         count = sum(1 for _ in ConfigErrorCounter(fields))
         noun = "error" if count == 1 else "errors"
         detail = ", ".join(SchemaError("", fields).flat())
-        raise SchemaError(f"schema violation ({detail})" if count else f"{count} schema {noun}", fields) from exc
+        raise SchemaError(
+            f"schema violation ({detail})" if count else f"{count} schema {noun}", fields
+        ) from exc
     out = obj.model_dump(exclude={"url"})
     for ref in ("service", "route", "consumer", "client_certificate"):
         if isinstance(out.get(ref), dict):
-            out[ref] = {"id": out[ref]["id"]} if out[ref].get("id") else {k: v for k, v in out[ref].items() if v is not None}
+            out[ref] = (
+                {"id": out[ref]["id"]}
+                if out[ref].get("id")
+                else {k: v for k, v in out[ref].items() if v is not None}
+            )
     return out
 
 

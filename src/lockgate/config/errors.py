@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["ConfigError", "SchemaError", "UniqueError", "ForeignKeyError", "NotFoundError"]
+__all__ = ["ConfigError", "ForeignKeyError", "NotFoundError", "SchemaError", "UniqueError"]
 
 
 class ConfigError(Exception):
@@ -31,8 +31,10 @@ class ConfigError(Exception):
         def walk(node: Any, path: str) -> None:
             if isinstance(node, dict):
                 for key, value in node.items():
-                    sub = f"{path}[{key}]" if isinstance(key, int) else (
-                        f"{path}.{key}" if path else str(key)
+                    sub = (
+                        f"{path}[{key}]"
+                        if isinstance(key, int)
+                        else (f"{path}.{key}" if path else str(key))
                     )
                     walk(value, sub)
             elif isinstance(node, list):

@@ -18,7 +18,13 @@ from typing import Any
 import orjson
 
 from lockgate.config.entities import is_uuid, new_id, now, validate_entity
-from lockgate.config.errors import ConfigError, ForeignKeyError, NotFoundError, SchemaError, UniqueError
+from lockgate.config.errors import (
+    ConfigError,
+    ForeignKeyError,
+    NotFoundError,
+    SchemaError,
+    UniqueError,
+)
 from lockgate.plugins.registry import validate_plugin_config
 
 __all__ = ["KINDS", "GatewayState"]
@@ -64,7 +70,9 @@ class GatewayState:
     # -- lookup --------------------------------------------------------------
 
     def all(self, kind: str) -> list[dict[str, Any]]:
-        return sorted(self.entities[kind].values(), key=lambda e: (e.get("created_at") or 0, e["id"]))
+        return sorted(
+            self.entities[kind].values(), key=lambda e: (e.get("created_at") or 0, e["id"])
+        )
 
     def find(self, kind: str, id_or_name: str) -> dict[str, Any] | None:
         found = self.entities[kind].get(id_or_name)
@@ -106,7 +114,9 @@ class GatewayState:
             if found is None:
                 raise ForeignKeyError(
                     f"the foreign key '{{id=\"{key}\"}}' does not reference an existing '{target[:-1]}' entity.",
-                    {field: f"the foreign key '{{id=\"{key}\"}}' does not reference an existing '{target[:-1]}' entity."},
+                    {
+                        field: f"the foreign key '{{id=\"{key}\"}}' does not reference an existing '{target[:-1]}' entity."
+                    },
                 )
             entity[field] = {"id": found["id"]}
 
@@ -125,7 +135,16 @@ class GatewayState:
             scope = _plugin_scope(entity)
             for other in self.entities[kind].values():
                 if other["id"] != entity["id"] and _plugin_scope(other) == scope:
-                    where = ", ".join(f"{k}={v}" for k, v in zip(("route", "service", "consumer"), scope[1:4], strict=True) if v) or "global"
+                    where = (
+                        ", ".join(
+                            f"{k}={v}"
+                            for k, v in zip(
+                                ("route", "service", "consumer"), scope[1:4], strict=True
+                            )
+                            if v
+                        )
+                        or "global"
+                    )
                     raise UniqueError(
                         f"UNIQUE violation detected on '{{consumer=null,name=\"{entity['name']}\",route=null,service=null}}'"
                         if where == "global"
@@ -133,7 +152,9 @@ class GatewayState:
                         {"name": f"a '{entity['name']}' plugin already exists in this scope"},
                     )
 
-    def put(self, kind: str, data: dict[str, Any], *, existing: dict[str, Any] | None = None) -> dict[str, Any]:
+    def put(
+        self, kind: str, data: dict[str, Any], *, existing: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Validate ``data`` as a whole entity and store it (create or replace)."""
         data = dict(data)
         if existing is not None:
@@ -173,7 +194,7 @@ class GatewayState:
             return
         if kind == "services" and any(self.iter_refs("routes", "service", entity["id"])):
             raise ForeignKeyError(
-                f"an existing 'routes' entity references this 'services' entity",
+                "an existing 'routes' entity references this 'services' entity",
                 {"@referenced_by": "routes"},
             )
         del self.entities[kind][entity["id"]]
@@ -200,7 +221,11 @@ class GatewayState:
                         item.setdefault("id", old["id"])
                         if old.get("created_at"):
                             item["created_at"] = old["created_at"]
-                    entity = new.put(kind, item, existing=old if old and old["id"] in new.entities[kind] else None)
+                    entity = new.put(
+                        kind,
+                        item,
+                        existing=old if old and old["id"] in new.entities[kind] else None,
+                    )
                     if old is not None and sync:
                         entity["created_at"] = old.get("created_at", entity["created_at"])
                 except ConfigError as exc:
@@ -213,10 +238,14 @@ class GatewayState:
         if item.get("id"):
             return self.entities[kind].get(item["id"])
         if kind in _NAME_FIELD:
-            key = item.get(_NAME_FIELD[kind]) or (item.get("custom_id") if kind == "consumers" else None)
+            key = item.get(_NAME_FIELD[kind]) or (
+                item.get("custom_id") if kind == "consumers" else None
+            )
             return self.find(kind, key) if key else None
         if kind == "keyauth_credentials":
-            return next((e for e in self.entities[kind].values() if e.get("key") == item.get("key")), None)
+            return next(
+                (e for e in self.entities[kind].values() if e.get("key") == item.get("key")), None
+            )
         if kind == "plugins":
             probe = dict(item)
             try:
@@ -226,13 +255,20 @@ class GatewayState:
             scope = _plugin_scope(probe)
             # Scope ids in ``new`` may differ from ``self`` for entities a sync recreated: compare by name.
             for entity in self.entities[kind].values():
-                if self._scope_names(entity) == new._scope_names(probe) and entity["name"] == scope[0]:
+                if (
+                    self._scope_names(entity) == new._scope_names(probe)
+                    and entity["name"] == scope[0]
+                ):
                     return entity
         return None
 
     def _scope_names(self, plugin: dict[str, Any]) -> tuple[Any, ...]:
         out: list[Any] = [plugin.get("name"), plugin.get("instance_name")]
-        for field, target in (("route", "routes"), ("service", "services"), ("consumer", "consumers")):
+        for field, target in (
+            ("route", "routes"),
+            ("service", "services"),
+            ("consumer", "consumers"),
+        ):
             ref = plugin.get(field)
             if not ref:
                 out.append(None)
@@ -244,15 +280,29 @@ class GatewayState:
     def dump(self) -> dict[str, Any]:
         """The configuration as a decK file (``_format_version: "3.0"``)."""
         out: dict[str, Any] = {"_format_version": "3.0"}
-        names = {kind: {e["id"]: e.get(_NAME_FIELD.get(kind, "id")) or e["id"] for e in self.entities[kind].values()} for kind in KINDS}
+        names = {
+            kind: {
+                e["id"]: e.get(_NAME_FIELD.get(kind, "id")) or e["id"]
+                for e in self.entities[kind].values()
+            }
+            for kind in KINDS
+        }
         for kind in KINDS:
             items = []
             for entity in self.all(kind):
-                item = {k: v for k, v in entity.items() if v is not None and k not in ("created_at", "updated_at")}
+                item = {
+                    k: v
+                    for k, v in entity.items()
+                    if v is not None and k not in ("created_at", "updated_at")
+                }
                 for field, target in _REFS.get(kind, ()):
                     if item.get(field):
                         ref_name = names[target].get(item[field]["id"])
-                        item[field] = {"username" if target == "consumers" else "name": ref_name} if ref_name else item[field]
+                        item[field] = (
+                            {"username" if target == "consumers" else "name": ref_name}
+                            if ref_name
+                            else item[field]
+                        )
                 items.append(item)
             if items:
                 out[kind] = items
@@ -271,7 +321,9 @@ class GatewayState:
                     changes.append({"action": "update", "kind": kind, "id": eid, "name": label})
             for eid, entity in mine.items():
                 if eid not in theirs:
-                    changes.append({"action": "delete", "kind": kind, "id": eid, "name": _label(kind, entity)})
+                    changes.append(
+                        {"action": "delete", "kind": kind, "id": eid, "name": _label(kind, entity)}
+                    )
         return changes
 
     def counts(self) -> dict[str, int]:
@@ -289,7 +341,13 @@ def _plugin_scope(plugin: dict[str, Any]) -> tuple[Any, ...]:
 
 
 def _label(kind: str, entity: dict[str, Any]) -> str:
-    return str(entity.get(_NAME_FIELD.get(kind, "name")) or entity.get("name") or entity.get("key", "")[:4] + "..." if kind == "keyauth_credentials" else entity.get(_NAME_FIELD.get(kind, "name")) or entity.get("name") or entity["id"])
+    return str(
+        entity.get(_NAME_FIELD.get(kind, "name"))
+        or entity.get("name")
+        or entity.get("key", "")[:4] + "..."
+        if kind == "keyauth_credentials"
+        else entity.get(_NAME_FIELD.get(kind, "name")) or entity.get("name") or entity["id"]
+    )
 
 
 def _comparable(entity: dict[str, Any]) -> dict[str, Any]:
@@ -310,4 +368,6 @@ def _merge(base: dict[str, Any], changes: dict[str, Any], *, deep: bool = False)
 def check_identifier(kind: str, id_or_name: str) -> None:
     """Kong's 400 for a path segment that is neither a UUID nor a valid name."""
     if kind == "plugins" and not is_uuid(id_or_name):
-        raise SchemaError(f"schema violation (id: expected a valid UUID)", {"id": "expected a valid UUID"})
+        raise SchemaError(
+            "schema violation (id: expected a valid UUID)", {"id": "expected a valid UUID"}
+        )

@@ -16,8 +16,10 @@ from lockgate.llm.wire import StreamTranslator
 __all__ = ["Conversion", "conversion"]
 
 RequestFn = Callable[[dict[str, Any], str], dict[str, Any]]
-ResponseFn = Callable[[dict[str, Any], str], tuple[dict[str, Any], Usage]]
-StreamFn = Callable[[str, int, bool], StreamTranslator]
+#: (upstream response, model, the client's request) -> (client response, usage)
+ResponseFn = Callable[[dict[str, Any], str, dict[str, Any]], tuple[dict[str, Any], Usage]]
+#: (model, input-token estimate, the client's call) -> translator
+StreamFn = Callable[[str, int, Any], StreamTranslator]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,37 +36,57 @@ class Conversion:
         return self.request is None
 
 
+def _stops(body: dict[str, Any]) -> list[str] | None:
+    stops = body.get("stop_sequences")
+    return stops if isinstance(stops, list) else None
+
+
 def conversion(client: str, upstream: str) -> Conversion:
     if client == upstream:
         return Conversion(client, upstream, None, None, None)
-    from lockgate.llm.wire import anthropic_gemini, anthropic_openai, openai_anthropic, openai_gemini
+    from lockgate.llm.wire import (
+        anthropic_gemini,
+        anthropic_openai,
+        openai_anthropic,
+        openai_gemini,
+    )
 
     if client == "anthropic" and upstream == "openai":
         return Conversion(
-            client, upstream,
+            client,
+            upstream,
             anthropic_openai.anthropic_to_openai_request,
-            anthropic_openai.openai_to_anthropic_response,
-            lambda model, est, include_usage: anthropic_openai.OpenAIToAnthropicStream(model, est),
+            lambda resp, model, body: anthropic_openai.openai_to_anthropic_response(
+                resp, model, _stops(body)
+            ),
+            lambda model, est, call: anthropic_openai.OpenAIToAnthropicStream(
+                model, est, _stops(call.body)
+            ),
         )
     if client == "anthropic" and upstream == "gemini":
         return Conversion(
-            client, upstream,
+            client,
+            upstream,
             lambda body, model: anthropic_gemini.anthropic_to_gemini_request(body, model=model),
-            anthropic_gemini.gemini_to_anthropic_response,
-            lambda model, est, include_usage: anthropic_gemini.GeminiToAnthropicStream(model, est),
+            lambda resp, model, body: anthropic_gemini.gemini_to_anthropic_response(resp, model),
+            lambda model, est, call: anthropic_gemini.GeminiToAnthropicStream(model, est),
         )
     if client == "openai" and upstream == "anthropic":
         return Conversion(
-            client, upstream,
+            client,
+            upstream,
             openai_anthropic.openai_to_anthropic_request,
-            openai_anthropic.anthropic_to_openai_response,
-            lambda model, est, include_usage: openai_anthropic.AnthropicToOpenAIStream(model, include_usage),
+            lambda resp, model, body: openai_anthropic.anthropic_to_openai_response(resp, model),
+            lambda model, est, call: openai_anthropic.AnthropicToOpenAIStream(
+                model, call.include_usage, est
+            ),
         )
     if client == "openai" and upstream == "gemini":
         return Conversion(
-            client, upstream,
+            client,
+            upstream,
             lambda body, model: openai_gemini.openai_to_gemini_request(body, model=model),
-            openai_gemini.gemini_to_openai_response,
-            lambda model, est, include_usage: openai_gemini.GeminiToOpenAIStream(model, include_usage),
+            lambda resp, model, body: openai_gemini.gemini_to_openai_response(resp, model),
+            lambda model, est, call: openai_gemini.GeminiToOpenAIStream(model, call.include_usage),
         )
     raise ValueError(f"no conversion from {client} clients to {upstream} upstreams")

@@ -58,13 +58,13 @@ def validate_plugin_config(name: str, config: dict[str, Any] | None) -> dict[str
         ) from exc
     problems = cls.check(model)
     if problems:
-        fields: dict[str, Any] = {"config": {}}
+        found: dict[str, Any] = {"config": {}}
         for line in problems:
             path, _, msg = line.partition(": ")
-            node = fields["config"]
+            node = found["config"]
             keys = path.split(".")[1:] if path.startswith("config.") else [path]
             for key in keys[:-1]:
                 node = node.setdefault(key, {})
             node[keys[-1]] = msg
-        raise SchemaError("schema violation (" + "; ".join(problems) + ")", fields)
+        raise SchemaError("schema violation (" + "; ".join(problems) + ")", found)
     return model.model_dump(mode="json")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from lockgate.config.state import GatewayState
-from lockgate.plugins.base import PHASES, PluginHandler
+from lockgate.plugins.base import PluginHandler
 from lockgate.plugins.registry import plugin_class
 from lockgate.proxy.router import Router
 from lockgate.proxy.worker_env import WorkerEnv
@@ -30,15 +30,31 @@ _SPECIFICITY = {
 class Chain:
     """The plugins that run for one (route, service, consumer), by phase, in priority order."""
 
-    __slots__ = ("all", "consumer_scoped", "needs_body", *PHASES)
+    __slots__ = (
+        "access",
+        "all",
+        "body_filter",
+        "consumer_scoped",
+        "header_filter",
+        "log",
+        "needs_body",
+        "rewrite",
+    )
 
     def __init__(self, handlers: list[PluginHandler], consumer_scoped: bool) -> None:
         handlers = sorted(handlers, key=lambda h: h.PRIORITY, reverse=True)
         self.all = handlers
         self.needs_body = any(h.needs_body for h in handlers)
         self.consumer_scoped = consumer_scoped
-        for phase in PHASES:
-            setattr(self, phase, tuple(h for h in handlers if h.implements(phase)))
+
+        def of(phase: str) -> tuple[PluginHandler, ...]:
+            return tuple(h for h in handlers if h.implements(phase))
+
+        self.rewrite = of("rewrite")
+        self.access = of("access")
+        self.header_filter = of("header_filter")
+        self.body_filter = of("body_filter")
+        self.log = of("log")
 
 
 class CompiledConfig:
@@ -63,14 +79,18 @@ class CompiledConfig:
         self.keyauth_by_key = {c["key"]: c for c in state.entities["keyauth_credentials"].values()}
         self._chains: dict[tuple[str | None, str | None, str | None], Chain] = {}
 
-    def chain(self, route_id: str | None, service_id: str | None, consumer_id: str | None = None) -> Chain:
+    def chain(
+        self, route_id: str | None, service_id: str | None, consumer_id: str | None = None
+    ) -> Chain:
         key = (route_id, service_id, consumer_id)
         chain = self._chains.get(key)
         if chain is None:
             chain = self._chains[key] = self._build(route_id, service_id, consumer_id)
         return chain
 
-    def _build(self, route_id: str | None, service_id: str | None, consumer_id: str | None) -> Chain:
+    def _build(
+        self, route_id: str | None, service_id: str | None, consumer_id: str | None
+    ) -> Chain:
         best: dict[tuple[str, str | None], tuple[int, PluginHandler]] = {}
         consumer_scoped = False
         for handler in self.handlers:
@@ -84,7 +104,9 @@ class CompiledConfig:
                 consumer_scoped = True
                 if refs["consumer"] != consumer_id:
                     continue
-            score = _SPECIFICITY[(bool(refs["consumer"]), bool(refs["route"]), bool(refs["service"]))]
+            score = _SPECIFICITY[
+                (bool(refs["consumer"]), bool(refs["route"]), bool(refs["service"]))
+            ]
             key = (e["name"], None)
             current = best.get(key)
             if current is None or score > current[0]:

@@ -26,7 +26,12 @@ __all__ = ["Exit", "RequestContext", "Upstream", "UpstreamResponse"]
 class Exit(Exception):
     """Raised by a plugin to answer the client directly (Kong's ``kong.response.exit``)."""
 
-    def __init__(self, status: int, body: bytes | dict[str, Any] | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        body: bytes | dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(status)
         self.status = status
         self.body = body

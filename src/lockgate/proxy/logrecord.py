@@ -11,7 +11,16 @@ from lockgate.proxy.context import RequestContext
 __all__ = ["REDACTED_HEADERS", "build_record", "redact_headers"]
 
 REDACTED_HEADERS = frozenset(
-    ("authorization", "x-api-key", "proxy-authorization", "api-key", "x-goog-api-key", "apikey", "cookie", "set-cookie")
+    (
+        "authorization",
+        "x-api-key",
+        "proxy-authorization",
+        "api-key",
+        "x-goog-api-key",
+        "apikey",
+        "cookie",
+        "set-cookie",
+    )
 )
 _REDACTED_QUERY = frozenset(("key", "api_key", "apikey", "api-key", "access_token", "token"))
 _MS = 1_000_000
@@ -49,16 +58,30 @@ def _redact_uri(uri: str, extra: frozenset[str]) -> str:
     parts = []
     for piece in raw.split("&"):
         key, eq, _ = piece.partition("=")
-        parts.append(f"{key}=REDACTED" if eq and (key.lower() in _REDACTED_QUERY or key.lower() in extra) else piece)
+        parts.append(
+            f"{key}=REDACTED"
+            if eq and (key.lower() in _REDACTED_QUERY or key.lower() in extra)
+            else piece
+        )
     return path + "?" + "&".join(parts)
 
 
-def build_record(ctx: RequestContext, *, secret_names: frozenset[str] = frozenset()) -> dict[str, Any]:
+def build_record(
+    ctx: RequestContext, *, secret_names: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     req = ctx.request
     end_ns = time.perf_counter_ns()
     total = (end_ns - ctx.started_ns) / _MS
-    proxy = (ctx.upstream_headers_ns - ctx.upstream_started_ns) / _MS if ctx.upstream_headers_ns else 0.0
-    receive = (ctx.upstream_done_ns - ctx.upstream_headers_ns) / _MS if ctx.upstream_done_ns and ctx.upstream_headers_ns else 0.0
+    proxy = (
+        (ctx.upstream_headers_ns - ctx.upstream_started_ns) / _MS
+        if ctx.upstream_headers_ns
+        else 0.0
+    )
+    receive = (
+        (ctx.upstream_done_ns - ctx.upstream_headers_ns) / _MS
+        if ctx.upstream_done_ns and ctx.upstream_headers_ns
+        else 0.0
+    )
     host = req.host
     uri = _redact_uri(req.path_qs, secret_names)
     record: dict[str, Any] = {
@@ -69,7 +92,9 @@ def build_record(ctx: RequestContext, *, secret_names: frozenset[str] = frozense
             "url": f"{req.scheme}://{host}{uri}",
             "querystring": _query(req.query_string, secret_names),
             "headers": redact_headers(req.headers, secret_names),
-            "size": int(req.headers.get("Content-Length", 0) or 0) if ctx.body is None else len(ctx.body),
+            "size": int(req.headers.get("Content-Length", 0) or 0)
+            if ctx.body is None
+            else len(ctx.body),
         },
         "upstream_uri": _redact_uri(ctx.upstream_uri, secret_names),
         "response": {
@@ -96,7 +121,11 @@ def build_record(ctx: RequestContext, *, secret_names: frozenset[str] = frozense
         ]
         record["upstream_status"] = str(ctx.response_status)
     if ctx.consumer is not None:
-        record["consumer"] = {k: v for k, v in ctx.consumer.items() if k in ("id", "username", "custom_id", "tags", "created_at")}
+        record["consumer"] = {
+            k: v
+            for k, v in ctx.consumer.items()
+            if k in ("id", "username", "custom_id", "tags", "created_at")
+        }
     if ctx.client_aborted:
         record["response"]["status"] = 499 if not ctx.response_status else ctx.response_status
         record["client_aborted"] = True

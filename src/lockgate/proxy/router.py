@@ -27,7 +27,17 @@ class Match:
 
 
 class _CompiledRoute:
-    __slots__ = ("exact_hosts", "headers", "methods", "plain_paths", "priority", "regex_paths", "route", "service", "wildcard_hosts")
+    __slots__ = (
+        "exact_hosts",
+        "headers",
+        "methods",
+        "plain_paths",
+        "priority",
+        "regex_paths",
+        "route",
+        "service",
+        "wildcard_hosts",
+    )
 
     def __init__(self, route: dict[str, Any], service: dict[str, Any] | None) -> None:
         self.route = route
@@ -36,21 +46,33 @@ class _CompiledRoute:
         hosts = route.get("hosts") or ()
         self.exact_hosts = frozenset(h.lower() for h in hosts if "*" not in h)
         self.wildcard_hosts = tuple(
-            re.compile("^" + re.escape(h.lower()).replace(r"\*", r"[^.]+") + "$") for h in hosts if "*" in h
+            re.compile("^" + re.escape(h.lower()).replace(r"\*", r"[^.]+") + "$")
+            for h in hosts
+            if "*" in h
         )
         self.headers = tuple(
             (name.lower(), frozenset(v.lower() for v in values))
             for name, values in (route.get("headers") or {}).items()
         )
         paths = route.get("paths") or ()
-        self.plain_paths = tuple(sorted((p for p in paths if not p.startswith("~")), key=len, reverse=True))
+        self.plain_paths = tuple(
+            sorted((p for p in paths if not p.startswith("~")), key=len, reverse=True)
+        )
         self.regex_paths = tuple(re.compile(p[1:]) for p in paths if p.startswith("~"))
         conditions = sum(1 for c in (self.methods, hosts, self.headers, paths) if c)
         longest = max((len(p) for p in paths), default=0)
         plain = 1 if self.plain_paths and not self.regex_paths else 0
-        self.priority = (conditions, len(self.headers), route.get("regex_priority") or 0, plain, longest)
+        self.priority = (
+            conditions,
+            len(self.headers),
+            route.get("regex_priority") or 0,
+            plain,
+            longest,
+        )
 
-    def match(self, method: str, host: str, path: str, headers: CIMultiDictProxy[str]) -> str | None:
+    def match(
+        self, method: str, host: str, path: str, headers: CIMultiDictProxy[str]
+    ) -> str | None:
         if self.methods and method not in self.methods:
             return None
         if self.exact_hosts or self.wildcard_hosts:
@@ -87,7 +109,9 @@ class Router:
         compiled.sort(key=lambda c: c.priority, reverse=True)
         self._routes = tuple(compiled)
 
-    def match(self, method: str, host: str, path: str, headers: CIMultiDictProxy[str]) -> Match | None:
+    def match(
+        self, method: str, host: str, path: str, headers: CIMultiDictProxy[str]
+    ) -> Match | None:
         for compiled in self._routes:
             prefix = compiled.match(method, host, path, headers)
             if prefix is not None:
@@ -99,7 +123,7 @@ def upstream_path(match: Match, request_path: str, service_path: str | None) -> 
     """The path sent upstream: service path joined with the (stripped) request path (Kong's v0 handling)."""
     rest = request_path
     if match.route.get("strip_path", True) and match.matched_prefix:
-        rest = request_path[len(match.matched_prefix):]
+        rest = request_path[len(match.matched_prefix) :]
     base = service_path or ""
     if not base:
         return rest if rest.startswith("/") else "/" + rest

@@ -80,7 +80,9 @@ class Gateway:
         compiled = self.compiled
         match = compiled.router.match(request.method, request.host, request.path, request.headers)
         if match is None:
-            return web.Response(status=404, body=NO_ROUTE, content_type="application/json", headers={"Via": VIA})
+            return web.Response(
+                status=404, body=NO_ROUTE, content_type="application/json", headers={"Via": VIA}
+            )
         self.in_flight += 1
         try:
             route, service = match.route, match.service
@@ -103,17 +105,25 @@ class Gateway:
         ctx.upstream_method = request.method
         ctx.upstream_query = request.query_string
         if service is not None:
-            ctx.upstream_scheme = "https" if service["protocol"] in ("https", "grpcs", "wss") else "http"
+            ctx.upstream_scheme = (
+                "https" if service["protocol"] in ("https", "grpcs", "wss") else "http"
+            )
             ctx.upstream_host = service["host"]
             ctx.upstream_port = service["port"]
-            ctx.upstream_path = upstream_path(match, request.raw_path.split("?", 1)[0], service.get("path"))
+            ctx.upstream_path = upstream_path(
+                match, request.raw_path.split("?", 1)[0], service.get("path")
+            )
         headers: CIMultiDict[str] = CIMultiDict()
         for name, value in request.headers.items():
             if name.lower() not in HOP_BY_HOP:
                 headers.add(name, value)
         if not ctx.route.get("preserve_host"):
             default_port = 443 if ctx.upstream_scheme == "https" else 80
-            headers["Host"] = ctx.upstream_host if ctx.upstream_port == default_port else f"{ctx.upstream_host}:{ctx.upstream_port}"
+            headers["Host"] = (
+                ctx.upstream_host
+                if ctx.upstream_port == default_port
+                else f"{ctx.upstream_host}:{ctx.upstream_port}"
+            )
         remote = request.remote or ""
         prior = request.headers.get("X-Forwarded-For")
         headers["X-Forwarded-For"] = f"{prior}, {remote}" if prior else remote
@@ -124,8 +134,9 @@ class Gateway:
         headers["X-Kong-Request-Id"] = ctx.request_id
         ctx.upstream_headers = headers
 
-    async def _run(self, ctx: RequestContext, chain: Chain, compiled: CompiledConfig) -> web.StreamResponse:
-        request = ctx.request
+    async def _run(
+        self, ctx: RequestContext, chain: Chain, compiled: CompiledConfig
+    ) -> web.StreamResponse:
         upstream: UpstreamResponse | None = None
         try:
             for plugin in chain.rewrite:
@@ -134,9 +145,15 @@ class Gateway:
                 await read_body(ctx)
             for plugin in chain.access:
                 await plugin.access(ctx)
-                if ctx.consumer is not None and compiled.has_consumer_plugins and chain.consumer_scoped:
+                if (
+                    ctx.consumer is not None
+                    and compiled.has_consumer_plugins
+                    and chain.consumer_scoped
+                ):
                     # A credential identified a consumer: consumer-scoped plugins now apply.
-                    chain = compiled.chain(ctx.route["id"], (ctx.service or {}).get("id"), ctx.consumer["id"])
+                    chain = compiled.chain(
+                        ctx.route["id"], (ctx.service or {}).get("id"), ctx.consumer["id"]
+                    )
                     ctx.plugins = chain.all
             if ctx.upstream is None:
                 ctx.upstream = self.http
@@ -145,10 +162,14 @@ class Gateway:
             return await self._exit(ctx, chain, exit_)
         except Exception:
             log.exception("request %s failed before the upstream answered", ctx.request_id)
-            return await self._exit(ctx, chain, Exit(500, {"message": "An unexpected error occurred"}))
+            return await self._exit(
+                ctx, chain, Exit(500, {"message": "An unexpected error occurred"})
+            )
         return await self._forward(ctx, chain, upstream)
 
-    async def _forward(self, ctx: RequestContext, chain: Chain, upstream: UpstreamResponse) -> web.StreamResponse:
+    async def _forward(
+        self, ctx: RequestContext, chain: Chain, upstream: UpstreamResponse
+    ) -> web.StreamResponse:
         ctx.response_status = upstream.status
         ctx.response_headers = upstream.headers
         try:
@@ -215,7 +236,9 @@ class Gateway:
         for plugin in chain.body_filter:
             payload = plugin.body_filter(ctx, payload) + plugin.body_filter(ctx, b"")
         ctx.response_size = len(payload)
-        response = web.Response(status=ctx.response_status, body=payload, headers=ctx.response_headers)
+        response = web.Response(
+            status=ctx.response_status, body=payload, headers=ctx.response_headers
+        )
         self._schedule_log(ctx, chain)
         return response
 
@@ -224,8 +247,12 @@ class Gateway:
         now = time.perf_counter_ns()
         headers["X-Kong-Request-Id"] = ctx.request_id
         if ctx.upstream_headers_ns:
-            headers["X-Kong-Upstream-Latency"] = str(round((ctx.upstream_headers_ns - ctx.upstream_started_ns) / 1e6))
-            headers["X-Kong-Proxy-Latency"] = str(round((ctx.upstream_started_ns - ctx.started_ns) / 1e6))
+            headers["X-Kong-Upstream-Latency"] = str(
+                round((ctx.upstream_headers_ns - ctx.upstream_started_ns) / 1e6)
+            )
+            headers["X-Kong-Proxy-Latency"] = str(
+                round((ctx.upstream_started_ns - ctx.started_ns) / 1e6)
+            )
         else:
             headers["X-Kong-Response-Latency"] = str(round((now - ctx.started_ns) / 1e6))
         via = headers.get("Via")

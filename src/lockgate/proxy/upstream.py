@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 
@@ -15,7 +14,16 @@ __all__ = ["HOP_BY_HOP", "HttpUpstream", "stream_body"]
 
 #: Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
 HOP_BY_HOP = frozenset(
-    ("connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "content-length")
+    (
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+    )
 )
 
 BAD_GATEWAY = {"message": "An invalid response was received from the upstream server"}
@@ -65,7 +73,7 @@ class HttpUpstream:
                     attempt += 1
                     continue
                 raise Exit(502, BAD_GATEWAY) from exc
-            except (asyncio.TimeoutError, aiohttp.ServerTimeoutError) as exc:
+            except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
                 raise Exit(504, GATEWAY_TIMEOUT) from exc
             except aiohttp.ClientError as exc:
                 raise Exit(502, BAD_GATEWAY) from exc

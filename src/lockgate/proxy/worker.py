@@ -23,7 +23,9 @@ POLL_INTERVAL = 0.2
 DRAIN_TIMEOUT = 30.0
 
 
-async def serve_proxy(host: str, port: int, prefix: str, worker_id: int, stop: asyncio.Event) -> None:
+async def serve_proxy(
+    host: str, port: int, prefix: str, worker_id: int, stop: asyncio.Event
+) -> None:
     store = open_store(prefix)
     env = WorkerEnv(worker_id)
     version, state = await store.load()
@@ -64,6 +66,7 @@ def run_worker(host: str, port: int, prefix: str, worker_id: int, log_file: str 
     from lockgate.cli.logs import run_loop, setup_logging
 
     setup_logging(log_file, foreground=False)
+
     async def main() -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -79,7 +79,12 @@ class Provider:
 
     def body_credentials(self) -> dict[str, Any]:
         auth = self.auth
-        if auth is not None and auth.param_name and auth.param_value is not None and auth.param_location == "body":
+        if (
+            auth is not None
+            and auth.param_name
+            and auth.param_value is not None
+            and auth.param_location == "body"
+        ):
             return {auth.param_name: auth.param_value}
         return {}
 

@@ -22,14 +22,18 @@ class GeminiProvider(Provider):
     @property
     def vertex(self) -> bool:
         g = self.options.gemini if self.options else None
-        return bool(g and (g.api_endpoint or g.project_id)) or bool(self.auth and self.auth.gcp_use_service_account)
+        return bool(g and (g.api_endpoint or g.project_id)) or bool(
+            self.auth and self.auth.gcp_use_service_account
+        )
 
     def _base(self) -> str:
         g = self.options.gemini if self.options else None
         if self.options and self.options.upstream_url:
             return self.options.upstream_url.rstrip("/")
         if self.vertex:
-            endpoint = (g.api_endpoint if g else None) or f"{(g.location_id if g else None) or 'us-central1'}-aiplatform.googleapis.com"
+            endpoint = (
+                g.api_endpoint if g else None
+            ) or f"{(g.location_id if g else None) or 'us-central1'}-aiplatform.googleapis.com"
             if "://" not in endpoint:
                 endpoint = "https://" + endpoint
             return endpoint.rstrip("/")
@@ -60,7 +64,9 @@ class GeminiProvider(Provider):
 
             account = auth.gcp_service_account_json or os.environ.get("GCP_SERVICE_ACCOUNT")
             if not account:
-                raise ProviderError(500, "gcp_use_service_account is set but no service account JSON is configured")
+                raise ProviderError(
+                    500, "gcp_use_service_account is set but no service account JSON is configured"
+                )
             tokens = env.caches.get("gcp_tokens")
             if tokens is None:
                 tokens = env.caches["gcp_tokens"] = ServiceAccountTokens()

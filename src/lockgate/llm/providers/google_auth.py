@@ -45,7 +45,9 @@ class ServiceAccountTokens:
         except ValueError as exc:
             raise TokenError(f"gcp_service_account_json is not valid JSON: {exc}") from exc
         if not isinstance(info, dict) or info.get("type") != "service_account":
-            raise TokenError("gcp_service_account_json is not a service account key (type must be 'service_account')")
+            raise TokenError(
+                "gcp_service_account_json is not a service account key (type must be 'service_account')"
+            )
         key = (str(info.get("client_email")), str(info.get("private_key_id")))
         cached = self._tokens.get(key)
         if cached is not None and cached.expires_at - MARGIN > time.time():

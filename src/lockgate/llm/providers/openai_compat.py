@@ -99,7 +99,9 @@ class DashScopeProvider(OpenAICompatible):
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
         # Qwen turns thinking on with its own flag rather than reasoning_effort.
         effort = body.pop("reasoning_effort", None)
-        if effort is not None and model_name.startswith(("qwen3", "qwen-plus", "qwen-flash", "qwen-turbo", "qwq")):
+        if effort is not None and model_name.startswith(
+            ("qwen3", "qwen-plus", "qwen-flash", "qwen-turbo", "qwq")
+        ):
             body["enable_thinking"] = True
         return super().prepare_chat(body, model_name)
 

@@ -23,19 +23,46 @@ from lockgate import __version__
 from lockgate.llm.providers.base import Endpoint, ProviderError
 from lockgate.llm.sse import SSEDecoder, encode_data, encode_event
 from lockgate.llm.usage import Usage, estimate_tokens
-from lockgate.llm.wire.anthropic import AnthropicStreamObserver, anthropic_error_body, estimate_anthropic_input_tokens, usage_from_anthropic
+from lockgate.llm.wire.anthropic import (
+    AnthropicStreamObserver,
+    anthropic_error_body,
+    estimate_anthropic_input_tokens,
+    usage_from_anthropic,
+)
 from lockgate.llm.wire.errors import upstream_error_to_anthropic, upstream_error_to_openai
-from lockgate.llm.wire.openai import OpenAIStreamObserver, estimate_openai_input_tokens, openai_error_body, usage_from_openai
+from lockgate.llm.wire.openai import (
+    OpenAIStreamObserver,
+    estimate_openai_input_tokens,
+    openai_error_body,
+    usage_from_openai,
+)
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.worker_env import WorkerEnv
 
-__all__ = ["AttemptFailed", "ClientCall", "client_error", "record_failure", "run_attempt", "upstream_failure"]
+__all__ = [
+    "AttemptFailed",
+    "ClientCall",
+    "client_error",
+    "record_failure",
+    "run_attempt",
+    "upstream_failure",
+]
 
 USER_AGENT = f"lockgate/{__version__}"
 #: Response headers of the provider never passed to the client.
 _DROP_RESPONSE_HEADERS = frozenset(
-    ("connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding", "set-cookie", "alt-svc", "server", "date")
+    (
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+        "content-length",
+        "content-encoding",
+        "set-cookie",
+        "alt-svc",
+        "server",
+        "date",
+    )
 )
 
 
@@ -64,7 +91,9 @@ class ClientCall:
     tried: list[dict[str, Any]] = field(default_factory=list)
 
 
-def client_error(client_format: str, status: int, message: str, error_type: str | None = None) -> Exit:
+def client_error(
+    client_format: str, status: int, message: str, error_type: str | None = None
+) -> Exit:
     """An error answered by the gateway itself, in the client's format."""
     if client_format == "anthropic":
         from lockgate.llm.wire.errors import error_type_for_status
@@ -83,7 +112,11 @@ def _apply_overrides(target: Target, call: ClientCall) -> dict[str, Any]:
         for key, value in overrides.items():
             if key == "top_k" and call.client_format == "openai":
                 continue
-            if key == "max_tokens" and call.client_format == "openai" and "max_completion_tokens" in body:
+            if (
+                key == "max_tokens"
+                and call.client_format == "openai"
+                and "max_completion_tokens" in body
+            ):
                 body["max_completion_tokens"] = value
                 continue
             body[key] = value
@@ -105,7 +138,11 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
         body["model"] = model
         return orjson.dumps(body)
     if conv.passthrough:
-        if not target.overrides and call.body.get("model") == model and not target.provider.body_credentials():
+        if (
+            not target.overrides
+            and call.body.get("model") == model
+            and not target.provider.body_credentials()
+        ):
             return call.raw  # byte-faithful: nothing to change
         body = _apply_overrides(target, call)
         if body is call.body:
@@ -127,7 +164,9 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
     return orjson.dumps(body)
 
 
-async def _headers_and_url(env: WorkerEnv, target: Target, call: ClientCall, ctx: RequestContext, endpoint: Endpoint) -> tuple[dict[str, str], str]:
+async def _headers_and_url(
+    env: WorkerEnv, target: Target, call: ClientCall, ctx: RequestContext, endpoint: Endpoint
+) -> tuple[dict[str, str], str]:
     client_headers = ctx.request.headers
     headers = {
         "Content-Type": "application/json",
@@ -138,7 +177,12 @@ async def _headers_and_url(env: WorkerEnv, target: Target, call: ClientCall, ctx
     try:
         auth_headers, auth_query = await target.provider.credentials(env)
     except ProviderError as exc:
-        raise client_error(call.client_format, exc.status, exc.message, "api_error" if call.client_format == "anthropic" else None) from exc
+        raise client_error(
+            call.client_format,
+            exc.status,
+            exc.message,
+            "api_error" if call.client_format == "anthropic" else None,
+        ) from exc
     for name, value in auth_headers.items():
         if target.allow_override and name in client_headers:
             value = client_headers[name]
@@ -163,14 +207,23 @@ def _criterion(status: int) -> str:
 
 
 async def run_attempt(
-    ctx: RequestContext, env: WorkerEnv, target: Target, call: ClientCall, *, timeouts: tuple[float, float] | None = None
+    ctx: RequestContext,
+    env: WorkerEnv,
+    target: Target,
+    call: ClientCall,
+    *,
+    timeouts: tuple[float, float] | None = None,
 ) -> UpstreamResponse:
     """One attempt on ``target``. Raises :class:`AttemptFailed` before any byte
     reaches the client, or returns the response for the client."""
     requested = call.requested_model
     model = target.resolve_model(requested)
     if not model:
-        raise client_error(call.client_format, 400, "model parameter not found in request, nor in gateway configuration")
+        raise client_error(
+            call.client_format,
+            400,
+            "model parameter not found in request, nor in gateway configuration",
+        )
     provider = target.provider
     if call.operation == "count_tokens":
         endpoint = provider.count_tokens_endpoint(model)
@@ -179,12 +232,20 @@ async def run_attempt(
     elif call.operation == "embeddings":
         endpoint = provider.embeddings_endpoint(model)
         if endpoint is None:
-            raise client_error(call.client_format, 400, f"provider '{provider.name}' does not serve embeddings in lockgate")
+            raise client_error(
+                call.client_format,
+                400,
+                f"provider '{provider.name}' does not serve embeddings in lockgate",
+            )
     else:
         endpoint = provider.chat_endpoint(model, call.stream)
     payload = _upstream_body(target, call, model)
     headers, url = await _headers_and_url(env, target, call, ctx, endpoint)
-    ctx.upstream_scheme, ctx.upstream_host, ctx.upstream_port = endpoint.scheme, endpoint.host, endpoint.port
+    ctx.upstream_scheme, ctx.upstream_host, ctx.upstream_port = (
+        endpoint.scheme,
+        endpoint.host,
+        endpoint.port,
+    )
     path, _, query = url.split("://", 1)[1].partition("/")[2].partition("?")
     ctx.upstream_path = "/" + path
     ctx.upstream_query = query if provider.wire != "gemini" else ""
@@ -194,22 +255,33 @@ async def run_attempt(
         "host": endpoint.host,
         "port": endpoint.port,
         "upstream_scheme": endpoint.scheme,
-        "upstream_uri": ctx.upstream_uri if provider.wire != "gemini" else endpoint.path.split("?")[0],
+        "upstream_uri": ctx.upstream_uri
+        if provider.wire != "gemini"
+        else endpoint.path.split("?")[0],
         "route_type": target.route_type,
         "ip": endpoint.host,
     }
     call.tried.append(tried)
     service = ctx.service or {}
-    connect_t, read_t = timeouts or (service.get("connect_timeout", 60000) / 1000, service.get("read_timeout", 60000) / 1000)
+    connect_t, read_t = timeouts or (
+        service.get("connect_timeout", 60000) / 1000,
+        service.get("read_timeout", 60000) / 1000,
+    )
     timeout = aiohttp.ClientTimeout(sock_connect=connect_t, sock_read=read_t)
     started = time.perf_counter_ns()
     ctx.upstream_started_ns = started
     try:
-        resp = await env.session.post(url, data=payload, headers=headers, timeout=timeout, auto_decompress=True)
+        resp = await env.session.post(
+            url, data=payload, headers=headers, timeout=timeout, auto_decompress=True
+        )
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise AttemptFailed("timeout", 504, b"", f"timed out connecting to {endpoint.host}:{endpoint.port}") from exc
+        raise AttemptFailed(
+            "timeout", 504, b"", f"timed out connecting to {endpoint.host}:{endpoint.port}"
+        ) from exc
     except aiohttp.ClientError as exc:
-        raise AttemptFailed("error", 502, b"", f"could not reach {endpoint.host}:{endpoint.port}: {exc}") from exc
+        raise AttemptFailed(
+            "error", 502, b"", f"could not reach {endpoint.host}:{endpoint.port}: {exc}"
+        ) from exc
     ctx.upstream_headers_ns = time.perf_counter_ns()
     if resp.status >= 400:
         try:
@@ -218,23 +290,35 @@ async def run_attempt(
             body = b""
         finally:
             resp.release()
-        raise AttemptFailed(_criterion(resp.status), resp.status, body, f"{provider.name} answered {resp.status}")
+        raise AttemptFailed(
+            _criterion(resp.status), resp.status, body, f"{provider.name} answered {resp.status}"
+        )
     out_headers: CIMultiDict[str] = CIMultiDict()
     for name, value in resp.headers.items():
-        if name.lower() not in _DROP_RESPONSE_HEADERS and not name.lower().startswith(("anthropic-ratelimit", "x-ratelimit", "openai-", "x-request-id", "request-id", "cf-")):
+        if name.lower() not in _DROP_RESPONSE_HEADERS and not name.lower().startswith(
+            ("anthropic-ratelimit", "x-ratelimit", "openai-", "x-request-id", "request-id", "cf-")
+        ):
             out_headers.add(name, value)
     recorder = Recorder(ctx, target, call, model, started)
     if call.operation == "count_tokens":
         return await _count_response(ctx, target, call, resp, out_headers)
     streaming = call.stream and "text/event-stream" in resp.headers.get("Content-Type", "")
     if streaming:
-        out_headers["Content-Type"] = "text/event-stream; charset=utf-8" if call.client_format == "openai" else "text/event-stream"
+        out_headers["Content-Type"] = (
+            "text/event-stream; charset=utf-8"
+            if call.client_format == "openai"
+            else "text/event-stream"
+        )
         out_headers["Cache-Control"] = "no-cache"
-        return UpstreamResponse(200, out_headers, _stream(resp, target, call, recorder), resp.release)
+        return UpstreamResponse(
+            200, out_headers, _stream(resp, target, call, recorder), resp.release
+        )
     return await _oneshot(resp, target, call, recorder, out_headers)
 
 
-def record_failure(ctx: RequestContext, target: Target, call: ClientCall, failure: AttemptFailed) -> None:
+def record_failure(
+    ctx: RequestContext, target: Target, call: ClientCall, failure: AttemptFailed
+) -> None:
     """Failed calls are logged too: which provider and model, and what the request would have cost."""
     if not target.logging.log_statistics:
         return
@@ -256,9 +340,15 @@ def record_failure(ctx: RequestContext, target: Target, call: ClientCall, failur
         "provider_name": target.provider_name,
         "request_model": target.resolve_model(call.requested_model),
         "response_model": None,
-        "llm_latency": round((time.perf_counter_ns() - ctx.upstream_started_ns) / 1e6) if ctx.upstream_started_ns else 0,
+        "llm_latency": round((time.perf_counter_ns() - ctx.upstream_started_ns) / 1e6)
+        if ctx.upstream_started_ns
+        else 0,
         "request_mode": "stream" if call.stream else "oneshot",
-        "error": {"criterion": failure.criterion, "status": failure.status, "message": failure.message},
+        "error": {
+            "criterion": failure.criterion,
+            "status": failure.status,
+            "message": failure.message,
+        },
     }
 
 
@@ -282,7 +372,9 @@ class Recorder:
 
     __slots__ = ("call", "ctx", "first_ns", "model", "started", "target")
 
-    def __init__(self, ctx: RequestContext, target: Target, call: ClientCall, model: str, started: int) -> None:
+    def __init__(
+        self, ctx: RequestContext, target: Target, call: ClientCall, model: str, started: int
+    ) -> None:
         self.ctx = ctx
         self.target = target
         self.call = call
@@ -294,7 +386,9 @@ class Recorder:
         if not self.first_ns:
             self.first_ns = time.perf_counter_ns()
 
-    def finish(self, usage: Usage, response_model: str | None, response_body: bytes | None = None) -> None:
+    def finish(
+        self, usage: Usage, response_model: str | None, response_body: bytes | None = None
+    ) -> None:
         ctx, target, call = self.ctx, self.target, self.call
         now_ns = time.perf_counter_ns()
         ctx.upstream_done_ns = now_ns
@@ -317,11 +411,16 @@ class Recorder:
                 "prompt_tokens": usage.prompt_tokens,
                 "completion_tokens": completion,
                 "total_tokens": usage.total_tokens,
-                "cost": (usage.prompt_tokens * target.input_cost + completion * target.output_cost) / 1e6,
+                "cost": (usage.prompt_tokens * target.input_cost + completion * target.output_cost)
+                / 1e6,
                 "time_per_token": latency / completion if completion else 0,
                 "time_to_first_token": ttft,
-                "prompt_tokens_details": {"cached_tokens": usage.cached_tokens} if usage.cached_tokens else {},
-                "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens} if usage.reasoning_tokens else {},
+                "prompt_tokens_details": {"cached_tokens": usage.cached_tokens}
+                if usage.cached_tokens
+                else {},
+                "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens}
+                if usage.reasoning_tokens
+                else {},
             }
             if usage.estimated:
                 proxy["usage"]["estimated"] = True
@@ -350,18 +449,28 @@ def _estimate_prompt(call: ClientCall) -> int:
     return estimate_openai_input_tokens(call.body)
 
 
-async def _oneshot(resp: aiohttp.ClientResponse, target: Target, call: ClientCall, recorder: Recorder, headers: CIMultiDict[str]) -> UpstreamResponse:
+async def _oneshot(
+    resp: aiohttp.ClientResponse,
+    target: Target,
+    call: ClientCall,
+    recorder: Recorder,
+    headers: CIMultiDict[str],
+) -> UpstreamResponse:
     try:
         raw = await resp.read()
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise AttemptFailed("error", 502, b"", f"the response from {target.provider_name} was cut: {exc}") from exc
+        raise AttemptFailed(
+            "error", 502, b"", f"the response from {target.provider_name} was cut: {exc}"
+        ) from exc
     finally:
         resp.release()
     recorder.first_token()
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise AttemptFailed("error", 502, raw[:500], f"{target.provider_name} answered invalid JSON") from exc
+        raise AttemptFailed(
+            "error", 502, raw[:500], f"{target.provider_name} answered invalid JSON"
+        ) from exc
     conv = target.conversion
     if conv.passthrough:
         body = raw
@@ -376,7 +485,7 @@ async def _oneshot(resp: aiohttp.ClientResponse, target: Target, call: ClientCal
         response_model = data.get("model") if isinstance(data, dict) else None
     else:
         assert conv.response is not None
-        translated, usage = conv.response(data, recorder.model)
+        translated, usage = conv.response(data, recorder.model, call.body)
         body = orjson.dumps(translated)
         response_model = translated.get("model")
     headers["Content-Type"] = "application/json"
@@ -388,16 +497,22 @@ async def _oneshot(resp: aiohttp.ClientResponse, target: Target, call: ClientCal
     return UpstreamResponse(200, headers, once(), None)
 
 
-async def _stream(resp: aiohttp.ClientResponse, target: Target, call: ClientCall, recorder: Recorder) -> AsyncIterator[bytes]:
+async def _stream(
+    resp: aiohttp.ClientResponse, target: Target, call: ClientCall, recorder: Recorder
+) -> AsyncIterator[bytes]:
     conv = target.conversion
     decoder = SSEDecoder()
     estimate = _estimate_prompt(call)
     translator: Any
     if conv.passthrough:
-        translator = AnthropicStreamObserver() if conv.upstream == "anthropic" else OpenAIStreamObserver()
+        translator = (
+            AnthropicStreamObserver(estimate)
+            if conv.upstream == "anthropic"
+            else OpenAIStreamObserver(estimate)
+        )
     else:
         assert conv.stream is not None
-        translator = conv.stream(recorder.model, estimate, call.include_usage)
+        translator = conv.stream(recorder.model, estimate, call)
     passthrough = conv.passthrough
     sent_bytes = 0
     failed = False
@@ -414,7 +529,15 @@ async def _stream(resp: aiohttp.ClientResponse, target: Target, call: ClientCall
                         parsed = orjson.loads(data)
                     except orjson.JSONDecodeError:
                         failed = True
-                        out.append(_fail(translator, passthrough, call, "api_error", "the upstream stream sent invalid JSON"))
+                        out.append(
+                            _fail(
+                                translator,
+                                passthrough,
+                                call,
+                                "api_error",
+                                "the upstream stream sent invalid JSON",
+                            )
+                        )
                         break
                     if passthrough:
                         translator.feed(parsed)
@@ -433,18 +556,32 @@ async def _stream(resp: aiohttp.ClientResponse, target: Target, call: ClientCall
                     return
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             failed = True
-            yield _fail(translator, passthrough, call, "api_error", f"the upstream stream broke: {type(exc).__name__}")
+            yield _fail(
+                translator,
+                passthrough,
+                call,
+                "api_error",
+                f"the upstream stream broke: {type(exc).__name__}",
+            )
             return
         if passthrough:
             if not translator.completed:
                 failed = True
-                yield _fail(translator, passthrough, call, "api_error", "the upstream stream ended before it was complete")
+                yield _fail(
+                    translator,
+                    passthrough,
+                    call,
+                    "api_error",
+                    "the upstream stream ended before it was complete",
+                )
         else:
             tail = translator.finish()
             if tail:
                 yield tail
     finally:
         resp.release()
+        if passthrough:
+            translator.finish()  # fills in estimates when the stream broke
         usage = translator.usage
         if not usage.completion_tokens and sent_bytes:
             usage.completion_tokens = estimate_tokens(sent_bytes // 3)
@@ -460,7 +597,9 @@ def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, messa
         return bytes(translator.fail(kind, message))
     if call.client_format == "anthropic":
         return encode_event("error", anthropic_error_body(kind, message))
-    return encode_data({"error": {"message": message, "type": "server_error", "param": None, "code": None}})
+    return encode_data(
+        {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
+    )
 
 
 def _local_count(ctx: RequestContext, target: Target, call: ClientCall) -> UpstreamResponse:
@@ -470,12 +609,20 @@ def _local_count(ctx: RequestContext, target: Target, call: ClientCall) -> Upstr
     async def once() -> AsyncIterator[bytes]:
         yield body
 
-    headers: CIMultiDict[str] = CIMultiDict({"Content-Type": "application/json", "X-Lockgate-Token-Count": "estimate"})
+    headers: CIMultiDict[str] = CIMultiDict(
+        {"Content-Type": "application/json", "X-Lockgate-Token-Count": "estimate"}
+    )
     ctx.upstream_host = ""
     return UpstreamResponse(200, headers, once(), None)
 
 
-async def _count_response(ctx: RequestContext, target: Target, call: ClientCall, resp: aiohttp.ClientResponse, headers: CIMultiDict[str]) -> UpstreamResponse:
+async def _count_response(
+    ctx: RequestContext,
+    target: Target,
+    call: ClientCall,
+    resp: aiohttp.ClientResponse,
+    headers: CIMultiDict[str],
+) -> UpstreamResponse:
     try:
         raw = await resp.read()
     finally:

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from lockgate.plugins.ai_proxy.exchange import AttemptFailed, ClientCall, client_error, record_failure, run_attempt, upstream_failure
+from lockgate.plugins.ai_proxy.exchange import (
+    AttemptFailed,
+    ClientCall,
+    client_error,
+    record_failure,
+    run_attempt,
+    upstream_failure,
+)
 from lockgate.plugins.ai_proxy.request import models_answer, parse_call
 from lockgate.plugins.ai_proxy.schema import AIProxyConfig, misplaced_options
 from lockgate.plugins.ai_proxy.target import Target
@@ -61,9 +68,13 @@ class AIProxy(PluginHandler):
     def check(cls, config: Any) -> list[str]:
         problems = []
         if config.route_type not in SUPPORTED_ROUTE_TYPES:
-            problems.append(f"config.route_type: '{config.route_type}' is not supported by lockgate yet (supported: {', '.join(SUPPORTED_ROUTE_TYPES)})")
+            problems.append(
+                f"config.route_type: '{config.route_type}' is not supported by lockgate yet (supported: {', '.join(SUPPORTED_ROUTE_TYPES)})"
+            )
         if config.llm_format not in ("openai", "anthropic"):
-            problems.append(f"config.llm_format: '{config.llm_format}' is not supported by lockgate yet (supported: openai, anthropic)")
+            problems.append(
+                f"config.llm_format: '{config.llm_format}' is not supported by lockgate yet (supported: openai, anthropic)"
+            )
         if config.route_type == "llm/v1/embeddings" and config.llm_format != "openai":
             problems.append("config.route_type: llm/v1/embeddings needs llm_format 'openai'")
         return problems
@@ -74,18 +85,30 @@ class AIProxy(PluginHandler):
 
     async def access(self, ctx: RequestContext) -> None:
         config: AIProxyConfig = self.config
-        call = await parse_call(ctx, config.llm_format, config.route_type, config.max_request_body_size, config.response_streaming)
+        call = await parse_call(
+            ctx,
+            config.llm_format,
+            config.route_type,
+            config.max_request_body_size,
+            config.response_streaming,
+        )
         if call is None:
-            raise models_answer(config.llm_format, [self.target.model.model_alias or self.target.model.name or "*"])
+            raise models_answer(
+                config.llm_format, [self.target.model.model_alias or self.target.model.name or "*"]
+            )
         if self.target.conflicts(call.requested_model):
-            raise client_error(call.client_format, 400, f"cannot use own model - must be: {self.target.model.name}")
+            raise client_error(
+                call.client_format, 400, f"cannot use own model - must be: {self.target.model.name}"
+            )
         ctx.upstream = SingleTarget(self.env, self.target, call)
 
     def header_filter(self, ctx: RequestContext) -> None:
-        if self.config.model_name_header and ctx.upstream is not None and isinstance(ctx.upstream, SingleTarget):
+        if (
+            self.config.model_name_header
+            and ctx.upstream is not None
+            and isinstance(ctx.upstream, SingleTarget)
+        ):
             call = ctx.upstream.call
             model = self.target.resolve_model(call.requested_model)
             if model:
                 ctx.response_headers["X-Kong-LLM-Model"] = f"{self.target.provider_name}/{model}"
-
-

@@ -38,13 +38,19 @@ async def parse_call(
     if request.method == "GET":
         if operation == "models":
             return None
-        raise client_error(client_format, 405, f"{request.method} is not supported here: send POST requests to this route")
+        raise client_error(
+            client_format,
+            405,
+            f"{request.method} is not supported here: send POST requests to this route",
+        )
     try:
         raw = await read_body(ctx, max_body)
     except Exit as exc:
         if exc.status == 413:
             raise client_error(
-                client_format, 413, f"request body is larger than the {max_body} bytes this route accepts (max_request_body_size)",
+                client_format,
+                413,
+                f"request body is larger than the {max_body} bytes this route accepts (max_request_body_size)",
                 "request_too_large" if client_format == "anthropic" else None,
             ) from exc
         raise
@@ -63,7 +69,11 @@ async def parse_call(
         body = {**body, "stream": True}
         raw = orjson.dumps(body)
         stream = True
-    include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if client_format == "openai" else False
+    include_usage = (
+        bool((body.get("stream_options") or {}).get("include_usage"))
+        if client_format == "openai"
+        else False
+    )
     model = body.get("model")
     return ClientCall(
         operation=operation,
@@ -80,7 +90,24 @@ def models_answer(client_format: str, names: list[str]) -> Exit:
     """GET .../v1/models: the models this configuration serves."""
     if client_format == "anthropic":
         data: list[dict[str, Any]] = [
-            {"type": "model", "id": n, "display_name": n, "created_at": "2025-01-01T00:00:00Z"} for n in names
+            {"type": "model", "id": n, "display_name": n, "created_at": "2025-01-01T00:00:00Z"}
+            for n in names
         ]
-        return Exit(200, {"data": data, "has_more": False, "first_id": names[0] if names else None, "last_id": names[-1] if names else None})
-    return Exit(200, {"object": "list", "data": [{"id": n, "object": "model", "created": 0, "owned_by": "lockgate"} for n in names]})
+        return Exit(
+            200,
+            {
+                "data": data,
+                "has_more": False,
+                "first_id": names[0] if names else None,
+                "last_id": names[-1] if names else None,
+            },
+        )
+    return Exit(
+        200,
+        {
+            "object": "list",
+            "data": [
+                {"id": n, "object": "model", "created": 0, "owned_by": "lockgate"} for n in names
+            ],
+        },
+    )

@@ -11,15 +11,33 @@ from pydantic import Field, model_validator
 from lockgate.llm.providers import provider_names
 from lockgate.plugins.base import PluginConfig
 
-__all__ = ["AIProxyConfig", "AuthConfig", "LoggingConfig", "ModelConfig", "ModelOptions", "TUNING_KEYS"]
+__all__ = [
+    "TUNING_KEYS",
+    "AIProxyConfig",
+    "AuthConfig",
+    "LoggingConfig",
+    "ModelConfig",
+    "ModelOptions",
+]
 
 log = logging.getLogger("lockgate.ai-proxy")
 
 RouteType = Literal[
-    "llm/v1/chat", "llm/v1/completions", "llm/v1/embeddings", "preserve",
-    "llm/v1/responses", "llm/v1/assistants", "llm/v1/files", "llm/v1/batches",
-    "llm/v1/audio/file", "llm/v1/audio/transcriptions", "llm/v1/audio/translations",
-    "llm/v1/audio/speech", "llm/v1/image/generations", "llm/v1/image/edits", "realtime/v1/realtime",
+    "llm/v1/chat",
+    "llm/v1/completions",
+    "llm/v1/embeddings",
+    "preserve",
+    "llm/v1/responses",
+    "llm/v1/assistants",
+    "llm/v1/files",
+    "llm/v1/batches",
+    "llm/v1/audio/file",
+    "llm/v1/audio/transcriptions",
+    "llm/v1/audio/translations",
+    "llm/v1/audio/speech",
+    "llm/v1/image/generations",
+    "llm/v1/image/edits",
+    "realtime/v1/realtime",
 ]
 #: Tuning keys that belong under ``model.options`` (some tutorials put them under ``model``).
 TUNING_KEYS = ("max_tokens", "temperature", "top_p", "top_k", "input_cost", "output_cost")
@@ -123,7 +141,9 @@ class LoggingConfig(PluginConfig):
 
 class AIProxyConfig(PluginConfig):
     route_type: RouteType
-    llm_format: Literal["openai", "anthropic", "gemini", "bedrock", "cohere", "huggingface"] = "openai"
+    llm_format: Literal["openai", "anthropic", "gemini", "bedrock", "cohere", "huggingface"] = (
+        "openai"
+    )
     model: ModelConfig
     auth: AuthConfig | None = None
     logging: LoggingConfig = Field(default_factory=LoggingConfig)

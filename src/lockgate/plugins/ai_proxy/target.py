@@ -63,7 +63,9 @@ class Target:
     def conflicts(self, requested: str | None) -> bool:
         """Kong's rule: a configured model name forbids the client naming another."""
         name = self.model.name
-        return bool(name and requested and requested != name and requested != self.model.model_alias)
+        return bool(
+            name and requested and requested != name and requested != self.model.model_alias
+        )
 
     def describe(self) -> str:
         return f"{self.provider.name}/{self.model.name or '*'}"

@@ -29,7 +29,15 @@ class _Health:
 
 
 class Balancer:
-    def __init__(self, targets: Sequence[Target], algorithm: str, *, max_fails: int, fail_timeout_ms: int, hash_header: str | None) -> None:
+    def __init__(
+        self,
+        targets: Sequence[Target],
+        algorithm: str,
+        *,
+        max_fails: int,
+        fail_timeout_ms: int,
+        hash_header: str | None,
+    ) -> None:
         self.targets = list(targets)
         self.algorithm = algorithm
         self.max_fails = max_fails
@@ -58,11 +66,19 @@ class Balancer:
         elif algo == "lowest-latency":
             order = sorted(avail, key=lambda i: self.health[i].latency_ms)
         elif algo == "lowest-usage":
-            order = sorted(avail, key=lambda i: self.health[i].usage / max(self.targets[i].weight, 1))
+            order = sorted(
+                avail, key=lambda i: self.health[i].usage / max(self.targets[i].weight, 1)
+            )
         elif algo == "least-connections":
-            order = sorted(avail, key=lambda i: self.health[i].connections / max(self.targets[i].weight, 1))
+            order = sorted(
+                avail, key=lambda i: self.health[i].connections / max(self.targets[i].weight, 1)
+            )
         elif algo == "consistent-hashing" and hash_value is not None:
-            order = sorted(avail, key=lambda i: hashlib.sha1(f"{hash_value}:{i}".encode()).digest(), reverse=True)
+            order = sorted(
+                avail,
+                key=lambda i: hashlib.sha1(f"{hash_value}:{i}".encode()).digest(),
+                reverse=True,
+            )
             # Rendezvous hashing weighted by repeating the best pick is enough here: keep the top one first.
         else:
             order = self._round_robin(avail)
@@ -76,7 +92,9 @@ class Balancer:
             self._current[i] += self.targets[i].weight
         best = max(indices, key=lambda i: self._current[i])
         self._current[best] -= total
-        rest = sorted((i for i in indices if i != best), key=lambda i: self._current[i], reverse=True)
+        rest = sorted(
+            (i for i in indices if i != best), key=lambda i: self._current[i], reverse=True
+        )
         return [best, *rest]
 
     def started(self, target: Target) -> None:

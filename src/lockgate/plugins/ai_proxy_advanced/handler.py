@@ -12,9 +12,22 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from lockgate.plugins.ai_proxy.exchange import AttemptFailed, ClientCall, client_error, record_failure, run_attempt, upstream_failure
+from lockgate.plugins.ai_proxy.exchange import (
+    AttemptFailed,
+    ClientCall,
+    client_error,
+    record_failure,
+    run_attempt,
+    upstream_failure,
+)
 from lockgate.plugins.ai_proxy.request import models_answer, parse_call
-from lockgate.plugins.ai_proxy.schema import AuthConfig, LoggingConfig, ModelConfig, RouteType, misplaced_options
+from lockgate.plugins.ai_proxy.schema import (
+    AuthConfig,
+    LoggingConfig,
+    ModelConfig,
+    RouteType,
+    misplaced_options,
+)
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.plugins.ai_proxy_advanced.balancer import Balancer
 from lockgate.plugins.base import PluginConfig, PluginHandler
@@ -24,9 +37,21 @@ from lockgate.proxy.worker_env import WorkerEnv
 __all__ = ["AIProxyAdvanced", "AIProxyAdvancedConfig"]
 
 Criterion = Literal[
-    "error", "timeout", "invalid_header", "http_403", "http_404", "http_429",
-    "http_500", "http_502", "http_503", "http_504", "non_idempotent",
+    "error",
+    "timeout",
+    "invalid_header",
+    "http_403",
+    "http_404",
+    "http_429",
+    "http_500",
+    "http_502",
+    "http_503",
+    "http_504",
+    "non_idempotent",
 ]
+
+
+_DEFAULT_CRITERIA: tuple[Criterion, ...] = ("error", "timeout")
 
 
 class TargetConfig(PluginConfig):
@@ -39,13 +64,23 @@ class TargetConfig(PluginConfig):
 
 
 class BalancerConfig(PluginConfig):
-    algorithm: Literal["round-robin", "lowest-latency", "lowest-usage", "least-connections", "consistent-hashing", "priority", "semantic"] = "round-robin"
-    tokens_count_strategy: Literal["total-tokens", "prompt-tokens", "completion-tokens", "cost"] = "total-tokens"
+    algorithm: Literal[
+        "round-robin",
+        "lowest-latency",
+        "lowest-usage",
+        "least-connections",
+        "consistent-hashing",
+        "priority",
+        "semantic",
+    ] = "round-robin"
+    tokens_count_strategy: Literal["total-tokens", "prompt-tokens", "completion-tokens", "cost"] = (
+        "total-tokens"
+    )
     latency_strategy: Literal["tpot", "e2e"] = "tpot"
     hash_on_header: str = "X-Kong-LLM-Request-ID"
     slots: int = Field(10000, ge=10, le=65536)
     retries: int = Field(5, ge=0, le=32767)
-    failover_criteria: list[Criterion] = Field(default_factory=lambda: ["error", "timeout"])
+    failover_criteria: list[Criterion] = Field(default_factory=lambda: list(_DEFAULT_CRITERIA))
     connect_timeout: int = Field(60000, ge=1)
     read_timeout: int = Field(60000, ge=1)
     write_timeout: int = Field(60000, ge=1)
@@ -56,7 +91,9 @@ class BalancerConfig(PluginConfig):
 class AIProxyAdvancedConfig(PluginConfig):
     targets: list[TargetConfig] = Field(min_length=1)
     balancer: BalancerConfig = Field(default_factory=BalancerConfig)
-    llm_format: Literal["openai", "anthropic", "gemini", "bedrock", "cohere", "huggingface"] = "openai"
+    llm_format: Literal["openai", "anthropic", "gemini", "bedrock", "cohere", "huggingface"] = (
+        "openai"
+    )
     max_request_body_size: int = Field(1048576, ge=0)
     model_name_header: bool = True
     response_streaming: Literal["allow", "deny", "always"] = "allow"
@@ -77,7 +114,11 @@ class Balanced:
     async def send(self, ctx: RequestContext) -> UpstreamResponse:
         plugin, call = self.plugin, self.call
         cfg = plugin.config.balancer
-        hash_value = ctx.request.headers.get(cfg.hash_on_header) if cfg.algorithm == "consistent-hashing" else None
+        hash_value = (
+            ctx.request.headers.get(cfg.hash_on_header)
+            if cfg.algorithm == "consistent-hashing"
+            else None
+        )
         order = plugin.balancer.order(hash_value)
         timeouts = (cfg.connect_timeout / 1000, cfg.read_timeout / 1000)
         attempts = min(len(order), cfg.retries + 1) if order else 0
@@ -95,7 +136,9 @@ class Balanced:
                     if failure.criterion not in cfg.failover_criteria:
                         break
                     continue
-                plugin.balancer.finished(target, ok=True, latency_ms=(time.monotonic() - started) * 1000, tokens=1)
+                plugin.balancer.finished(
+                    target, ok=True, latency_ms=(time.monotonic() - started) * 1000, tokens=1
+                )
                 ctx.plugin_state[plugin.id] = target
                 return response
         finally:
@@ -112,7 +155,9 @@ class AIProxyAdvanced(PluginHandler):
     VERSION = "3.13.0"
     Config = AIProxyAdvancedConfig
 
-    def __init__(self, entity: dict[str, Any], config: AIProxyAdvancedConfig, env: WorkerEnv) -> None:
+    def __init__(
+        self, entity: dict[str, Any], config: AIProxyAdvancedConfig, env: WorkerEnv
+    ) -> None:
         super().__init__(entity, config, env)
         self.targets = [
             Target(
@@ -129,18 +174,30 @@ class AIProxyAdvanced(PluginHandler):
             for i, t in enumerate(config.targets)
         ]
         b = config.balancer
-        self.balancer = Balancer(self.targets, b.algorithm, max_fails=b.max_fails, fail_timeout_ms=b.fail_timeout, hash_header=b.hash_on_header)
+        self.balancer = Balancer(
+            self.targets,
+            b.algorithm,
+            max_fails=b.max_fails,
+            fail_timeout_ms=b.fail_timeout,
+            hash_header=b.hash_on_header,
+        )
 
     @classmethod
     def check(cls, config: Any) -> list[str]:
         problems = []
         if config.llm_format not in ("openai", "anthropic"):
-            problems.append(f"config.llm_format: '{config.llm_format}' is not supported by lockgate yet (supported: openai, anthropic)")
+            problems.append(
+                f"config.llm_format: '{config.llm_format}' is not supported by lockgate yet (supported: openai, anthropic)"
+            )
         if config.balancer.algorithm == "semantic":
-            problems.append("config.balancer.algorithm: 'semantic' is not supported by lockgate yet")
+            problems.append(
+                "config.balancer.algorithm: 'semantic' is not supported by lockgate yet"
+            )
         for i, t in enumerate(config.targets):
             if t.route_type not in ("llm/v1/chat", "llm/v1/embeddings"):
-                problems.append(f"config.targets.{i}.route_type: '{t.route_type}' is not supported by lockgate yet")
+                problems.append(
+                    f"config.targets.{i}.route_type: '{t.route_type}' is not supported by lockgate yet"
+                )
         return problems
 
     @classmethod
@@ -153,17 +210,31 @@ class AIProxyAdvanced(PluginHandler):
 
     async def access(self, ctx: RequestContext) -> None:
         config: AIProxyAdvancedConfig = self.config
-        call = await parse_call(ctx, config.llm_format, self.targets[0].route_type, config.max_request_body_size, config.response_streaming)
+        call = await parse_call(
+            ctx,
+            config.llm_format,
+            self.targets[0].route_type,
+            config.max_request_body_size,
+            config.response_streaming,
+        )
         if call is None:
             names = [t.model.model_alias or t.model.name or "*" for t in self.targets]
             raise models_answer(config.llm_format, list(dict.fromkeys(names)))
         if len(self.targets) == 1 and self.targets[0].conflicts(call.requested_model):
-            raise client_error(call.client_format, 400, f"cannot use own model - must be: {self.targets[0].model.name}")
+            raise client_error(
+                call.client_format,
+                400,
+                f"cannot use own model - must be: {self.targets[0].model.name}",
+            )
         ctx.upstream = Balanced(self, call)
 
     def header_filter(self, ctx: RequestContext) -> None:
         target = ctx.plugin_state.get(self.id)
-        if self.config.model_name_header and isinstance(target, Target) and isinstance(ctx.upstream, Balanced):
+        if (
+            self.config.model_name_header
+            and isinstance(target, Target)
+            and isinstance(ctx.upstream, Balanced)
+        ):
             model = target.resolve_model(ctx.upstream.call.requested_model)
             if model:
                 ctx.response_headers["X-Kong-LLM-Model"] = f"{target.provider_name}/{model}"

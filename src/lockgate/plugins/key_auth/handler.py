@@ -79,7 +79,13 @@ class KeyAuth(PluginHandler):
             if kind == "header":
                 ctx.upstream_headers.popall(name, None)
             elif kind == "query":
-                ctx.upstream_query = urlencode([(k, v) for k, v in parse_qsl(ctx.upstream_query, keep_blank_values=True) if k != name])
+                ctx.upstream_query = urlencode(
+                    [
+                        (k, v)
+                        for k, v in parse_qsl(ctx.upstream_query, keep_blank_values=True)
+                        if k != name
+                    ]
+                )
 
     def _consumer(self, ctx: RequestContext, id_or_name: str) -> dict[str, Any] | None:
         consumers = ctx.compiled.consumers

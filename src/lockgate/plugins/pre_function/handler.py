@@ -80,7 +80,10 @@ class PreFunction(PluginHandler):
         super().__init__(entity, config, env)
         runtime = env.lua
         self.chunks = {
-            phase: [runtime.compile(code, f"{self.LUA_NAME}:{phase}[{i}]") for i, code in enumerate(getattr(config, phase))]
+            phase: [
+                runtime.compile(code, f"{self.LUA_NAME}:{phase}[{i}]")
+                for i, code in enumerate(getattr(config, phase))
+            ]
             for phase in LUA_PHASES
         }
 
@@ -101,7 +104,14 @@ class PreFunction(PluginHandler):
             try:
                 runtime.run(chunk, state, phase)
             except LuaError as exc:
-                log.error("%s %s phase failed for request %s: %s\n%s", self.LUA_NAME, phase, ctx.request_id, exc, getattr(exc, "traceback", ""))
+                log.error(
+                    "%s %s phase failed for request %s: %s\n%s",
+                    self.LUA_NAME,
+                    phase,
+                    ctx.request_id,
+                    exc,
+                    getattr(exc, "traceback", ""),
+                )
                 for level, message in state.log_lines:
                     log.log(_LEVELS.get(level, logging.INFO), "[lua] %s", message)
                 state.log_lines.clear()
@@ -199,7 +209,13 @@ class PostFunction(PreFunction):
 
 
 _LEVELS = {
-    "err": logging.ERROR, "error": logging.ERROR, "crit": logging.CRITICAL, "alert": logging.CRITICAL,
-    "emerg": logging.CRITICAL, "warn": logging.WARNING, "notice": logging.INFO, "info": logging.INFO,
+    "err": logging.ERROR,
+    "error": logging.ERROR,
+    "crit": logging.CRITICAL,
+    "alert": logging.CRITICAL,
+    "emerg": logging.CRITICAL,
+    "warn": logging.WARNING,
+    "notice": logging.INFO,
+    "info": logging.INFO,
     "debug": logging.DEBUG,
 }
