@@ -136,7 +136,7 @@ def claude_code_request(seed: int = 2197) -> dict[str, Any]:
             {"role": "user", "content": "Thanks — now summarise it in 日本語 too 😀"},
         ],
         "system": [
-            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197; cc_entrypoint=cli;"},
+            {"type": "text", "text": "client-build: v=0.0.0; entry=cli;"},
             {"type": "text", "text": "You are a Claude agent.", "cache_control": {"type": "ephemeral"}},
             {"type": "text", "text": _markdown(rng, 30), "cache_control": {"type": "ephemeral", "ttl": "1h"}},
         ],

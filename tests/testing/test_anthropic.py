@@ -60,7 +60,7 @@ def claude_code_body() -> dict[str, Any]:
         "max_tokens": 64000,
         "stream": True,
         "system": [
-            {"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.197;"},
+            {"type": "text", "text": "client-build: v=0.0.0;"},
             {"type": "text", "text": "You are a Claude agent.", "cache_control": {"type": "ephemeral"}},
         ],
         "messages": [

@@ -144,7 +144,7 @@ def claude_code_request(seed: int = 0, turns: int = 6) -> dict[str, Any]:
         "system": [
             {
                 "type": "text",
-                "text": "x-anthropic-billing-header: cc_version=0.0.0; cc_entrypoint=cli;",
+                "text": "client-build: v=0.0.0; entry=cli;",
             },
             {
                 "type": "text",
