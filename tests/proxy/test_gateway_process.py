@@ -358,3 +358,33 @@ def test_configuration_survives_restart(tmp_path: Path, echo: str) -> None:
         apply_ok(gateway, SERVICE.format(url=echo))
     with start_gateway(tmp_path) as gateway:
         assert request(gateway.proxy_url + "/anything/again")[0] == 200
+
+
+def test_log_lines_from_several_workers_never_tear(
+    gw: GatewayProcess, echo: str, tmp_path: Path
+) -> None:
+    import concurrent.futures
+
+    log_path = tmp_path / "many.json"
+    apply_ok(gw, SERVICE.format(url=echo))
+    apply_ok(gw, FILE_LOG.format(path=log_path))
+    padding = "p" * 3000  # records of several KB: larger than one pipe buffer's atomic size
+
+    def one(i: int) -> int:
+        # A fresh connection each time, so SO_REUSEPORT spreads them over both workers.
+        return request(
+            gw.proxy_url + f"/anything/n{i}", headers={"X-Padding": padding, "Connection": "close"}
+        )[0]
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        statuses = list(pool.map(one, range(300)))
+    assert statuses == [200] * 300
+    deadline = time.monotonic() + 10
+    lines: list[str] = []
+    while time.monotonic() < deadline:
+        lines = log_path.read_text().splitlines()
+        if len(lines) >= 300:
+            break
+        time.sleep(0.1)
+    uris = sorted(json.loads(line)["request"]["uri"] for line in lines)
+    assert uris == sorted(f"/anything/n{i}" for i in range(300))
