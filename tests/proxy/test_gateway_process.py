@@ -388,3 +388,55 @@ def test_log_lines_from_several_workers_never_tear(
         time.sleep(0.1)
     uris = sorted(json.loads(line)["request"]["uri"] for line in lines)
     assert uris == sorted(f"/anything/n{i}" for i in range(300))
+
+
+def test_in_flight_request_survives_a_configuration_change(gw: GatewayProcess, echo: str) -> None:
+    import concurrent.futures
+
+    slow = f'_format_version: "3.0"\nservices:\n  - name: slow2\n    url: {echo}/slow\n    routes:\n      - name: slow2-route\n        paths: ["/slow2"]\n'
+    apply_ok(gw, slow)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(request, gw.proxy_url + "/slow2?secs=2")
+        time.sleep(0.3)
+        # A new version replaces every compiled plugin and route while the request waits upstream.
+        apply_ok(
+            gw,
+            f'_format_version: "3.0"\nservices:\n  - name: other\n    url: {echo}\n    routes:\n      - name: other-route\n        paths: ["/other"]\n',
+        )
+        status, _, raw = pending.result(timeout=30)
+    assert status == 200 and json.loads(raw)["path"] == "/slow"
+
+
+def test_daemon_mode(tmp_path: Path) -> None:
+    from tests.support.processes import free_port, wait_http
+
+    proxy, admin = free_port(), free_port()
+    prefix = tmp_path / "daemon"
+    result = run_lockgate(
+        [
+            "start",
+            "--daemon",
+            "--workers",
+            "1",
+            "--prefix",
+            str(prefix),
+            "--proxy-listen",
+            f"127.0.0.1:{proxy}",
+            "--admin-listen",
+            f"127.0.0.1:{admin}",
+        ]
+    )
+    assert result.returncode == 0, result.stderr
+    try:
+        wait_http(f"http://127.0.0.1:{admin}/status")
+        deadline = time.monotonic() + 20
+        while not (prefix / "lockgate.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        status = run_lockgate(
+            ["status", "--prefix", str(prefix), "--admin-url", f"http://127.0.0.1:{admin}"]
+        )
+        assert status.returncode == 0 and "running" in status.stdout
+    finally:
+        stopped = run_lockgate(["stop", "--prefix", str(prefix)])
+    assert stopped.returncode == 0, stopped.stderr
+    assert "ready" in (prefix / "logs" / "error.log").read_text()
