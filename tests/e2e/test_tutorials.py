@@ -140,6 +140,65 @@ def _apply_tutorial(gw: GatewayProcess, case: Case, emulator: str, tmp: Path) ->
     return {"apply_output": "\n".join(outputs)}
 
 
+def _save_artifacts(case: Case, received: list[dict[str, Any]], log: list[dict[str, Any]]) -> None:
+    """With LOCKGATE_E2E_ARTIFACTS=DIR, keep a summary of one run per tutorial (for the issue notes)."""
+    target = os.environ.get("LOCKGATE_E2E_ARTIFACTS")
+    if not target:
+        return
+    biggest = max(range(len(received)), key=lambda i: len(json.dumps(received[i]["body"])))
+    upstream = received[biggest]
+    body = upstream["body"]
+    summary = {
+        "tutorial": case.tutorial,
+        "client_request": {k: log[biggest]["request"][k] for k in ("method", "uri", "size")}
+        | {
+            "headers": {
+                k: v
+                for k, v in log[biggest]["request"]["headers"].items()
+                if k
+                in (
+                    "user-agent",
+                    "anthropic-version",
+                    "anthropic-beta",
+                    "x-api-key",
+                    "authorization",
+                    "content-type",
+                )
+            }
+        },
+        "provider_received": {
+            "path": upstream["path"],
+            "query": upstream["query"],
+            "headers": {
+                k: (v[:14] + "...") if k in ("authorization", "x-api-key") else v
+                for k, v in upstream["headers"].items()
+                if k
+                in (
+                    "authorization",
+                    "x-api-key",
+                    "anthropic-version",
+                    "anthropic-beta",
+                    "content-type",
+                )
+            },
+            "bytes": len(json.dumps(body)),
+            "top_level_keys": sorted(body),
+            "model": body.get("model"),
+            "tools": len(body.get("tools") or [])
+            if case.provider != "gemini"
+            else sum(len(t.get("functionDeclarations", [])) for t in body.get("tools") or []),
+        },
+        "log_record": {
+            "upstream_uri": log[biggest]["upstream_uri"],
+            "response_status": log[biggest]["response"]["status"],
+            "ai": log[biggest].get("ai"),
+        },
+    }
+    out = Path(target)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{case.provider}.json").write_text(json.dumps(summary, indent=2))
+
+
 def _log_records() -> list[dict[str, Any]]:
     if not LOG_PATH.exists():
         return []
@@ -214,6 +273,7 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
     records_log = _log_records()
     posts = [r for r in records_log if r["request"]["method"] == "POST"]
     assert len(posts) == len(chat), (len(posts), len(chat))
+    _save_artifacts(case, chat, posts)
     raw_log = LOG_PATH.read_text()
     for secret in (
         "hf-emulated-token",
