@@ -45,6 +45,8 @@ class UpstreamResponse:
     body: AsyncIterator[bytes]
     #: Called once the body has been forwarded (or abandoned): returns the connection.
     release: Any = None
+    #: The upstream's Content-Length, kept when no plugin rewrites the body.
+    content_length: int | None = None
 
 
 class Upstream(Protocol):

@@ -33,6 +33,7 @@ log = logging.getLogger("lockgate.proxy")
 
 NO_ROUTE = orjson.dumps({"message": "no Route matched with those values"})
 VIA = f"1.1 lockgate/{__version__}"
+SERVER = f"lockgate/{__version__}"
 #: A hard ceiling on buffered request bodies (plugins such as ai-proxy set lower ones).
 DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
@@ -183,6 +184,8 @@ class Gateway:
         response = web.StreamResponse(status=ctx.response_status, headers=ctx.response_headers)
         ctx.response_started_ns = time.perf_counter_ns()
         filters = chain.body_filter
+        if upstream.content_length is not None and not filters:
+            response.content_length = upstream.content_length
         try:
             await response.prepare(ctx.request)
             async for chunk in upstream.body:
@@ -255,6 +258,8 @@ class Gateway:
             )
         else:
             headers["X-Kong-Response-Latency"] = str(round((now - ctx.started_ns) / 1e6))
+        if "Server" not in headers:
+            headers["Server"] = SERVER
         via = headers.get("Via")
         headers["Via"] = f"{via}, {VIA}" if via else VIA
 

@@ -83,7 +83,9 @@ class HttpUpstream:
         for name, value in resp.headers.items():
             if name.lower() not in HOP_BY_HOP:
                 headers.add(name, value)
-        return UpstreamResponse(resp.status, headers, _guarded(resp), resp.release)
+        return UpstreamResponse(
+            resp.status, headers, _guarded(resp), resp.release, resp.content_length
+        )
 
 
 async def _guarded(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
