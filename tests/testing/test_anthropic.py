@@ -393,3 +393,13 @@ async def test_mid_stream_error_and_cut(emulator: Emulator, raw: Raw) -> None:
                 async for piece in resp.content.iter_any():
                     got += piece
     assert got.count(b"event: ") == 4 and b"message_stop" not in got
+
+
+async def test_scoped_faults_name_anthropic_or_its_model(raw: Raw) -> None:
+    named = await raw.post(MSG, body("[[fail 529 on anthropic]]"), ANTHROPIC)
+    error_of(named, 529, "overloaded_error")
+    other = await raw.post(MSG, body("[[fail 529 on openai]] [[reply spared]]"), ANTHROPIC)
+    assert other.status == 200 and other.json["content"][0]["text"] == "spared"
+    model = body()["model"]
+    by_model = await raw.post(MSG, body(f"[[fail 429 on {model}]]"), ANTHROPIC)
+    error_of(by_model, 429, "rate_limit_error")

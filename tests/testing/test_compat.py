@@ -167,3 +167,19 @@ async def test_dashscope_keys_and_failures() -> None:
             ds_error(limited, 429)["code"] == "limit_requests"
             and limited.headers["retry-after"] == "1"
         )
+
+
+async def test_faults_scoped_by_provider_or_model(raw: Raw) -> None:
+    """One prompt, several emulators: only the one named fails."""
+    prompt = user("[[fail 429 on dashscope]] [[fail 500 on gpt-4o-mini]] [[reply fine]]")
+    ds = await raw.post(DS, {"model": "qwen-plus", "messages": prompt}, DS_AUTH)
+    assert ds.status == 429
+    hf = await raw.post(HF, {"model": LLAMA, "messages": prompt}, HF_AUTH)
+    assert hf.status == 200 and hf.json["choices"][0]["message"]["content"] == "fine"
+    auth = {"Authorization": "Bearer sk-test"}
+    mini = await raw.post(
+        "/v1/chat/completions", {"model": "gpt-4o-mini", "messages": prompt}, auth
+    )
+    assert mini.status == 500
+    full = await raw.post("/v1/chat/completions", {"model": "gpt-4o", "messages": prompt}, auth)
+    assert full.status == 200 and full.json["choices"][0]["message"]["content"] == "fine"

@@ -412,3 +412,14 @@ async def test_schema_semantics_are_reported_together(raw: Raw) -> None:
     assert google_error(answer, 400, "INVALID_ARGUMENT").split("\n")[0] == (
         "Invalid value at 'tools[0].function_declarations[0].parameters.properties[0].value.enum[0]' (TYPE_STRING), 1"
     )
+
+
+async def test_scoped_faults_name_gemini_or_its_model(raw: Raw) -> None:
+    url = f"{VERTEX}/gemini-2.0-flash:generateContent"
+    named = await raw.post(url, {"contents": contents("[[fail 429 on gemini]]")}, AUTH)
+    google_error(named, 429, "RESOURCE_EXHAUSTED")
+    spared = await raw.post(
+        url, {"contents": contents("[[fail 429 on gemini-2.5-pro]] [[reply spared]]")}, AUTH
+    )
+    assert spared.status == 200
+    assert spared.json["candidates"][0]["content"]["parts"] == [{"text": "spared"}]

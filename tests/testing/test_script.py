@@ -27,6 +27,26 @@ def test_every_directive_is_parsed_and_stripped() -> None:
     assert s.text == "before after"
 
 
+def test_faults_scoped_to_a_provider_or_model() -> None:
+    text = "go [[fail 429 on openai]] [[sleep 2 on gpt-4.1]] [[cut 3 on anthropic]] on"
+    openai_4 = parse_script(text, "openai", "gpt-4.1")
+    assert (openai_4.fail, openai_4.sleep, openai_4.cut) == (429, 2.0, None)
+    other_model = parse_script(text, "openai", "gpt-4o")
+    assert (other_model.fail, other_model.sleep, other_model.cut) == (429, 0.0, None)
+    anthropic = parse_script(text, "anthropic", "claude-sonnet-4-6")
+    assert (anthropic.fail, anthropic.sleep, anthropic.cut) == (None, 0.0, 3)
+    unnamed = parse_script(text)  # a scoped fault applies only where it is named
+    assert (unnamed.fail, unnamed.sleep, unnamed.cut) == (None, 0.0, None)
+    for script in (openai_4, other_model, anthropic, unnamed):
+        assert script.text == "go on"  # applied or not, the directive is not text
+    late = parse_script("[[fail 529 after 3 on Qwen/Qwen3-32B:fast]]", "x", "Qwen/Qwen3-32B:fast")
+    assert (late.fail, late.fail_after) == (529, 3)
+    assert parse_script("[[fail 500]]", "gemini", "g").fail == 500  # unscoped: everywhere
+    kept = parse_script("[[sleep 1 on]] [[fail 500 on a b]]", "a", "m")
+    assert kept.sleep == 0 and kept.fail is None
+    assert kept.text == "[[sleep 1 on]] [[fail 500 on a b]]"
+
+
 def test_tool_directives_anywhere_in_claude_code_text() -> None:
     text = (
         "<system-reminder>\nctx\n</system-reminder>\n\nRun this: "

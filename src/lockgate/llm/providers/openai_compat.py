@@ -97,13 +97,24 @@ class DashScopeProvider(OpenAICompatible):
         return f"https://{host}/compatible-mode/v1/chat/completions"
 
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
-        # Qwen turns thinking on with its own flag rather than reasoning_effort.
+        # Qwen turns thinking on with its own flag rather than reasoning_effort,
+        # and refuses thinking on non-streamed calls (some qwen3 models think
+        # by default, so it must be turned off explicitly there).
         effort = body.pop("reasoning_effort", None)
-        if effort is not None and model_name.startswith(
-            ("qwen3", "qwen-plus", "qwen-flash", "qwen-turbo", "qwq")
-        ):
-            body["enable_thinking"] = True
-        return super().prepare_chat(body, model_name)
+        if model_name.startswith(("qwen3", "qwen-plus", "qwen-flash", "qwen-turbo", "qwq")):
+            if not body.get("stream"):
+                body["enable_thinking"] = False
+            elif effort is not None:
+                body["enable_thinking"] = True
+        body = super().prepare_chat(body, model_name)
+        # DashScope refuses more output tokens than a call may produce, while
+        # clients such as Claude Code ask for 32000 or more whatever the model.
+        ceiling = 32768 if body.get("enable_thinking") else 16384
+        for key in ("max_tokens", "max_completion_tokens"):
+            value = body.get(key)
+            if isinstance(value, int) and value > ceiling:
+                body[key] = ceiling
+        return body
 
 
 class AzureProvider(OpenAICompatible):

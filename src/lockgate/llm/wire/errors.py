@@ -71,6 +71,8 @@ _ANTHROPIC_TYPE_BY_FOREIGN_TYPE = {
     "context_length_exceeded": "invalid_request_error",
     "invalid_api_key": "authentication_error",
     "model_not_found": "not_found_error",
+    "limit_requests": "rate_limit_error",  # DashScope
+    "ServiceUnavailable": "overloaded_error",  # DashScope
     "RESOURCE_EXHAUSTED": "rate_limit_error",
     "UNAVAILABLE": "overloaded_error",
     "INVALID_ARGUMENT": "invalid_request_error",

@@ -516,6 +516,9 @@ async def _stream(
     passthrough = conv.passthrough
     sent_bytes = 0
     failed = False
+    # A passthrough stream the upstream ended with its own error event (or
+    # error chunk) is over: the gateway must not append a second error.
+    upstream_error = False
     try:
         try:
             async for chunk in resp.content.iter_any():
@@ -541,6 +544,8 @@ async def _stream(
                         break
                     if passthrough:
                         translator.feed(parsed)
+                        if isinstance(parsed, dict) and parsed.get("error") is not None:
+                            upstream_error = True
                     else:
                         piece = translator.feed(parsed)
                         if piece:
@@ -565,7 +570,7 @@ async def _stream(
             )
             return
         if passthrough:
-            if not translator.completed:
+            if not translator.completed and not upstream_error:
                 failed = True
                 yield _fail(
                     translator,

@@ -100,6 +100,11 @@ class Balancer:
     def started(self, target: Target) -> None:
         self.health[target.index].connections += 1
 
+    def released(self, target: Target) -> None:
+        """An attempt ended in a way that says nothing of the target's health."""
+        h = self.health[target.index]
+        h.connections = max(0, h.connections - 1)
+
     def finished(self, target: Target, *, ok: bool, latency_ms: float, tokens: int) -> None:
         h = self.health[target.index]
         h.connections = max(0, h.connections - 1)

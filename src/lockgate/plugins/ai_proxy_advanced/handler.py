@@ -131,10 +131,13 @@ class Balanced:
                 try:
                     response = await run_attempt(ctx, plugin.env, target, call, timeouts=timeouts)
                 except AttemptFailed as failure:
-                    plugin.balancer.finished(target, ok=False, latency_ms=0, tokens=0)
                     last, failed_target = failure, target
                     if failure.criterion not in cfg.failover_criteria:
+                        # Like nginx's max_fails, only failures that fail over count
+                        # against a target: a client's bad request says nothing of its health.
+                        plugin.balancer.released(target)
                         break
+                    plugin.balancer.finished(target, ok=False, latency_ms=0, tokens=0)
                     continue
                 plugin.balancer.finished(
                     target, ok=True, latency_ms=(time.monotonic() - started) * 1000, tokens=1

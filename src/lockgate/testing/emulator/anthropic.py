@@ -165,7 +165,7 @@ def extract_turn(body: dict[str, Any], names: set[str]) -> tuple[Turn, Script]:
     schema = fmt.get("schema") if isinstance(fmt, dict) else None
     text = "\n".join(t for t in texts if t)
     turn = Turn(NAME, body["model"], text, results, names, json_schema=schema)
-    return turn, parse_script(text)
+    return turn, parse_script(text, NAME, body["model"])
 
 
 def _segments(body: dict[str, Any]) -> tuple[list[Any], list[int]]:

@@ -206,7 +206,7 @@ def extract_turn(body: dict[str, Any], call: Call, names: set[str]) -> tuple[Tur
         json_schema=schema if isinstance(schema, dict) else None,
     )
     turn.json_object = mime == "application/json" and turn.json_schema is None
-    return turn, parse_script(text)
+    return turn, parse_script(text, NAME, call.model)
 
 
 async def vertex_handler(request: web.Request) -> web.StreamResponse:

@@ -313,7 +313,7 @@ def extract_turn(
         json_schema=schema,
         json_object=fmt.get("type") == "json_object",
     )
-    return turn, parse_script(text)
+    return turn, parse_script(text, profile.name, body["model"])
 
 
 async def chat_handler(request: web.Request, profile: ChatProfile) -> web.StreamResponse:

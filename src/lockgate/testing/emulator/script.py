@@ -17,6 +17,17 @@ Directives are written in the text of the last user turn, anywhere in it
     [[think]]                       produce reasoning, in the provider's form,
                                     when the request enabled it
 
+The faults (``fail``, ``sleep``, ``cut``) may be scoped with ``on NAME`` to
+one provider (``openai``, ``anthropic``, ``huggingface``, ``dashscope``,
+``gemini``) or one model, so that one target of a load balancer fails while
+another, given the same prompt, answers::
+
+    [[fail 429 on openai]]          only the OpenAI emulator fails
+    [[sleep 3 on gpt-4.1]]          only requests for the model gpt-4.1 wait
+    [[cut 2 on anthropic]]          only the Anthropic emulator cuts its stream
+
+A scoped directive that does not apply is removed from the text all the same.
+
 The provider-independent part of answering (which text, which tool calls, the
 limits of ``max_tokens`` and stop sequences) lives here too, so each provider
 module only translates a :class:`Reply` into its wire format.
@@ -51,6 +62,8 @@ __all__ = [
 _DIRECTIVE = re.compile(r"\[\[\s*(tool|reply|echo|fail|sleep|slow|chunks|cut|think)\b", re.I)
 _NUMBER = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*")
 _FAIL = re.compile(r"\s*(\d{3})(?:\s+after\s+(\d+))?\s*")
+_SCOPE = re.compile(r"on\s+([A-Za-z0-9_.:/\-]+)\s*")
+_SCOPED = frozenset({"fail", "sleep", "cut"})
 _TOOL_NAME = re.compile(r"\s+([A-Za-z0-9_.:\-]+)\s*")
 _DECODER = json.JSONDecoder()
 
@@ -78,15 +91,19 @@ def _close(text: str, pos: int) -> int | None:
     return m.end() if m else None
 
 
-def parse_script(text: str) -> Script:
-    """Collects every directive in ``text``; malformed ones are left as text."""
+def parse_script(text: str, provider: str | None = None, model: str | None = None) -> Script:
+    """Collects every directive in ``text``; malformed ones are left as text.
+
+    ``provider`` and ``model`` name the request, for faults scoped with ``on NAME``.
+    """
     script = Script()
+    names = {n for n in (provider, model) if n}
     kept: list[str] = []
     pos = 0
     for m in _DIRECTIVE.finditer(text):
         if m.start() < pos:
             continue
-        end = _parse_one(m.group(1).lower(), text, m.end(), script)
+        end = _parse_one(m.group(1).lower(), text, m.end(), script, names)
         if end is None:
             continue
         kept.append(text[pos : m.start()])
@@ -96,7 +113,9 @@ def parse_script(text: str) -> Script:
     return script
 
 
-def _parse_one(kind: str, text: str, pos: int, script: Script) -> int | None:
+def _parse_one(kind: str, text: str, pos: int, script: Script, names: set[str]) -> int | None:
+    if kind in _SCOPED:
+        return _parse_fault(kind, text, pos, script, names)
     if kind == "tool":
         return _parse_tool(text, pos, script)
     if kind == "reply":
@@ -110,26 +129,35 @@ def _parse_one(kind: str, text: str, pos: int, script: Script) -> int | None:
         if end is not None:
             setattr(script, kind, True)
         return end
-    if kind == "fail":
-        fm = _FAIL.match(text, pos)
-        end = _close(text, fm.end()) if fm else None
-        if fm and end is not None:
-            script.fail = int(fm.group(1))
-            script.fail_after = int(fm.group(2)) if fm.group(2) else None
-        return end
     nm = _NUMBER.match(text, pos)
     end = _close(text, nm.end()) if nm else None
     if nm is None or end is None:
         return None
     value = float(nm.group(1))
-    if kind == "sleep":
-        script.sleep = max(0.0, value)
-    elif kind == "slow":
+    if kind == "slow":
         script.slow_ms = max(0.0, value)
     elif kind == "chunks":
         script.chunks = max(1, int(value))
-    elif kind == "cut":
-        script.cut = max(0, int(value))
+    return end
+
+
+def _parse_fault(kind: str, text: str, pos: int, script: Script, names: set[str]) -> int | None:
+    """``fail``, ``sleep`` and ``cut``: applied unless scoped (``on NAME``) to
+    another provider or model."""
+    m = (_FAIL if kind == "fail" else _NUMBER).match(text, pos)
+    if m is None:
+        return None
+    scope = _SCOPE.match(text, m.end())
+    end = _close(text, scope.end() if scope else m.end())
+    if end is None or (scope is not None and scope.group(1) not in names):
+        return end
+    if kind == "fail":
+        script.fail = int(m.group(1))
+        script.fail_after = int(m.group(2)) if m.group(2) else None
+    elif kind == "sleep":
+        script.sleep = max(0.0, float(m.group(1)))
+    else:
+        script.cut = max(0, int(float(m.group(1))))
     return end
 
 
