@@ -502,7 +502,9 @@ async def _stream(
 ) -> AsyncIterator[bytes]:
     conv = target.conversion
     decoder = SSEDecoder()
-    estimate = _estimate_prompt(call)
+    # message_start needs an input figure before the provider reports one; the
+    # body's size gives it at no cost (walking 100 KB of blocks would not be free).
+    estimate = max(1, len(call.raw) // 4)
     translator: Any
     if conv.passthrough:
         translator = (
@@ -591,8 +593,9 @@ async def _stream(
         if not usage.completion_tokens and sent_bytes:
             usage.completion_tokens = estimate_tokens(sent_bytes // 3)
             usage.estimated = True
-        if not usage.prompt_tokens:
-            usage.prompt_tokens = estimate
+        if not usage.prompt_tokens or (usage.estimated and usage.prompt_tokens == estimate):
+            # The provider never reported input tokens: log the careful estimate.
+            usage.prompt_tokens = _estimate_prompt(call)
             usage.estimated = True
         recorder.finish(usage, translator.response_model)
 
