@@ -47,6 +47,8 @@ class UpstreamResponse:
     release: Any = None
     #: The upstream's Content-Length, kept when no plugin rewrites the body.
     content_length: int | None = None
+    #: The whole body when it is already in memory (answered with one write).
+    complete: bytes | None = None
 
 
 class Upstream(Protocol):
@@ -69,6 +71,8 @@ class RequestContext:
     #: The request body when a plugin asked for it (``needs_body``) or a plugin replaced it.
     body: bytes | None = None
     body_read: bool = False
+    #: Bytes of the request body read (kept for the log when the body itself is let go).
+    request_size: int | None = None
     upstream: Upstream | None = None
     # Where the request goes; ai-proxy replaces these.
     upstream_scheme: str = "http"

@@ -92,9 +92,9 @@ def build_record(
             "url": f"{req.scheme}://{host}{uri}",
             "querystring": _query(req.query_string, secret_names),
             "headers": redact_headers(req.headers, secret_names),
-            "size": int(req.headers.get("Content-Length", 0) or 0)
-            if ctx.body is None
-            else len(ctx.body),
+            "size": ctx.request_size
+            if ctx.request_size is not None
+            else int(req.headers.get("Content-Length", 0) or 0),
         },
         "upstream_uri": _redact_uri(ctx.upstream_uri, secret_names),
         "response": {

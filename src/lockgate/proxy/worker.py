@@ -5,6 +5,7 @@ the store's version number."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 
@@ -30,6 +31,8 @@ async def serve_proxy(
     env = WorkerEnv(worker_id)
     version, state = await store.load()
     gateway = Gateway(env, compile_state(state, version, env))
+    # What exists now lives as long as the worker: keep it out of every future collection.
+    gc.freeze()
     server = web.Server(gateway.handle, access_log=None, handler_cancellation=True)
     loop = asyncio.get_running_loop()
     sock_server = await loop.create_server(server, host, port, reuse_port=True, backlog=2048)
@@ -66,6 +69,9 @@ def run_worker(host: str, port: int, prefix: str, worker_id: int, log_file: str 
     from lockgate.cli.logs import run_loop, setup_logging
 
     setup_logging(log_file, foreground=False)
+    # Each request allocates many short-lived containers (parsed bodies, events);
+    # CPython's default threshold (700) would run a collection every few requests.
+    gc.set_threshold(50_000, 20, 100)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -89,6 +89,18 @@ class ClientCall:
     client_format: str
     include_usage: bool = False
     tried: list[dict[str, Any]] = field(default_factory=list)
+    #: Set once the upstream accepted the request and the parsed body was let go.
+    released: bool = False
+    size_estimate: int = 0
+
+    def release(self, keep_raw: bool) -> None:
+        """Drop the request body while a response streams: a thousand open
+        Claude Code streams would otherwise hold ~370 KB each (raw + parsed)."""
+        self.size_estimate = max(1, len(self.raw) // 4)
+        self.body = {}
+        if not keep_raw:
+            self.raw = b""
+        self.released = True
 
 
 def client_error(
@@ -310,8 +322,14 @@ async def run_attempt(
             else "text/event-stream"
         )
         out_headers["Cache-Control"] = "no-cache"
+        translator, estimate = _stream_translator(target, call, recorder)
+        call.release(keep_raw=target.logging.log_payloads)
+        ctx.body = None
         return UpstreamResponse(
-            200, out_headers, _stream(resp, target, call, recorder), resp.release
+            200,
+            out_headers,
+            _stream(resp, target, call, recorder, translator, estimate),
+            resp.release,
         )
     return await _oneshot(resp, target, call, recorder, out_headers)
 
@@ -444,6 +462,8 @@ class Recorder:
 
 
 def _estimate_prompt(call: ClientCall) -> int:
+    if call.released:
+        return call.size_estimate
     if call.client_format == "anthropic":
         return estimate_anthropic_input_tokens(call.body)
     return estimate_openai_input_tokens(call.body)
@@ -494,27 +514,32 @@ async def _oneshot(
     async def once() -> AsyncIterator[bytes]:
         yield body
 
-    return UpstreamResponse(200, headers, once(), None)
+    return UpstreamResponse(200, headers, once(), None, len(body), body)
 
 
-async def _stream(
-    resp: aiohttp.ClientResponse, target: Target, call: ClientCall, recorder: Recorder
-) -> AsyncIterator[bytes]:
+def _stream_translator(target: Target, call: ClientCall, recorder: Recorder) -> tuple[Any, int]:
+    """The stream's translator (or passthrough observer), built while the request body is at hand."""
     conv = target.conversion
-    decoder = SSEDecoder()
     # message_start needs an input figure before the provider reports one; the
     # body's size gives it at no cost (walking 100 KB of blocks would not be free).
     estimate = max(1, len(call.raw) // 4)
-    translator: Any
     if conv.passthrough:
-        translator = (
-            AnthropicStreamObserver(estimate)
-            if conv.upstream == "anthropic"
-            else OpenAIStreamObserver(estimate)
-        )
-    else:
-        assert conv.stream is not None
-        translator = conv.stream(recorder.model, estimate, call)
+        observer = AnthropicStreamObserver if conv.upstream == "anthropic" else OpenAIStreamObserver
+        return observer(estimate), estimate
+    assert conv.stream is not None
+    return conv.stream(recorder.model, estimate, call), estimate
+
+
+async def _stream(
+    resp: aiohttp.ClientResponse,
+    target: Target,
+    call: ClientCall,
+    recorder: Recorder,
+    translator: Any,
+    estimate: int,
+) -> AsyncIterator[bytes]:
+    conv = target.conversion
+    decoder = SSEDecoder()
     passthrough = conv.passthrough
     sent_bytes = 0
     failed = False

@@ -140,6 +140,11 @@ class PreFunction(PluginHandler):
 
     async def access(self, ctx: RequestContext) -> None:
         await self._request_phase(ctx, "access")
+        state = ctx.plugin_state.get(_STATE_KEY)
+        if state is not None:
+            # The request body is readable in rewrite and access only (as in Kong):
+            # do not keep it alive for the rest of a long response.
+            state.body = None
 
     def header_filter(self, ctx: RequestContext) -> None:
         if not self.chunks["header_filter"]:
