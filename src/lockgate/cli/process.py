@@ -95,7 +95,9 @@ def start(settings: Settings) -> int:
             )
             return 1
     if settings.daemon:
-        _daemonize(settings.log_file)
+        with contextlib.suppress(OSError):
+            os.unlink(settings.pid_file)  # stale: its process is gone (checked above)
+        _daemonize(settings.log_file, settings.pid_file)
     from lockgate.cli.logs import run_loop, setup_logging
 
     setup_logging(settings.log_file, foreground=not settings.daemon)
@@ -109,9 +111,22 @@ def start(settings: Settings) -> int:
     return code
 
 
-def _daemonize(log_file: str) -> None:
-    if os.fork() > 0:
-        os._exit(0)
+def _daemonize(log_file: str, pid_file: str) -> None:
+    first = os.fork()
+    if first > 0:
+        # Return to the shell only once the gateway serves (it writes its pid
+        # file then), so that `lockgate start --daemon && lockgate gateway apply`
+        # works; 1 if it failed to start.
+        os.waitpid(first, 0)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            pid = _read_pid(pid_file)
+            if pid is not None:
+                print(f"lockgate started (pid {pid}); log: {log_file}")
+                os._exit(0)
+            time.sleep(0.05)
+        print(f"Error: lockgate did not become ready within 60 s; see {log_file}", file=sys.stderr)
+        os._exit(1)
     os.setsid()
     if os.fork() > 0:
         os._exit(0)
