@@ -32,7 +32,6 @@ Mapping decisions (see also :mod:`lockgate.llm.wire.gemini`):
 
 from __future__ import annotations
 
-import secrets
 from typing import Any, TypeGuard
 
 import orjson
@@ -47,6 +46,7 @@ from lockgate.llm.wire.gemini import (
     first_candidate,
     function_declaration,
     max_output_tokens,
+    response_seed,
     supports_thinking,
     thinking_budget,
     tool_call_id,
@@ -331,11 +331,6 @@ def _anthropic_usage(usage: Usage) -> dict[str, int]:
     }
 
 
-def _seed(resp: dict[str, Any]) -> str:
-    rid = resp.get("responseId")
-    return rid if isinstance(rid, str) and rid else secrets.token_hex(12)
-
-
 def _blocked(resp: dict[str, Any]) -> bool:
     feedback = resp.get("promptFeedback")
     return isinstance(feedback, dict) and bool(feedback.get("blockReason"))
@@ -348,7 +343,7 @@ def gemini_to_anthropic_response(resp: dict[str, Any], model: str) -> tuple[dict
     ``thoughtSignature`` is dropped (Gemini only requires those of function
     calls); a prompt blocked before generation is a ``refusal`` with no content.
     """
-    seed = _seed(resp)
+    seed = response_seed(resp)
     candidate = first_candidate(resp)
     content: list[dict[str, Any]] = []
     calls = 0
@@ -517,7 +512,7 @@ class GeminiToAnthropicStream:
 
     def _start(self, chunk: dict[str, Any]) -> bytes:
         self._started = True
-        self._seed = _seed(chunk)
+        self._seed = response_seed(chunk)
         usage = _anthropic_usage(self.usage)
         if not self.usage.reported:
             usage["input_tokens"] = self._estimate

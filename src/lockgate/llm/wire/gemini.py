@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
 from typing import Any
 
 import orjson
@@ -42,6 +43,7 @@ __all__ = [
     "max_output_tokens",
     "openai_error_type",
     "openai_finish_reason",
+    "response_seed",
     "supports_thinking",
     "thinking_budget",
     "tool_call_id",
@@ -379,6 +381,12 @@ def _json_text(value: Any) -> str:
 
 
 # -- responses ----------------------------------------------------------------
+
+
+def response_seed(resp: dict[str, Any]) -> str:
+    """What tool-call and message ids are derived from: the response id, else random."""
+    rid = resp.get("responseId")
+    return rid if isinstance(rid, str) and rid else secrets.token_hex(12)
 
 
 def first_candidate(resp: Any) -> dict[str, Any] | None:

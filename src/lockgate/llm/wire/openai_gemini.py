@@ -15,7 +15,6 @@ come back as ``reasoning_content`` (the field DeepSeek-style clients read).
 
 from __future__ import annotations
 
-import secrets
 import time
 from datetime import datetime
 from typing import Any, TypeGuard
@@ -32,6 +31,7 @@ from lockgate.llm.wire.gemini import (
     max_output_tokens,
     openai_error_type,
     openai_finish_reason,
+    response_seed,
     supports_thinking,
     thinking_budget,
     tool_call_id,
@@ -347,11 +347,6 @@ def _created(resp: dict[str, Any]) -> int:
     return int(time.time())
 
 
-def _seed(resp: dict[str, Any]) -> str:
-    rid = resp.get("responseId")
-    return rid if isinstance(rid, str) and rid else secrets.token_hex(12)
-
-
 def _tool_call(seed: str, index: int, part: dict[str, Any]) -> dict[str, Any]:
     call = part["functionCall"]
     args = call.get("args")
@@ -367,7 +362,7 @@ def _tool_call(seed: str, index: int, part: dict[str, Any]) -> dict[str, Any]:
 
 def gemini_to_openai_response(resp: dict[str, Any], model: str) -> tuple[dict[str, Any], Usage]:
     """GenerateContentResponse -> chat.completion, and its usage."""
-    seed = _seed(resp)
+    seed = response_seed(resp)
     candidate = first_candidate(resp)
     texts: list[str] = []
     thoughts: list[str] = []
@@ -475,7 +470,7 @@ class GeminiToOpenAIStream:
         out = bytearray()
         if not self._started:
             self._started = True
-            self._seed = _seed(data)
+            self._seed = response_seed(data)
             self._id = f"chatcmpl-{self._seed}"
             self._created = _created(data)
             out += self._chunk({"role": "assistant", "content": ""})

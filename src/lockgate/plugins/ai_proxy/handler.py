@@ -17,15 +17,13 @@ from lockgate.plugins.ai_proxy.exchange import (
     upstream_failure,
 )
 from lockgate.plugins.ai_proxy.request import models_answer, parse_call
-from lockgate.plugins.ai_proxy.schema import AIProxyConfig, misplaced_options
+from lockgate.plugins.ai_proxy.schema import AIProxyConfig, misplaced_options, unsupported
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.plugins.base import PluginHandler
 from lockgate.proxy.context import RequestContext, UpstreamResponse
 from lockgate.proxy.worker_env import WorkerEnv
 
 __all__ = ["AIProxy", "SingleTarget"]
-
-SUPPORTED_ROUTE_TYPES = ("llm/v1/chat", "llm/v1/embeddings")
 
 
 class SingleTarget:
@@ -66,15 +64,7 @@ class AIProxy(PluginHandler):
 
     @classmethod
     def check(cls, config: Any) -> list[str]:
-        problems = []
-        if config.route_type not in SUPPORTED_ROUTE_TYPES:
-            problems.append(
-                f"config.route_type: '{config.route_type}' is not supported by lockgate yet (supported: {', '.join(SUPPORTED_ROUTE_TYPES)})"
-            )
-        if config.llm_format not in ("openai", "anthropic"):
-            problems.append(
-                f"config.llm_format: '{config.llm_format}' is not supported by lockgate yet (supported: openai, anthropic)"
-            )
+        problems = unsupported(config.llm_format, {"config.route_type": config.route_type})
         if config.route_type == "llm/v1/embeddings" and config.llm_format != "openai":
             problems.append("config.route_type: llm/v1/embeddings needs llm_format 'openai'")
         return problems

@@ -153,6 +153,28 @@ class AIProxyConfig(PluginConfig):
     genai_category: str = "text/generation"
 
 
+#: What lockgate serves today; other values validate as Kong's but are refused at apply time.
+SUPPORTED_ROUTE_TYPES = ("llm/v1/chat", "llm/v1/embeddings")
+SUPPORTED_FORMATS = ("openai", "anthropic")
+
+
+def unsupported(llm_format: str, route_types: dict[str, str]) -> list[str]:
+    """Problems for values Kong accepts that lockgate does not serve yet.
+
+    ``route_types`` maps each config path (``config.route_type``) to its value."""
+    problems = []
+    if llm_format not in SUPPORTED_FORMATS:
+        problems.append(
+            f"config.llm_format: '{llm_format}' is not supported by lockgate yet (supported: {', '.join(SUPPORTED_FORMATS)})"
+        )
+    for path, route_type in route_types.items():
+        if route_type not in SUPPORTED_ROUTE_TYPES:
+            problems.append(
+                f"{path}: '{route_type}' is not supported by lockgate yet (supported: {', '.join(SUPPORTED_ROUTE_TYPES)})"
+            )
+    return problems
+
+
 def misplaced_options(raw: dict[str, Any], path: str = "config.model") -> list[str]:
     """Warnings for tuning keys written under ``model`` instead of ``model.options``."""
     model = raw.get("model") if isinstance(raw, dict) else None

@@ -27,6 +27,7 @@ from lockgate.plugins.ai_proxy.schema import (
     ModelConfig,
     RouteType,
     misplaced_options,
+    unsupported,
 )
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.plugins.ai_proxy_advanced.balancer import Balancer
@@ -187,20 +188,14 @@ class AIProxyAdvanced(PluginHandler):
 
     @classmethod
     def check(cls, config: Any) -> list[str]:
-        problems = []
-        if config.llm_format not in ("openai", "anthropic"):
-            problems.append(
-                f"config.llm_format: '{config.llm_format}' is not supported by lockgate yet (supported: openai, anthropic)"
-            )
+        problems = unsupported(
+            config.llm_format,
+            {f"config.targets.{i}.route_type": t.route_type for i, t in enumerate(config.targets)},
+        )
         if config.balancer.algorithm == "semantic":
             problems.append(
                 "config.balancer.algorithm: 'semantic' is not supported by lockgate yet"
             )
-        for i, t in enumerate(config.targets):
-            if t.route_type not in ("llm/v1/chat", "llm/v1/embeddings"):
-                problems.append(
-                    f"config.targets.{i}.route_type: '{t.route_type}' is not supported by lockgate yet"
-                )
         return problems
 
     @classmethod
