@@ -32,6 +32,12 @@ background load drifts between cells: added latency at concurrency 1
 (lockgate1 and minimal, request by request against the emulator) and CPU per
 request at concurrency 16 (lockgate1 and minimal, in short windows, A B B A).
 The targets' verdicts use these when they were measured.
+
+Worker scaling (``scaling.py``) is measured last, with wrk as the load
+generator and nginx as the upstream, both pinned to the load generator's
+core: on two cores the Python emulator and load generator leave a second
+worker nothing to run on. It needs wrk and nginx; without them the target is
+reported from the emulator cells, with that caveat.
 """
 
 from __future__ import annotations
@@ -66,6 +72,9 @@ from report import (  # noqa: E402
     paired_stats,
     scaling_markdown,
 )
+from scaling import ScalingRun, measure_scaling  # noqa: E402
+from scaling import markdown as scaling_table  # noqa: E402
+from scaling import summarize as summarize_scaling  # noqa: E402
 from servers import (  # noqa: E402
     LITELLM_KEY,
     PROVIDER_KEY,
@@ -156,6 +165,7 @@ class Bench:
         self.deferred_holds: list[tuple[str, Server, dict[str, Any]]] = []
         self.profile: str | None = None
         self.emulator: Server | None = None
+        self.scaling: list[ScalingRun] = []
 
     def log(self, text: str) -> None:
         print(text, flush=True)
@@ -479,6 +489,7 @@ def write_results(bench: Bench, args: argparse.Namespace, meta: dict[str, Any]) 
         bench.cpu_pairs,
         bench.idle_rss_mb,
         SCALING_CONCURRENCY,
+        summarize_scaling(bench.scaling),
     )
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -493,6 +504,8 @@ def write_results(bench: Bench, args: argparse.Namespace, meta: dict[str, Any]) 
         "idle_worker_rss_mb": bench.idle_rss_mb,
         "unavailable": bench.unavailable,
         "notes": bench.notes,
+        "scaling": [r.to_json() for r in bench.scaling],
+        "scaling_summary": summarize_scaling(bench.scaling),
         "targets": [v.__dict__ for v in verdicts],
         "profile": bench.profile,
     }
@@ -523,6 +536,7 @@ def write_results(bench: Bench, args: argparse.Namespace, meta: dict[str, Any]) 
         paired_markdown(bench.paired),
         cpu_pairs_markdown(bench.cpu_pairs),
         scaling_markdown(bench.cells, SCALING_CONCURRENCY),
+        scaling_table(bench.scaling, SCALING_CONCURRENCY, args.core) if bench.scaling else "",
         "## Targets",
         "",
         *[v.line() for v in verdicts],
@@ -596,6 +610,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--cpu-window", type=float, help="seconds of each alternating window")
     parser.add_argument(
+        "--scaling-rounds",
+        type=int,
+        help="alternating 1-/2-worker wrk runs per body against nginx (0: none; needs wrk, nginx)",
+    )
+    parser.add_argument("--scaling-seconds", type=float, help="seconds of each wrk run")
+    parser.add_argument(
         "--profile",
         nargs="?",
         const="cc/stream",
@@ -628,6 +648,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "hold_ramp": 0.5 if quick else 3.0,
         "cpu_rounds": 1 if quick else 3,
         "cpu_window": 0.8 if quick else 2.0,
+        "scaling_rounds": 1 if quick else 3,
+        "scaling_seconds": 2.0 if quick else 5.0,
     }
     for key, value in defaults.items():
         if getattr(args, key) is None:
@@ -653,6 +675,22 @@ def main(argv: list[str] | None = None) -> int:
         for target, server, spec in bench.deferred_holds:
             bench.log(f"== {target} (held streams)")
             bench.hold_streams(target, server, spec)
+        if args.scaling_rounds and {"lockgate1", "lockgate2"} <= set(args.only):
+            bench.log("== worker scaling (wrk and nginx on one core)")
+            try:
+                bench.scaling = measure_scaling(
+                    work,
+                    bench.emulator,
+                    bench.bodies,
+                    concurrency=SCALING_CONCURRENCY,
+                    seconds=args.scaling_seconds,
+                    rounds=args.scaling_rounds,
+                    core=args.core,
+                    log=bench.log,
+                )
+            except Unavailable as exc:
+                bench.unavailable["scaling"] = str(exc)[:1500]
+                bench.log(f"   unavailable: {str(exc)[:300]}")
     finally:
         for server in bench.kept.values():
             server.stop()

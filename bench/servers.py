@@ -34,6 +34,7 @@ __all__ = [
     "Server",
     "Unavailable",
     "free_port",
+    "listeners",
     "start_emulator",
     "start_litellm",
     "start_lockgate",
@@ -244,6 +245,7 @@ def start_lockgate(work: Path, emulator: Server, workers: int, probe: bytes) -> 
         if applied.returncode != 0:
             raise Unavailable(f"gateway apply failed: {applied.stdout!r} {applied.stderr!r}")
         _wait_route(server, probe)
+        _wait_listeners(proc, proxy_port, workers, log)
     except Unavailable:
         server.stop()
         raise
@@ -273,6 +275,36 @@ def _wait_http(proc: subprocess.Popen[bytes], url: str, log: Path, timeout: floa
         time.sleep(0.1)
     tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
     raise Unavailable(f"{url} did not answer 200 (exit {proc.poll()}): {tail}")
+
+
+def listeners(port: int) -> int:
+    """Sockets listening on ``port`` (each worker has its own, through SO_REUSEPORT)."""
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                count += 1
+    return count
+
+
+def _wait_listeners(
+    proc: subprocess.Popen[bytes], port: int, workers: int, log: Path, timeout: float = 30
+) -> None:
+    """The route answering proves one worker serves; a load generator that
+    connects before the others listen would send them nothing. Waits until
+    every worker listens, then two configuration polls (0.2 s each) more."""
+    deadline = time.monotonic() + timeout
+    while listeners(port) < workers:
+        if proc.poll() is not None or time.monotonic() > deadline:
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise Unavailable(f"{listeners(port)} of {workers} workers listen on {port}: {tail}")
+        time.sleep(0.05)
+    time.sleep(0.5)
 
 
 def _wait_route(server: Server, probe: bytes, timeout: float = 30) -> None:
