@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from lockgate.plugins.base import PluginHandler
     from lockgate.proxy.compiled import CompiledConfig
 
-__all__ = ["Exit", "RequestContext", "Upstream", "UpstreamResponse"]
+__all__ = ["HOP_BY_HOP", "Exit", "RequestContext", "Upstream", "UpstreamResponse"]
 
 
 class Exit(Exception):
@@ -81,7 +81,8 @@ class RequestContext:
     upstream_path: str = "/"
     upstream_query: str = ""
     upstream_method: str = "GET"
-    upstream_headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
+    #: Built on first use (see :attr:`upstream_headers`): ai-proxy never needs them.
+    _upstream_headers: CIMultiDict[str] | None = None
     # The answer.
     response_status: int = 0
     response_headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
@@ -101,5 +102,54 @@ class RequestContext:
     plugin_state: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def upstream_headers(self) -> CIMultiDict[str]:
+        """The headers sent to a plain HTTP upstream: the client's, minus the
+        hop-by-hop ones, with Host and the X-Forwarded-* family set. Plugins
+        may change them in rewrite and access."""
+        headers = self._upstream_headers
+        if headers is None:
+            headers = self._upstream_headers = _forwarded_headers(self)
+        return headers
+
+    @property
     def upstream_uri(self) -> str:
         return self.upstream_path + ("?" + self.upstream_query if self.upstream_query else "")
+
+
+#: Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
+HOP_BY_HOP = frozenset(
+    (
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "content-length",
+    )
+)
+
+
+def _forwarded_headers(ctx: RequestContext) -> CIMultiDict[str]:
+    request = ctx.request
+    headers: CIMultiDict[str] = CIMultiDict()
+    for name, value in request.headers.items():
+        if name.lower() not in HOP_BY_HOP:
+            headers.add(name, value)
+    if not ctx.route.get("preserve_host"):
+        default_port = 443 if ctx.upstream_scheme == "https" else 80
+        headers["Host"] = (
+            ctx.upstream_host
+            if ctx.upstream_port == default_port
+            else f"{ctx.upstream_host}:{ctx.upstream_port}"
+        )
+    remote = request.remote or ""
+    prior = request.headers.get("X-Forwarded-For")
+    headers["X-Forwarded-For"] = f"{prior}, {remote}" if prior else remote
+    headers["X-Forwarded-Proto"] = request.scheme
+    headers["X-Forwarded-Host"] = request.host.split(":")[0]
+    headers["X-Forwarded-Path"] = request.path
+    headers["X-Real-IP"] = remote
+    headers["X-Kong-Request-Id"] = ctx.request_id
+    return headers

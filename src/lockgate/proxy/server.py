@@ -25,7 +25,7 @@ from lockgate.proxy.compiled import Chain, CompiledConfig
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.logrecord import build_record
 from lockgate.proxy.router import upstream_path
-from lockgate.proxy.upstream import HOP_BY_HOP, HttpUpstream
+from lockgate.proxy.upstream import HttpUpstream
 from lockgate.proxy.worker_env import WorkerEnv
 
 __all__ = ["Gateway", "read_body"]
@@ -123,26 +123,6 @@ class Gateway:
             ctx.upstream_path = upstream_path(
                 match, request.raw_path.split("?", 1)[0], service.get("path")
             )
-        headers: CIMultiDict[str] = CIMultiDict()
-        for name, value in request.headers.items():
-            if name.lower() not in HOP_BY_HOP:
-                headers.add(name, value)
-        if not ctx.route.get("preserve_host"):
-            default_port = 443 if ctx.upstream_scheme == "https" else 80
-            headers["Host"] = (
-                ctx.upstream_host
-                if ctx.upstream_port == default_port
-                else f"{ctx.upstream_host}:{ctx.upstream_port}"
-            )
-        remote = request.remote or ""
-        prior = request.headers.get("X-Forwarded-For")
-        headers["X-Forwarded-For"] = f"{prior}, {remote}" if prior else remote
-        headers["X-Forwarded-Proto"] = request.scheme
-        headers["X-Forwarded-Host"] = request.host.split(":")[0]
-        headers["X-Forwarded-Path"] = request.path
-        headers["X-Real-IP"] = remote
-        headers["X-Kong-Request-Id"] = ctx.request_id
-        ctx.upstream_headers = headers
 
     async def _run(
         self, ctx: RequestContext, chain: Chain, compiled: CompiledConfig

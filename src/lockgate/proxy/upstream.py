@@ -8,23 +8,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 from multidict import CIMultiDict
 
-from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
+from lockgate.proxy.context import HOP_BY_HOP, Exit, RequestContext, UpstreamResponse
 
 __all__ = ["HOP_BY_HOP", "HttpUpstream", "stream_body"]
-
-#: Headers that describe one connection, not the message (RFC 9110 section 7.6.1).
-HOP_BY_HOP = frozenset(
-    (
-        "connection",
-        "keep-alive",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-    )
-)
 
 BAD_GATEWAY = {"message": "An invalid response was received from the upstream server"}
 GATEWAY_TIMEOUT = {"message": "The upstream server is timing out"}
