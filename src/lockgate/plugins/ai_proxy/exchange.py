@@ -92,6 +92,23 @@ class ClientCall:
     #: Set once the upstream accepted the request and the parsed body was let go.
     released: bool = False
     size_estimate: int = 0
+    #: Set while a streamed call waits for the upstream without its parsed body.
+    parsed_dropped: bool = False
+
+    def parsed(self) -> dict[str, Any]:
+        """The request body as a dict; parsed again from the raw bytes when it
+        was let go while the upstream was working (a retry on another target)."""
+        if self.parsed_dropped and self.raw:
+            body: dict[str, Any] = orjson.loads(self.raw)
+            return body
+        return self.body
+
+    def drop_parsed(self) -> None:
+        """Let go of the parsed body once the upstream request is encoded: a
+        Claude Code request parses into ~3x its 90 KB, and a streamed call
+        may wait seconds for the provider's first byte. Retries parse again."""
+        self.body = {}
+        self.parsed_dropped = True
 
     def release(self, keep_raw: bool) -> None:
         """Drop the request body while a response streams: a thousand open
@@ -116,8 +133,7 @@ def client_error(
     return Exit(status, openai_error_body(message, kind))
 
 
-def _apply_overrides(target: Target, call: ClientCall) -> dict[str, Any]:
-    body = call.body
+def _apply_overrides(target: Target, call: ClientCall, body: dict[str, Any]) -> dict[str, Any]:
     overrides = target.overrides
     if overrides:
         body = dict(body)
@@ -137,34 +153,35 @@ def _apply_overrides(target: Target, call: ClientCall) -> dict[str, Any]:
 
 def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
     conv = target.conversion
+    parsed = call.parsed()
     if call.operation == "count_tokens":
         if target.provider.wire == "gemini":
             from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_count_tokens_request
 
-            counted = anthropic_to_gemini_count_tokens_request(call.body)
+            counted = anthropic_to_gemini_count_tokens_request(parsed)
             if not getattr(target.provider, "vertex", True):
                 # The public API wants the request wrapped, with the model named.
                 counted = {"generateContentRequest": {"model": f"models/{model}", **counted}}
             return orjson.dumps(counted)
-        body = dict(call.body)
+        body = dict(parsed)
         body["model"] = model
         return orjson.dumps(body)
     if conv.passthrough:
         if (
             not target.overrides
-            and call.body.get("model") == model
+            and parsed.get("model") == model
             and not target.provider.body_credentials()
         ):
             return call.raw  # byte-faithful: nothing to change
-        body = _apply_overrides(target, call)
-        if body is call.body:
+        body = _apply_overrides(target, call, parsed)
+        if body is parsed:
             body = dict(body)
         body["model"] = model
         if conv.upstream == "openai":
             body = target.provider.prepare_chat(body, model)
     else:
         assert conv.request is not None
-        body = conv.request(_apply_overrides(target, call), model)
+        body = conv.request(_apply_overrides(target, call, parsed), model)
         if conv.upstream == "openai":
             body["model"] = model
             body = target.provider.prepare_chat(body, model)
@@ -252,6 +269,11 @@ async def run_attempt(
     else:
         endpoint = provider.chat_endpoint(model, call.stream)
     payload = _upstream_body(target, call, model)
+    translator: Any = None
+    estimate = 0
+    if call.stream and call.operation == "chat":
+        translator, estimate = _stream_translator(target, call, model)
+        call.drop_parsed()
     headers, url = await _headers_and_url(env, target, call, ctx, endpoint)
     ctx.upstream_scheme, ctx.upstream_host, ctx.upstream_port = (
         endpoint.scheme,
@@ -322,7 +344,6 @@ async def run_attempt(
             else "text/event-stream"
         )
         out_headers["Cache-Control"] = "no-cache"
-        translator, estimate = _stream_translator(target, call, recorder)
         call.release(keep_raw=target.logging.log_payloads)
         ctx.body = None
         return UpstreamResponse(
@@ -465,8 +486,8 @@ def _estimate_prompt(call: ClientCall) -> int:
     if call.released:
         return call.size_estimate
     if call.client_format == "anthropic":
-        return estimate_anthropic_input_tokens(call.body)
-    return estimate_openai_input_tokens(call.body)
+        return estimate_anthropic_input_tokens(call.parsed())
+    return estimate_openai_input_tokens(call.parsed())
 
 
 async def _oneshot(
@@ -505,7 +526,7 @@ async def _oneshot(
         response_model = data.get("model") if isinstance(data, dict) else None
     else:
         assert conv.response is not None
-        translated, usage = conv.response(data, recorder.model, call.body)
+        translated, usage = conv.response(data, recorder.model, call.parsed())
         body = orjson.dumps(translated)
         response_model = translated.get("model")
     headers["Content-Type"] = "application/json"
@@ -517,7 +538,7 @@ async def _oneshot(
     return UpstreamResponse(200, headers, once(), None, len(body), body)
 
 
-def _stream_translator(target: Target, call: ClientCall, recorder: Recorder) -> tuple[Any, int]:
+def _stream_translator(target: Target, call: ClientCall, model: str) -> tuple[Any, int]:
     """The stream's translator (or passthrough observer), built while the request body is at hand."""
     conv = target.conversion
     # message_start needs an input figure before the provider reports one; the
@@ -527,7 +548,7 @@ def _stream_translator(target: Target, call: ClientCall, recorder: Recorder) -> 
         observer = AnthropicStreamObserver if conv.upstream == "anthropic" else OpenAIStreamObserver
         return observer(estimate), estimate
     assert conv.stream is not None
-    return conv.stream(recorder.model, estimate, call), estimate
+    return conv.stream(model, estimate, call), estimate
 
 
 async def _stream(
