@@ -646,7 +646,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "hold_chunks": 20 if quick else 40,
         "hold_slow": 50 if quick else 250,
         "hold_ramp": 0.5 if quick else 3.0,
-        "cpu_rounds": 1 if quick else 3,
+        "cpu_rounds": 1 if quick else 5,
         "cpu_window": 0.8 if quick else 2.0,
         "scaling_rounds": 1 if quick else 3,
         "scaling_seconds": 2.0 if quick else 5.0,
