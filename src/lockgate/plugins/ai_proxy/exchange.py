@@ -567,6 +567,10 @@ async def _stream(
     # A passthrough stream the upstream ended with its own error event (or
     # error chunk) is over: the gateway must not append a second error.
     upstream_error = False
+    # The first translated event goes out on its own: by the time the stream
+    # is read, the provider may have sent many events, and the client's first
+    # byte should not wait for all of them to be translated.
+    first = True
     try:
         try:
             async for chunk in resp.content.iter_any():
@@ -597,7 +601,12 @@ async def _stream(
                     else:
                         piece = translator.feed(parsed)
                         if piece:
-                            out.append(piece)
+                            if first:
+                                first = False
+                                sent_bytes += len(piece)
+                                yield piece
+                            else:
+                                out.append(piece)
                 if passthrough and not failed:
                     sent_bytes += len(chunk)
                     yield chunk
