@@ -680,3 +680,42 @@ def test_bearer_client_credential_is_replaced(fresh: Stack, tag: str) -> None:
     )
     assert message.content[0].text == "ok"
     native_request(single_upstream(fresh, provider), provider, stream=False)
+
+
+_ANSWER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "days": {"type": "integer"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    },
+    "required": ["city", "days", "tags"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize("key", SEEDS)
+def test_structured_output(fresh: Stack, tag: str, key: str) -> None:
+    provider = PROVIDERS[key]
+    client = fresh.anthropic(key, tag)
+    message = client.messages.create(
+        model=provider.model,
+        max_tokens=512,
+        messages=[{"role": "user", "content": "Plan a trip: which city, how many days, tags."}],
+        extra_body={"output_config": {"format": {"type": "json_schema", "schema": _ANSWER_SCHEMA}}},
+    )
+    answer = json.loads(message.content[0].text)
+    assert set(answer) == {"city", "days", "tags"}
+    assert isinstance(answer["city"], str) and isinstance(answer["days"], int)
+    assert all(isinstance(t, str) for t in answer["tags"])
+    body = native_request(single_upstream(fresh, provider), provider, stream=False)
+    if provider.name in OPENAI_COMPATIBLE:
+        assert body["response_format"] == {
+            "type": "json_schema",
+            "json_schema": {"name": "output", "schema": _ANSWER_SCHEMA, "strict": True},
+        }
+    elif provider.name == "gemini":
+        assert body["generationConfig"]["responseMimeType"] == "application/json"
+        assert body["generationConfig"]["responseSchema"]["required"] == ["city", "days", "tags"]
+    else:
+        assert body["output_config"]["format"]["schema"] == _ANSWER_SCHEMA

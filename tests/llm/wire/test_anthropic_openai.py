@@ -650,3 +650,68 @@ def test_many_chunks_stream_incrementally() -> None:
     assert b"message_start" in first and b"text_delta" in first
     for _ in range(5000):
         assert translator.feed(_chunk({"content": "x"})).startswith(b"event: content_block_delta")
+
+
+_CLOSED = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "tags": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {"label": {"type": "string"}},
+                "required": ["label"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["name", "tags"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize("where", ["output_config", "output_format"])
+def test_structured_output_becomes_response_format(where: str) -> None:
+    fmt = {"type": "json_schema", "schema": _CLOSED}
+    extra = (
+        {"output_config": {"format": fmt}} if where == "output_config" else {"output_format": fmt}
+    )
+    out = anthropic_to_openai_request(_request(**extra), "gpt")
+    assert out["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "output", "schema": _CLOSED, "strict": True},
+    }
+    assert "output_config" not in out and "output_format" not in out
+    assert_openai_accepts(out)
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "object", "properties": {"a": {"type": "string"}}},  # open object
+        {  # not every property required
+            "type": "object",
+            "properties": {"a": {"type": "string"}, "b": {"type": "string"}},
+            "required": ["a"],
+            "additionalProperties": False,
+        },
+        {  # an open object further down
+            "type": "object",
+            "properties": {"a": {"type": "array", "items": {"type": "object"}}},
+            "required": ["a"],
+            "additionalProperties": False,
+        },
+        {"type": "object", "additionalProperties": False, "allOf": [{"type": "object"}]},
+    ],
+)
+def test_schema_outside_the_strict_subset_is_sent_non_strict(schema: dict[str, Any]) -> None:
+    body = _request(output_config={"format": {"type": "json_schema", "schema": schema}})
+    out = anthropic_to_openai_request(body, "gpt")
+    assert out["response_format"]["json_schema"]["strict"] is False
+    assert out["response_format"]["json_schema"]["schema"] == schema
+
+
+def test_effort_alone_asks_no_response_format() -> None:
+    out = anthropic_to_openai_request(_request(output_config={"effort": "high"}), "gpt")
+    assert "response_format" not in out

@@ -112,6 +112,8 @@ def anthropic_to_gemini_request(
             config["thinkingConfig"] = {"thinkingBudget": -1, "includeThoughts": True}
     output_config = body.get("output_config")
     fmt = output_config.get("format") if isinstance(output_config, dict) else None
+    if fmt is None:
+        fmt = body.get("output_format")  # the structured-outputs beta's place for it
     if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and "tools" not in out:
         config["responseMimeType"] = "application/json"
         if isinstance(fmt.get("schema"), dict):

@@ -6,11 +6,14 @@ re-exported here so that this module is the pair's one entry point.
 
 Constructs with no OpenAI meaning are dropped, never rejected (SPEC 7: a
 request Claude Code can send never fails because of a translation limit):
-``cache_control``, ``output_config`` (its ``effort`` only refines
+``cache_control``, ``output_config.effort`` (it only refines
 ``reasoning_effort``), ``context_management``, ``top_k``,
 prior ``thinking``/``redacted_thinking`` blocks, server tools (web search,
 code execution: the upstream cannot run them) and their result blocks, and
-every unknown field. Which models take ``reasoning_effort`` and the
+every unknown field. Structured output (``output_config.format``, or the
+beta's top-level ``output_format``) becomes ``response_format`` with a JSON
+schema, strict only when the schema fits OpenAI's strict subset (so that a
+schema Anthropic accepts is never refused). Which models take ``reasoning_effort`` and the
 ``max_tokens`` -> ``max_completion_tokens`` rename are the provider layer's
 business, not this module's.
 """
@@ -296,6 +299,56 @@ def _tools(tools: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
+#: Keywords OpenAI's strict structured outputs refuse; a schema using one is sent non-strict.
+_NOT_STRICT_KEYWORDS = frozenset(
+    ("allOf", "not", "if", "then", "else", "dependentRequired", "dependentSchemas",
+     "patternProperties", "unevaluatedProperties", "propertyNames", "contains")
+)  # fmt: skip
+
+
+def _response_format(body: dict[str, Any]) -> dict[str, Any] | None:
+    """Anthropic structured output -> OpenAI ``response_format`` (None: none asked)."""
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, dict) else None
+    if fmt is None:
+        fmt = body.get("output_format")
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        return None
+    schema = fmt.get("schema")
+    if not isinstance(schema, dict):
+        return None
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "output", "schema": schema, "strict": _fits_strict(schema)},
+    }
+
+
+def _fits_strict(schema: Any) -> bool:
+    """OpenAI's strict mode wants every object closed (``additionalProperties:
+    false``) with every property required, and none of a few keywords."""
+    if not isinstance(schema, dict):
+        return True
+    if _NOT_STRICT_KEYWORDS.intersection(schema):
+        return False
+    properties = schema.get("properties")
+    if schema.get("type") == "object" or isinstance(properties, dict):
+        if schema.get("additionalProperties") is not False:
+            return False
+        names = set(properties) if isinstance(properties, dict) else set()
+        required = schema.get("required") or []
+        if not isinstance(required, list) or set(required) != names:
+            return False
+    children: list[Any] = []
+    for key in ("properties", "$defs", "definitions"):
+        if isinstance(schema.get(key), dict):
+            children.extend(schema[key].values())
+    for key in ("anyOf", "oneOf", "prefixItems"):
+        if isinstance(schema.get(key), list):
+            children.extend(schema[key])
+    children.append(schema.get("items"))
+    return all(_fits_strict(child) for child in children)
+
+
 def _reasoning_effort(body: dict[str, Any]) -> str | None:
     """Anthropic ``thinking`` -> OpenAI ``reasoning_effort`` (None: leave it out).
 
@@ -383,6 +436,9 @@ def anthropic_to_openai_request(body: dict[str, Any], model: str) -> dict[str, A
     effort = _reasoning_effort(body)
     if effort is not None:
         out["reasoning_effort"] = effort
+    response_format = _response_format(body)
+    if response_format is not None:
+        out["response_format"] = response_format
     metadata = body.get("metadata")
     user_id = metadata.get("user_id") if isinstance(metadata, dict) else None
     if isinstance(user_id, str) and user_id:
