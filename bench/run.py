@@ -648,8 +648,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "hold_ramp": 0.5 if quick else 3.0,
         "cpu_rounds": 1 if quick else 5,
         "cpu_window": 0.8 if quick else 2.0,
-        "scaling_rounds": 1 if quick else 3,
-        "scaling_seconds": 2.0 if quick else 5.0,
+        "scaling_rounds": 1 if quick else 5,
+        "scaling_seconds": 2.0 if quick else 3.0,
     }
     for key, value in defaults.items():
         if getattr(args, key) is None:
