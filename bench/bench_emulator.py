@@ -4,8 +4,8 @@ Three differences from ``lockgate emulate``, because a benchmark sends
 hundreds of thousands of requests and the emulator shares the machine's two
 cores with the gateway it measures:
 
-- nothing is recorded: the emulator keeps every request (headers and parsed
-  body) in memory and has no option to turn that off, so a long run would
+- nothing is recorded (``lockgate emulate --max-records 0``): by default the
+  emulator keeps every request, headers and parsed body, so a long run would
   grow without bound and pay a JSON parse per request for the log;
 - no prompt-cache simulation: it hashes a sorted JSON dump of every prefix
   of the conversation (quadratic in the number of messages) and took ~40% of
@@ -23,42 +23,18 @@ import asyncio
 import contextlib
 import signal
 import sys
-import time
 from typing import Any
 
 from aiohttp import web
 
 from lockgate.testing.emulator import build_app
-from lockgate.testing.emulator.records import RecordedRequest, Recorder
+from lockgate.testing.emulator.records import Recorder
 from lockgate.testing.emulator.state import EmulatorState
 from lockgate.testing.emulator.tokens import CacheHit, PromptCache
 
-__all__ = ["NoCache", "NoRecorder", "serve"]
+__all__ = ["NoCache", "serve"]
 
 _CACHED_PROVIDERS = ("openai", "anthropic", "huggingface", "dashscope", "gemini")
-
-
-class NoRecorder(Recorder):
-    """A recorder that keeps nothing."""
-
-    def add(
-        self,
-        provider: str,
-        method: str,
-        path: str,
-        query: str,
-        headers: dict[str, str],
-        raw_body: bytes,
-    ) -> RecordedRequest:
-        return RecordedRequest(
-            provider=provider,
-            method=method,
-            path=path,
-            query=query,
-            headers={},
-            body=None,
-            time=time.time(),
-        )
 
 
 class NoCache(PromptCache):
@@ -72,7 +48,7 @@ class NoCache(PromptCache):
 
 
 async def serve(host: str, port: int) -> None:
-    state = EmulatorState(recorder=NoRecorder())
+    state = EmulatorState(recorder=Recorder(0))
     state.caches.update({name: NoCache() for name in _CACHED_PROVIDERS})
     app = build_app(state)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)

@@ -60,6 +60,35 @@ async def test_http_control_endpoints(emulator: Emulator, raw: Raw) -> None:
     assert cleared.json == {"cleared": 2} and emulator.records == []
 
 
+def _chat(text: str) -> dict[str, object]:
+    return {"model": "gpt-4o", "messages": [{"role": "user", "content": text}]}
+
+
+async def test_record_limit_keeps_the_newest_requests() -> None:
+    async with Emulator(max_records=2) as emu, aiohttp.ClientSession() as session:
+        raw = Raw(session, emu.url)
+        for text in ("one", "two", "three"):
+            answer = await raw.post("/v1/chat/completions", _chat(text), OPENAI)
+            assert answer.status == 200
+        kept = [r["body"]["messages"][0]["content"] for r in emu.records]
+        assert kept == ["two", "three"]
+        listed = await raw.request("GET", "/_emulator/requests")
+        assert [r["body"]["messages"][0]["content"] for r in listed.json] == ["two", "three"]
+
+
+async def test_record_limit_zero_records_nothing_and_still_serves() -> None:
+    async with Emulator(max_records=0) as emu, aiohttp.ClientSession() as session:
+        raw = Raw(session, emu.url)
+        answer = await raw.post("/v1/chat/completions", _chat("[[reply served]]"), OPENAI)
+        assert answer.status == 200
+        assert answer.json["choices"][0]["message"]["content"] == "served"
+        refused = await raw.post("/v1/chat/completions", _chat("x"), {})
+        assert refused.status == 401  # validation and auth still apply
+        assert emu.records == []
+        listed = await raw.request("GET", "/_emulator/requests")
+        assert listed.json == []
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -89,6 +118,49 @@ async def test_run_emulator_in_the_foreground() -> None:
     finally:
         proc.terminate()
         assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+async def test_emulate_command_max_records() -> None:
+    port = _free_port()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "lockgate",
+        "emulate",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--max-records",
+        "1",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stdout is not None
+        first = await asyncio.wait_for(proc.stdout.readline(), 20)
+        assert b"listening" in first
+        url = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as session:
+            for text in ("one", "two"):
+                async with session.post(
+                    f"{url}/v1/chat/completions", json=_chat(text), headers=OPENAI
+                ) as resp:
+                    assert resp.status == 200
+            async with session.get(f"{url}/_emulator/requests") as resp:
+                listed = await resp.json()
+        assert [r["body"]["messages"][0]["content"] for r in listed] == ["two"]
+    finally:
+        proc.terminate()
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+
+
+def test_emulate_command_refuses_a_negative_limit() -> None:
+    bad = subprocess.run(
+        [sys.executable, "-m", "lockgate", "emulate", "--max-records", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 2 and "--max-records cannot be negative" in bad.stderr
 
 
 def test_parse_key_specs() -> None:

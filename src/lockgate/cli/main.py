@@ -54,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         "emulate", help="run the provider emulators (OpenAI, Anthropic, Gemini, ...)"
     )
     emulate.add_argument("--listen", default="127.0.0.1:9100")
+    emulate.add_argument(
+        "--max-records",
+        type=int,
+        default=None,
+        metavar="N",
+        help="keep only the newest N requests for GET /_emulator/requests "
+        "(default: all; 0: record none, for load tests)",
+    )
 
     from lockgate.cli.gateway import add_gateway_commands
 
@@ -96,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
         from lockgate.testing import run_emulator
 
         host, port = split_listen(args.listen)
-        run_emulator(host, port)
+        if args.max_records is not None and args.max_records < 0:
+            print("lockgate emulate: --max-records cannot be negative", file=sys.stderr)
+            return 2
+        run_emulator(host, port, max_records=args.max_records)
         return 0
     if args.command == "gateway":
         return int(args.func(args))

@@ -22,7 +22,7 @@ from . import anthropic, gemini, openai
 from .dashscope import DashScopeProfile
 from .huggingface import HuggingFaceProfile
 from .openai import ChatProfile, OpenAIProfile
-from .records import RecordedRequest
+from .records import RecordedRequest, Recorder
 from .responses import json_response
 from .state import STATE, EmulatorState
 
@@ -84,7 +84,7 @@ async def _token(request: web.Request) -> web.StreamResponse:
 
 
 async def _list_requests(request: web.Request) -> web.StreamResponse:
-    records: list[RecordedRequest] = request.app[STATE].recorder.records
+    records = request.app[STATE].recorder.records
     provider = request.query.get("provider")
     return json_response([r for r in records if provider is None or r["provider"] == provider])
 
@@ -116,7 +116,7 @@ def build_app(state: EmulatorState) -> web.Application:
 
     @web.middleware
     async def record(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not request.path.startswith("/_emulator/"):
+        if state.recorder.enabled and not request.path.startswith("/_emulator/"):
             named = providers.get(request.match_info.route, "unknown")
             provider = named if isinstance(named, str) else named(request)
             state.recorder.add(
@@ -169,11 +169,17 @@ class Emulator:
     """
 
     def __init__(
-        self, host: str = "127.0.0.1", port: int = 0, keys: dict[str, set[str]] | None = None
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        keys: dict[str, set[str]] | None = None,
+        max_records: int | None = None,
     ) -> None:
         self.host = host
         self.port = port
-        self.state = EmulatorState(keys={k: set(v) for k, v in (keys or {}).items()})
+        self.state = EmulatorState(
+            keys={k: set(v) for k, v in (keys or {}).items()}, recorder=Recorder(max_records)
+        )
         self.app = build_app(self.state)
         self._runner: web.AppRunner | None = None
 
@@ -217,7 +223,7 @@ class Emulator:
 
     @property
     def records(self) -> list[RecordedRequest]:
-        return self.state.recorder.records
+        return list(self.state.recorder.records)
 
     def clear(self) -> None:
         self.state.recorder.clear()
@@ -243,8 +249,10 @@ def route_summary(base_url: str) -> list[str]:
     return lines
 
 
-async def _serve(host: str, port: int, keys: dict[str, set[str]] | None) -> None:
-    async with Emulator(host, port, keys) as emulator:
+async def _serve(
+    host: str, port: int, keys: dict[str, set[str]] | None, max_records: int | None
+) -> None:
+    async with Emulator(host, port, keys, max_records) as emulator:
         print(f"lockgate emulator listening on {emulator.url}", flush=True)
         for line in route_summary(emulator.url):
             print("  " + line, flush=True)
@@ -256,6 +264,12 @@ async def _serve(host: str, port: int, keys: dict[str, set[str]] | None) -> None
         await stop.wait()
 
 
-def run_emulator(host: str, port: int, keys: dict[str, set[str]] | None = None) -> None:
-    """Serves the emulators in the foreground until SIGINT or SIGTERM."""
-    asyncio.run(_serve(host, port, keys))
+def run_emulator(
+    host: str,
+    port: int,
+    keys: dict[str, set[str]] | None = None,
+    max_records: int | None = None,
+) -> None:
+    """Serves the emulators in the foreground until SIGINT or SIGTERM.
+    ``max_records``: keep only the newest requests (0: record none)."""
+    asyncio.run(_serve(host, port, keys, max_records))

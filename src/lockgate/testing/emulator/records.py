@@ -1,12 +1,15 @@
 """The log of every request the emulator received.
 
 Tests assert on what the gateway actually sent upstream (URL, headers, body),
-so each request is kept with its body parsed when it is JSON.
+so each request is kept with its body parsed when it is JSON. A long-running
+emulator (a load test) can keep only the newest requests, or none at all,
+which also spares it the JSON parse of every body.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from typing import Any, TypedDict
 
 import orjson
@@ -35,10 +38,18 @@ def parse_body(raw: bytes) -> Any:
 
 
 class Recorder:
-    """An append-only list the tests read and clear."""
+    """The requests the tests read and clear: all of them by default, the
+    newest ``limit`` ones when given, none when ``limit`` is 0."""
 
-    def __init__(self) -> None:
-        self.records: list[RecordedRequest] = []
+    def __init__(self, limit: int | None = None) -> None:
+        if limit is not None and limit < 0:
+            raise ValueError("the record limit cannot be negative")
+        self.limit = limit
+        self.records: deque[RecordedRequest] = deque(maxlen=limit)
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit != 0
 
     def add(
         self,
