@@ -7,8 +7,11 @@ new state from a copy, save it, then swap it in. A change that raises
 the store untouched. Readers get the held state, refreshed when the store's
 version moved; a held state is never mutated, so readers need no copy.
 
-The store has no compare-and-swap, so two nodes writing in the same instant
-can still lose one write; within one node, writes are serialised.
+Within one node, writes are serialised by the lock; between nodes, the save
+is a compare-and-swap on the version the change was computed from. A node
+that lost the race reloads and computes its change again on the newer state,
+so two nodes writing in the same instant both keep their changes (or the
+second one gets the conflict its change now causes, e.g. a duplicate name).
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from lockgate.config.state import GatewayState
-from lockgate.store.base import ConfigStore
+from lockgate.store.base import ConfigStore, StaleVersion
 
 __all__ = ["LiveState"]
 
 T = TypeVar("T")
+#: Saves lost to another node in a row before giving up (each retry reloads first).
+ATTEMPTS = 5
 
 
 class LiveState:
@@ -49,12 +54,20 @@ class LiveState:
         """Run ``compute(current)`` -> ``(new_state or None, result)``; save and
         swap in ``new_state`` unless it is None (nothing to change)."""
         async with self._lock:
-            await self._refresh()
-            new, result = compute(self.state)
-            if new is not None:
-                self.version = await self.store.save(new)
+            for attempt in range(ATTEMPTS):
+                await self._refresh()
+                new, result = compute(self.state)
+                if new is None:
+                    return result
+                try:
+                    self.version = await self.store.save(new, expected_version=self.version)
+                except StaleVersion:
+                    if attempt == ATTEMPTS - 1:
+                        raise
+                    continue  # another node saved first: start again from its version
                 self.state = new
-            return result
+                return result
+            raise AssertionError("unreachable")
 
     async def mutate(self, edit: Callable[[GatewayState], T]) -> T:
         """Run ``edit`` on a copy of the current state, then save the copy."""

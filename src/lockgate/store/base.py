@@ -6,7 +6,17 @@ from typing import Protocol
 
 from lockgate.config.state import GatewayState
 
-__all__ = ["ConfigStore"]
+__all__ = ["ConfigStore", "StaleVersion"]
+
+
+class StaleVersion(Exception):
+    """A save said which version its state was computed from, and another
+    writer (a second admin node) has saved a newer one since."""
+
+    def __init__(self, expected: int, current: int) -> None:
+        super().__init__(f"configuration version {current} replaced {expected} meanwhile")
+        self.expected = expected
+        self.current = current
 
 
 class ConfigStore(Protocol):
@@ -18,8 +28,10 @@ class ConfigStore(Protocol):
         """The newest configuration and its version."""
         ...
 
-    async def save(self, state: GatewayState) -> int:
-        """Store a new whole configuration atomically; return its version."""
+    async def save(self, state: GatewayState, expected_version: int | None = None) -> int:
+        """Store a new whole configuration atomically; return its version.
+        With ``expected_version``, raise :class:`StaleVersion` instead when
+        the newest version is another (compare-and-swap)."""
         ...
 
     async def close(self) -> None: ...

@@ -13,6 +13,7 @@ import sqlite3
 import time
 
 from lockgate.config.state import GatewayState
+from lockgate.store.base import StaleVersion
 
 __all__ = ["SQLiteStore"]
 
@@ -43,10 +44,15 @@ class SQLiteStore:
             return 0, GatewayState()
         return int(row[0]), GatewayState.from_json(row[1])
 
-    async def save(self, state: GatewayState) -> int:
+    async def save(self, state: GatewayState, expected_version: int | None = None) -> int:
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        db.execute("BEGIN IMMEDIATE")  # the write lock: the check and the insert are one step
         try:
+            if expected_version is not None:
+                row = db.execute("SELECT MAX(version) FROM config_versions").fetchone()
+                current = int(row[0] or 0)
+                if current != expected_version:
+                    raise StaleVersion(expected_version, current)
             cur = db.execute(
                 "INSERT INTO config_versions (created_at, state) VALUES (?, ?)",
                 (time.time(), state.to_json()),
