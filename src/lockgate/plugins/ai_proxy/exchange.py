@@ -106,9 +106,15 @@ class ClientCall:
     def drop_parsed(self) -> None:
         """Let go of the parsed body once the upstream request is encoded: a
         Claude Code request parses into ~3x its 90 KB, and a streamed call
-        may wait seconds for the provider's first byte. Retries parse again."""
+        may wait seconds for the provider's first byte."""
         self.body = {}
         self.parsed_dropped = True
+
+    def restore_parsed(self) -> None:
+        """Before another attempt (failover): the parsed body again."""
+        if self.parsed_dropped:
+            self.body = self.parsed()
+            self.parsed_dropped = False
 
     def release(self, keep_raw: bool) -> None:
         """Drop the request body while a response streams: a thousand open
@@ -245,6 +251,7 @@ async def run_attempt(
 ) -> UpstreamResponse:
     """One attempt on ``target``. Raises :class:`AttemptFailed` before any byte
     reaches the client, or returns the response for the client."""
+    call.restore_parsed()
     requested = call.requested_model
     model = target.resolve_model(requested)
     if not model:
