@@ -41,7 +41,8 @@ from servers import PROVIDER_KEY, Server, Unavailable, free_port, start_lockgate
 
 __all__ = ["ScalingRun", "measure_scaling", "missing_tools"]
 
-CC_MIN_BYTES = 10_000
+#: nginx tells the bodies apart by Content-Length: five digits or more (>= 10 KB) is Claude-Code-sized.
+_BIG = "[0-9]{5,}"
 
 
 def _nginx() -> str | None:
@@ -113,10 +114,10 @@ http {{
     client_max_body_size 16m;
     # stream or not by the Accept header lockgate sends; which body by its size
     map "$http_accept|$content_length" $answer {{
-        "~^text/event-stream\\|[0-9]{{{len(str(CC_MIN_BYTES))},}}$" /answer-cc-stream;
-        "~^text/event-stream"                     /answer-small-stream;
-        "~\\|[0-9]{{{len(str(CC_MIN_BYTES))},}}$"                    /answer-cc-json;
-        default                                   /answer-small-json;
+        "~^text/event-stream\\|{_BIG}$" /answer-cc-stream;
+        "~^text/event-stream"            /answer-small-stream;
+        "~\\|{_BIG}$"                     /answer-cc-json;
+        default                          /answer-small-json;
     }}
     server {{
         listen 127.0.0.1:{port} backlog=4096;
