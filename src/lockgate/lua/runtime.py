@@ -38,6 +38,9 @@ _INTERNAL_FRAME = re.compile(r"^\s*lockgate\.(sandbox|pdk|kong|ngx|json):")
 # past this share of the memory limit, collect after a run: LuaJIT does no
 # emergency collection when the allocator refuses, so garbage must not pile up
 _GC_THRESHOLD = 0.5
+#: What is kept of a table a snippet returns (the rest becomes null).
+_MAX_DEPTH = 32
+_MAX_VALUES = 10_000
 
 
 def _deny_attributes(obj: object, name: object, is_setting: bool) -> str:
@@ -131,8 +134,10 @@ class LuaRuntime:
             raise LuaSyntaxError.from_lua_message(_s(err or b"cannot compile"), name)
         return LuaChunk(name=name, function=fn, owner=id(self))
 
-    def run(self, chunk: LuaChunk, request: LuaRequest, phase: str) -> None:
-        """Run ``chunk`` for ``phase`` against ``request``, writing its outputs.
+    def run(self, chunk: LuaChunk, request: LuaRequest, phase: str) -> Any:
+        """Run ``chunk`` for ``phase`` against ``request``, writing its outputs;
+        return what the chunk returned, as plain Python (tables become lists
+        or dicts; functions and other Lua-only values become None).
 
         Outputs produced before an error are kept (as in Kong, where the
         ``ngx.req`` setters take effect immediately); the caller answers 500.
@@ -146,6 +151,7 @@ class LuaRuntime:
             state = self._state(request, phase)
             status, message, traceback = self._run(chunk.function, state)
             self._read_back(state, request)
+            value = self._plain(state[b"value"]) if status == b"ok" else None
         except luajit21.LuaError as exc:
             # the kernel catches the snippet's errors; only the allocator can get here
             self._clear_hook()
@@ -154,7 +160,7 @@ class LuaRuntime:
         finally:
             self._collect_if_needed()
         if status == b"ok":
-            return
+            return value
         text = _s(message) if message else "unknown error"
         tb = _clean_traceback(_s(traceback)) if traceback else ""
         if status == b"timeout":
@@ -235,6 +241,37 @@ class LuaRuntime:
         if luajit21.lua_type(value) == "userdata" and self._is_null(value):
             return None
         return value
+
+    def _plain(self, value: Any) -> Any:
+        """A Lua value as JSON-ready Python: a table with keys 1..n is a list,
+        any other table a dict with string keys. Nesting deeper than
+        _MAX_DEPTH (a cycle, say) and values past the first _MAX_VALUES
+        become None."""
+        budget = [_MAX_VALUES]
+
+        def plain(value: Any, depth: int) -> Any:
+            budget[0] -= 1
+            if budget[0] < 0:
+                return None
+            value = self._from_lua(value)
+            kind = luajit21.lua_type(value)
+            if kind == "table":
+                if depth >= _MAX_DEPTH:
+                    return None
+                inner = depth + 1
+                items = list(value.items())
+                if items and all(isinstance(k, int) for k, _ in items):
+                    keys = sorted(k for k, _ in items)
+                    if keys == list(range(1, len(keys) + 1)):
+                        return [plain(value[k], inner) for k in keys]
+                return {str(self._from_lua(k)): plain(v, inner) for k, v in items}
+            if kind is not None:
+                return None  # functions, coroutines, userdata
+            if isinstance(value, bytes):
+                return value.decode("utf-8", "replace")
+            return value
+
+        return plain(value, 0)
 
     def _dict_from_lua(self, table: Any) -> dict[Any, Any]:
         return {self._from_lua(k): self._from_lua(v) for k, v in table.items()}

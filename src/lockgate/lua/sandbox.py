@@ -287,6 +287,7 @@ local function run(fn, R)
     -- Kong 0.2.0-style snippet: the chunk returns the function to run
     ok, result = xpcall(result, on_error)
   end
+  if ok then R.value = result end -- what the snippet returned (file-log's custom fields)
   if not ok and not err_msg then
     -- the handler itself failed (out of memory, usually): keep what xpcall said
     err_msg = type(result) == "string" and result or "error in error handling"
