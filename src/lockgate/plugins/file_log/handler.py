@@ -16,6 +16,7 @@ from pydantic import Field
 
 from lockgate.lua import LuaError, LuaSyntaxError, check_syntax
 from lockgate.plugins.base import PluginConfig, PluginHandler
+from lockgate.plugins.lua_context import lua_request
 from lockgate.proxy.context import RequestContext
 from lockgate.proxy.worker_env import WorkerEnv
 
@@ -69,8 +70,6 @@ class FileLog(PluginHandler):
     def _custom_fields(self, ctx: RequestContext, record: dict[str, Any]) -> dict[str, Any]:
         """The record with this plugin's custom fields (a copy along each path:
         other log plugins share the record)."""
-        from lockgate.plugins.pre_function.handler import lua_request
-
         state = lua_request(ctx)
         state.response_status = ctx.response_status
         runtime = self.env.lua

@@ -15,15 +15,15 @@ from pydantic import Field
 
 from lockgate.lua import LuaError, LuaRequest, LuaSyntaxError, check_syntax
 from lockgate.plugins.base import PluginConfig, PluginHandler
+from lockgate.plugins.lua_context import LUA_REQUEST_KEY, lua_request
 from lockgate.proxy.context import Exit, RequestContext
 from lockgate.proxy.server import read_body
 from lockgate.proxy.worker_env import WorkerEnv
 
-__all__ = ["PostFunction", "PreFunction", "lua_request"]
+__all__ = ["PostFunction", "PreFunction"]
 
 log = logging.getLogger("lockgate.lua")
 
-_STATE_KEY = "lua_request"
 LUA_PHASES = ("rewrite", "access", "header_filter", "body_filter", "log")
 
 
@@ -38,35 +38,6 @@ class FunctionConfig(PluginConfig):
     ws_client_frame: list[str] = Field(default_factory=list)
     ws_upstream_frame: list[str] = Field(default_factory=list)
     ws_close: list[str] = Field(default_factory=list)
-
-
-def lua_request(ctx: RequestContext) -> LuaRequest:
-    """The request as Lua sees it; one per request, shared by every snippet and phase."""
-    state = ctx.plugin_state.get(_STATE_KEY)
-    if state is None:
-        req = ctx.request
-        headers: dict[str, str] = {}
-        for name, value in req.headers.items():
-            lname = name.lower()
-            headers[lname] = f"{headers[lname]}, {value}" if lname in headers else value
-        host, _, port = req.host.partition(":")
-        state = LuaRequest(
-            method=req.method,
-            path=req.path,
-            raw_query=req.query_string,
-            headers=headers,
-            body=ctx.body,
-            client_ip=req.remote or "",
-            scheme=req.scheme,
-            host=host,
-            port=int(port) if port.isdigit() else (443 if req.scheme == "https" else 80),
-            route_id=ctx.route.get("id"),
-            service_id=(ctx.service or {}).get("id"),
-            consumer_id=(ctx.consumer or {}).get("id"),
-        )
-        state.shared = ctx.shared
-        ctx.plugin_state[_STATE_KEY] = state
-    return state
 
 
 class PreFunction(PluginHandler):
@@ -140,7 +111,7 @@ class PreFunction(PluginHandler):
 
     async def access(self, ctx: RequestContext) -> None:
         await self._request_phase(ctx, "access")
-        state = ctx.plugin_state.get(_STATE_KEY)
+        state = ctx.plugin_state.get(LUA_REQUEST_KEY)
         if state is not None:
             # The request body is readable in rewrite and access only (as in Kong):
             # do not keep it alive for the rest of a long response.
