@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bodies import RequestBody
+from bodies import RequestBody, build_bodies
 from loadgen import cpu_seconds, descendants
 from servers import PROVIDER_KEY, Server, Unavailable, free_port, start_lockgate
 
@@ -231,12 +231,13 @@ def measure_scaling(
     base = work / "scaling"
     answers = base / "answers"
     answers.mkdir(parents=True, exist_ok=True)
-    _capture_answers(emulator, bodies, answers)
+    _capture_answers(emulator, build_bodies(), answers)  # the probe's answer too
     nginx = _start_nginx(base, answers, core)
     gateways: dict[int, Server] = {}
     runs: list[ScalingRun] = []
     try:
-        probe = next(b for b in bodies if b.name == "small").anthropic
+        # the readiness probe is small whichever bodies are measured
+        probe = next(b for b in build_bodies() if b.label == "small/json").anthropic
         for workers in (1, 2):
             gateways[workers] = start_lockgate(base, nginx, workers, probe)
         for body in bodies:
@@ -357,7 +358,6 @@ if __name__ == "__main__":
     import argparse
     import tempfile
 
-    from bodies import build_bodies
     from servers import start_emulator
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
