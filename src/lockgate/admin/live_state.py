@@ -20,6 +20,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
+from lockgate.config.plugin_schema import PluginSchemas
 from lockgate.config.state import GatewayState
 from lockgate.store.base import ConfigStore, StaleVersion
 
@@ -31,14 +32,17 @@ ATTEMPTS = 5
 
 
 class LiveState:
-    def __init__(self, store: ConfigStore) -> None:
+    def __init__(self, store: ConfigStore, plugins: PluginSchemas | None = None) -> None:
         self.store = store
-        self.state = GatewayState()
+        self.plugins = plugins
+        self.state = GatewayState(plugins=plugins)
         self.version = 0
         self._lock = asyncio.Lock()
 
     async def load(self) -> None:
-        self.version, self.state = await self.store.load()
+        self.version, state = await self.store.load()
+        state.plugins = self.plugins  # changes to it validate plugins against these schemas
+        self.state = state
 
     async def _refresh(self) -> None:
         if await self.store.version() != self.version:

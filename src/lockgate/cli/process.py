@@ -139,11 +139,20 @@ def _daemonize(log_file: str, pid_file: str) -> None:
     os.dup2(out, 2)
 
 
+def run_worker(host: str, port: int, prefix: str, worker_id: int, log_file: str | None) -> None:
+    """A worker process's entry point (spawned): logging, the plugin registry, the loop."""
+    from lockgate.cli.logs import run_loop, setup_logging
+    from lockgate.plugins.registry import plugin_classes
+    from lockgate.proxy.worker import worker_main
+
+    setup_logging(log_file, foreground=False)
+    run_loop(worker_main(host, port, prefix, worker_id, plugin_classes()))
+
+
 async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[str, int]) -> int:
     from aiohttp import web
 
     from lockgate.admin.app import build_admin_app
-    from lockgate.proxy.worker import run_worker
     from lockgate.store import open_store
 
     store = open_store(settings.prefix)

@@ -17,10 +17,20 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 if TYPE_CHECKING:
-    from lockgate.plugins.base import PluginHandler
     from lockgate.proxy.compiled import CompiledConfig
+    from lockgate.proxy.plugin import PluginHandler
 
-__all__ = ["HOP_BY_HOP", "Exit", "RequestContext", "Upstream", "UpstreamResponse"]
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "HOP_BY_HOP",
+    "Exit",
+    "RequestContext",
+    "Upstream",
+    "UpstreamResponse",
+]
+
+#: A hard ceiling on buffered request bodies (plugins such as ai-proxy set lower ones).
+DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
 
 class Exit(Exception):
@@ -100,6 +110,29 @@ class RequestContext:
     shared: dict[str, Any] = field(default_factory=dict)
     #: Plugin-private per-request state, keyed by plugin id.
     plugin_state: dict[str, Any] = field(default_factory=dict)
+
+    async def read_body(self, limit: int = DEFAULT_MAX_BODY) -> bytes:
+        """Read the whole request body once; 413 beyond ``limit`` bytes (0 = no limit)."""
+        if self.body_read:
+            body = self.body or b""
+            if limit and len(body) > limit:
+                raise Exit(413, {"message": "Request size limit exceeded"})
+            return body
+        request = self.request
+        declared = request.content_length
+        if limit and declared is not None and declared > limit:
+            raise Exit(413, {"message": "Request size limit exceeded"})
+        chunks = []
+        size = 0
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if limit and size > limit:
+                raise Exit(413, {"message": "Request size limit exceeded"})
+            chunks.append(chunk)
+        self.body = b"".join(chunks)
+        self.body_read = True
+        self.request_size = size
+        return self.body
 
     @property
     def upstream_headers(self) -> CIMultiDict[str]:

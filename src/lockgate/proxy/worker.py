@@ -8,14 +8,16 @@ import asyncio
 import gc
 import logging
 import signal
+from collections.abc import Mapping
 
 from aiohttp import web
 
+from lockgate.proxy.plugin import PluginHandler
 from lockgate.proxy.server import Gateway, compile_state
 from lockgate.proxy.worker_env import WorkerEnv
 from lockgate.store import open_store
 
-__all__ = ["POLL_INTERVAL", "run_worker", "serve_proxy"]
+__all__ = ["POLL_INTERVAL", "serve_proxy", "worker_main"]
 
 log = logging.getLogger("lockgate.worker")
 
@@ -25,10 +27,15 @@ DRAIN_TIMEOUT = 30.0
 
 
 async def serve_proxy(
-    host: str, port: int, prefix: str, worker_id: int, stop: asyncio.Event
+    host: str,
+    port: int,
+    prefix: str,
+    worker_id: int,
+    stop: asyncio.Event,
+    plugins: Mapping[str, type[PluginHandler]],
 ) -> None:
     store = open_store(prefix)
-    env = WorkerEnv(worker_id)
+    env = WorkerEnv(worker_id, plugins)
     version, state = await store.load()
     gateway = Gateway(env, compile_state(state, version, env))
     # What exists now lives as long as the worker: keep it out of every future collection.
@@ -65,19 +72,17 @@ async def serve_proxy(
     await store.close()
 
 
-def run_worker(host: str, port: int, prefix: str, worker_id: int, log_file: str | None) -> None:
-    from lockgate.cli.logs import run_loop, setup_logging
-
-    setup_logging(log_file, foreground=False)
+async def worker_main(
+    host: str, port: int, prefix: str, worker_id: int, plugins: Mapping[str, type[PluginHandler]]
+) -> None:
+    """A worker process's life: serve until SIGTERM or SIGINT, then drain.
+    ``plugins`` (the plugin registry's classes) are handed in by the command
+    line, which owns the process."""
     # Each request allocates many short-lived containers (parsed bodies, events);
     # CPython's default threshold (700) would run a collection every few requests.
     gc.set_threshold(50_000, 20, 100)
-
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-        await serve_proxy(host, port, prefix, worker_id, stop)
-
-    run_loop(main())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await serve_proxy(host, port, prefix, worker_id, stop, plugins)

@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    from lockgate.plugins.ai_proxy.schema import AuthConfig, ModelConfig
-    from lockgate.proxy.worker_env import WorkerEnv
+    from lockgate.llm.providers.config import AuthConfig, ModelConfig
 
 __all__ = ["Endpoint", "Provider", "ProviderError"]
 
@@ -65,8 +64,9 @@ class Provider:
 
     # -- requests ------------------------------------------------------------
 
-    async def credentials(self, env: WorkerEnv) -> tuple[dict[str, str], dict[str, str]]:
-        """Headers and query parameters carrying the configured credential."""
+    async def credentials(self, caches: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+        """Headers and query parameters carrying the configured credential.
+        ``caches`` outlive a configuration version (e.g. minted OAuth tokens)."""
         headers: dict[str, str] = {}
         query: dict[str, str] = {}
         auth = self.auth

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lockgate.llm.providers.base import Endpoint, Provider, ProviderError
-
-if TYPE_CHECKING:
-    from lockgate.proxy.worker_env import WorkerEnv
 
 __all__ = ["GeminiProvider"]
 
@@ -56,8 +53,8 @@ class GeminiProvider(Provider):
     def count_tokens_endpoint(self, model_name: str) -> Endpoint | None:
         return Endpoint.parse(self._url(model_name, "countTokens"))
 
-    async def credentials(self, env: WorkerEnv) -> tuple[dict[str, str], dict[str, str]]:
-        headers, query = await super().credentials(env)
+    async def credentials(self, caches: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+        headers, query = await super().credentials(caches)
         auth = self.auth
         if auth is not None and auth.gcp_use_service_account:
             from lockgate.llm.providers.google_auth import ServiceAccountTokens, TokenError
@@ -67,9 +64,9 @@ class GeminiProvider(Provider):
                 raise ProviderError(
                     500, "gcp_use_service_account is set but no service account JSON is configured"
                 )
-            tokens = env.caches.get("gcp_tokens")
+            tokens = caches.get("gcp_tokens")
             if tokens is None:
-                tokens = env.caches["gcp_tokens"] = ServiceAccountTokens()
+                tokens = caches["gcp_tokens"] = ServiceAccountTokens()
             try:
                 headers["Authorization"] = "Bearer " + await tokens.token(account)
             except TokenError as exc:

@@ -210,7 +210,7 @@ async def _headers_and_url(
     }
     headers.update(target.provider.base_headers(client_headers))
     try:
-        auth_headers, auth_query = await target.provider.credentials(env)
+        auth_headers, auth_query = await target.provider.credentials(env.caches)
     except ProviderError as exc:
         raise client_error(
             call.client_format,

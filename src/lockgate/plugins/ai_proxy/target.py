@@ -10,7 +10,8 @@ from typing import Any
 
 from lockgate.llm.conversions import Conversion, conversion
 from lockgate.llm.providers import Provider, provider_class
-from lockgate.plugins.ai_proxy.schema import AuthConfig, LoggingConfig, ModelConfig
+from lockgate.llm.providers.config import AuthConfig, ModelConfig
+from lockgate.plugins.ai_proxy.schema import LoggingConfig
 
 __all__ = ["Target"]
 
