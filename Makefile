@@ -6,7 +6,7 @@ CLAUDE_CODE_VERSION := 2.1.197
 TOOLS := .tools
 CLAUDE_DIR := $(TOOLS)/claude-code
 
-.PHONY: run test lint bench install install-test claude-code clean
+.PHONY: run test lint bench install install-test claude-code test-servers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,15 @@ $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 
 claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
+# Real servers the tests start on loopback ports (Debian's packages), installed once.
+test-servers:
+	@command -v redis-server >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	  else \
+	    echo "the tests need redis-server: install Debian's package redis-server" >&2; exit 1; \
+	  fi; }
+
 run: install
 	$(BIN)/lockgate start
 
@@ -41,7 +50,7 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install-test claude-code lint
+test: install-test claude-code test-servers lint
 	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q
 
 bench: install-test

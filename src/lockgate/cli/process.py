@@ -153,10 +153,13 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
     from aiohttp import web
 
     from lockgate.admin.app import build_admin_app
+    from lockgate.counters.local import create_table
     from lockgate.store import open_store
 
     store = open_store(settings.prefix)
     await store.version()  # creates the database before the workers open it
+    # The node's rate-limiting counters, shared by its workers; they start from zero.
+    create_table(os.path.join(settings.prefix, "counters"))
     ctx = multiprocessing.get_context("spawn")
     workers: dict[int, Any] = {}
 

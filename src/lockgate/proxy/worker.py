@@ -35,7 +35,7 @@ async def serve_proxy(
     plugins: Mapping[str, type[PluginHandler]],
 ) -> None:
     store = open_store(prefix)
-    env = WorkerEnv(worker_id, plugins)
+    env = WorkerEnv(worker_id, plugins, prefix)
     version, state = await store.load()
     gateway = Gateway(env, compile_state(state, version, env))
     # What exists now lives as long as the worker: keep it out of every future collection.
