@@ -36,15 +36,18 @@ class OpenAICompatible(Provider):
     def reasoning_model(self, model_name: str) -> bool:
         return self.accepts_reasoning_effort
 
+    def output_fields(self, body: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+        return [(body, "max_tokens"), (body, "max_completion_tokens")]
+
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
         if "reasoning_effort" in body and not self.reasoning_model(model_name):
             del body["reasoning_effort"]
-        if "max_tokens" in body:
-            body["max_tokens"] = self.clamp_max_tokens(model_name, body["max_tokens"])
+        self.clamp_output(body, model_name)
         return body
 
 
 def _is_openai_reasoning(model: str) -> bool:
+    """For model names the table does not know (e.g. Azure deployments)."""
     base = model.rsplit("/", 1)[-1]
     return base.startswith(("gpt-5", "o1", "o3", "o4"))
 
@@ -55,14 +58,23 @@ class OpenAIProvider(OpenAICompatible):
     default_embeddings_url = "https://api.openai.com/v1/embeddings"
 
     def reasoning_model(self, model_name: str) -> bool:
+        facts = self.model_facts(model_name)
+        if facts is not None:
+            return facts.reasoning == "effort"
         return _is_openai_reasoning(model_name)
 
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
         body = super().prepare_chat(body, model_name)
-        if _is_openai_reasoning(model_name):
-            # Reasoning models take max_completion_tokens and only the default sampling.
-            if "max_tokens" in body:
-                body["max_completion_tokens"] = body.pop("max_tokens")
+        facts = self.model_facts(model_name)
+        if facts is not None:
+            renames = facts.output_param == "max_completion_tokens"
+            default_sampling = facts.sampling == "default_only"
+        else:
+            renames = default_sampling = _is_openai_reasoning(model_name)
+        if renames and "max_tokens" in body:
+            # Reasoning models refuse max_tokens.
+            body["max_completion_tokens"] = body.pop("max_tokens")
+        if default_sampling:
             if body.get("temperature") not in (None, 1):
                 del body["temperature"]
             body.pop("top_p", None)
@@ -106,15 +118,14 @@ class DashScopeProvider(OpenAICompatible):
                 body["enable_thinking"] = False
             elif effort is not None:
                 body["enable_thinking"] = True
-        body = super().prepare_chat(body, model_name)
-        # DashScope refuses more output tokens than a call may produce, while
-        # clients such as Claude Code ask for 32000 or more whatever the model.
-        ceiling = 32768 if body.get("enable_thinking") else 16384
-        for key in ("max_tokens", "max_completion_tokens"):
-            value = body.get(key)
-            if isinstance(value, int) and value > ceiling:
-                body[key] = ceiling
-        return body
+        return super().prepare_chat(body, model_name)
+
+    def output_limit(self, body: dict[str, Any], model_name: str) -> int | None:
+        # A thinking call may produce more (qwen-plus: 32768 rather than 16384).
+        facts = self.model_facts(model_name)
+        if facts is None:
+            return None
+        return facts.output_limit(thinking=bool(body.get("enable_thinking")))
 
 
 class AzureProvider(OpenAICompatible):
@@ -150,7 +161,6 @@ class XAIProvider(OpenAICompatible):
 class DeepSeekProvider(OpenAICompatible):
     name = "deepseek"
     default_url = "https://api.deepseek.com/chat/completions"
-    max_output_tokens = {"deepseek-chat": 8192, "deepseek-reasoner": 65536}
 
 
 class CerebrasProvider(OpenAICompatible):

@@ -17,6 +17,8 @@ import re
 import secrets
 from typing import Any
 
+from lockgate.llm.providers.models import model_facts
+
 from .responses import ApiError
 
 __all__ = [
@@ -106,19 +108,6 @@ def model_version(model: str) -> tuple[int, int]:
     if m.group(1):
         return (int(m.group(2)), int(m.group(3) or 0))
     return (int(m.group(4)), int(m.group(5) or 0))
-
-
-def max_output_tokens(model: str) -> int:
-    major, minor = model_version(model)
-    if major == 3:
-        return 64000 if minor == 7 else 8192 if minor == 5 else 4096
-    if model.startswith("claude-opus-4") and (major, minor) in ((4, 0), (4, 1)):
-        return 32000
-    if (major, minor) >= (4, 6):
-        return 128000
-    if major == 4:
-        return 64000
-    return 128000
 
 
 def sign_thinking(secret: bytes, thinking: str) -> str:
@@ -544,8 +533,9 @@ def validate_messages(
             raise _invalid("max_tokens: Input should be a valid integer")
         if max_tokens < 1:
             raise _invalid("max_tokens: Input should be greater than or equal to 1")
-        ceiling = max_output_tokens(model)
-        if model.startswith("claude-") and max_tokens > ceiling:
+        facts = model_facts("anthropic", model)
+        ceiling = facts.max_output if facts is not None else None
+        if ceiling is not None and max_tokens > ceiling:
             raise _invalid(
                 f"max_tokens: {max_tokens} > {ceiling}, which is the maximum allowed number of output "
                 f"tokens for {model}"

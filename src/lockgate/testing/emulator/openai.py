@@ -22,6 +22,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from lockgate.llm.providers.models import model_facts
+
 from .openai_validate import ChatRules, validate_chat
 from .responses import ApiError, json_response
 from .script import (
@@ -214,6 +216,22 @@ class ChatProfile:
                 "invalid_value",
             )
 
+    def check_output_limit(self, body: dict[str, Any]) -> None:
+        """The model's output limit, from the gateway's own table of model facts."""
+        facts = model_facts(self.name, body["model"])
+        limit = facts.max_output if facts is not None else None
+        if limit is None:
+            return
+        for param in ("max_completion_tokens", "max_tokens"):
+            value = body.get(param)
+            if isinstance(value, int) and value > limit:
+                raise self.bad_request(
+                    f"{param} is too large: {value}. This model supports at most {limit} "
+                    f"completion tokens, whereas you provided {value}.",
+                    param,
+                    "invalid_value",
+                )
+
     @staticmethod
     def efforts(model: str) -> tuple[str, ...]:
         if model.startswith("gpt-5."):
@@ -327,6 +345,7 @@ async def chat_handler(request: web.Request, profile: ChatProfile) -> web.Stream
         tool_names = validate_chat(profile.rules, profile.bad_request, body)
         profile.check_model(body["model"])
         profile.check_params(body)
+        profile.check_output_limit(body)
         turn, script = extract_turn(profile, body, tool_names)
         if script.sleep:
             await asyncio.sleep(script.sleep)
