@@ -76,9 +76,14 @@ def conversion(client: str, upstream: str) -> Conversion:
             client,
             upstream,
             openai_anthropic.openai_to_anthropic_request,
-            lambda resp, model, body: openai_anthropic.anthropic_to_openai_response(resp, model),
+            lambda resp, model, body: openai_anthropic.anthropic_to_openai_response(
+                resp, model, json_tool=openai_anthropic.json_object_tool(body)
+            ),
             lambda model, est, call: openai_anthropic.AnthropicToOpenAIStream(
-                model, call.include_usage, est
+                model,
+                call.include_usage,
+                est,
+                json_tool=openai_anthropic.json_object_tool(call.body),
             ),
         )
     if client == "openai" and upstream == "gemini":

@@ -19,6 +19,7 @@ from typing import Any
 
 from lockgate.llm.providers.models import model_facts
 
+from .anthropic_structured import structured_schema_problem
 from .responses import ApiError
 
 __all__ = [
@@ -499,13 +500,21 @@ class _Validator:
                 raise _invalid(
                     "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
                 )
-            fmt = out.get("format")
-            if fmt is not None and (
-                not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or "schema" not in fmt
-            ):
-                raise _invalid("output_config.format.schema: Field required")
+            _output_format(out.get("format"), "output_config.format")
+        _output_format(self.body.get("output_format"), "output_format")
         if self.body.get("service_tier") not in (None, "auto", "standard_only"):
             raise _invalid("service_tier: Input should be 'auto' or 'standard_only'")
+
+
+def _output_format(fmt: Any, field: str) -> None:
+    """Structured output: a JSON schema within the subset the grammar compiles."""
+    if fmt is None:
+        return
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or "schema" not in fmt:
+        raise _invalid(f"{field}.schema: Field required")
+    problem = structured_schema_problem(fmt["schema"], f"{field}.schema")
+    if problem:
+        raise _invalid(problem)
 
 
 def validate_messages(
