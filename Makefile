@@ -6,7 +6,7 @@ CLAUDE_CODE_VERSION := 2.1.197
 TOOLS := .tools
 CLAUDE_DIR := $(TOOLS)/claude-code
 
-.PHONY: run test lint bench install install-test claude-code clean
+.PHONY: run test lint bench install install-test claude-code postgres-server clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,19 @@ $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 
 claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
+# PostgreSQL server binaries for the multi-node tests (tests/support/postgres.py starts
+# its own server from them): Debian's package, installed once when run as root.
+postgres-server:
+	@if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "installing PostgreSQL (Debian package) for the tests"; \
+			apt-get update -qq >/dev/null && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql >/dev/null; \
+		else \
+			echo "PostgreSQL server binaries not found: install PostgreSQL (initdb, postgres), or the tests that need it are skipped"; \
+		fi; \
+	fi
+
 run: install
 	$(BIN)/lockgate start
 
@@ -40,7 +53,7 @@ lint: install-test
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: install-test claude-code lint
+test: install-test claude-code postgres-server lint
 	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q
 
 bench: install-test
