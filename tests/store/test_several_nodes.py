@@ -7,6 +7,7 @@ and ports) on one real PostgreSQL database.
 - PostgreSQL stopped for ~10 s in the middle of steady traffic: no proxied
   request fails, Admin API writes answer 503 during the outage and work again
   after it, without restarting a node;
+- writes at the same instant on both nodes each land or answer 409;
 - readiness: a worker that has no configuration yet (the store is away when
   it starts) keeps ``GET /status/ready`` at 503 until it has one.
 """
@@ -170,6 +171,28 @@ def test_a_change_on_one_node_is_served_by_the_other(tmp_path: Path, pg_url: str
             )
             assert record["ai"]["proxy"]["meta"]["provider_name"] == "openai"
             assert record["ai"]["proxy"]["usage"]["total_tokens"] > 0
+        # Writes at the same instant on both nodes: each lands or answers 409, none is lost.
+        answers: list[tuple[str, int]] = []
+
+        def write(node: GatewayProcess, name: str) -> None:
+            status, _ = node.admin("POST", "/services", {"name": name, "url": "http://h"})
+            answers.append((name, status))
+
+        writers = [
+            threading.Thread(target=write, args=(node, f"w{i}"))
+            for i in range(12)
+            for node in ((a, b)[i % 2],)
+        ]
+        for t in writers:
+            t.start()
+        for t in writers:
+            t.join()
+        assert {status for _, status in answers} <= {201, 409}
+        landed = {name for name, status in answers if status == 201}
+        for node in (a, b):
+            _, services = node.admin("GET", "/services?size=1000")
+            names = {s["name"] for s in services["data"]}
+            assert names - {"example-service"} == landed
         for node in (a, b):
             _, info = node.admin("GET", "/")
             conf = info["configuration"]

@@ -10,6 +10,7 @@ configuration hot path never waits on the store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import signal
@@ -123,6 +124,9 @@ async def serve_proxy(
     await gateway.drain(DRAIN_TIMEOUT)
     await server.shutdown(1.0)
     follower.cancel()
+    # Let the cancelled follower finish (a driver may cancel its query on the way out).
+    with contextlib.suppress(asyncio.CancelledError):
+        await follower
     await gateway.compiled.close()
     await env.close()
     await store.close()
