@@ -32,14 +32,22 @@ $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 
 claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
-# Real servers the tests start on loopback ports (Debian's packages), installed once.
+# Real servers the tests start on loopback ports (Redis, PostgreSQL): Debian's
+# packages, installed once when run as root (tests/support/ starts its own servers).
 test-servers:
-	@command -v redis-server >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
+	  || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing (Debian packages) for the tests"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  else \
-	    echo "the tests need redis-server: install Debian's package redis-server" >&2; exit 1; \
-	  fi; }
+	    echo "the tests need$$missing: install Debian's packages" >&2; exit 1; \
+	  fi; \
+	fi
 
 run: install
 	$(BIN)/lockgate start
