@@ -163,8 +163,9 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
     if call.operation == "count_tokens":
         if target.provider.wire == "gemini":
             from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_count_tokens_request
+            from lockgate.llm.wire.tool_identifiers import shorten_gemini_tool_names
 
-            counted = anthropic_to_gemini_count_tokens_request(parsed)
+            counted = shorten_gemini_tool_names(anthropic_to_gemini_count_tokens_request(parsed))
             if not getattr(target.provider, "vertex", True):
                 # The public API wants the request wrapped, with the model named.
                 counted = {"generateContentRequest": {"model": f"models/{model}", **counted}}
