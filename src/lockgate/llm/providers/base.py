@@ -45,6 +45,9 @@ class Provider:
     wire: ClassVar[str]
     #: Models known to cap output tokens below what clients ask (clamped when sending).
     max_output_tokens: ClassVar[dict[str, int]] = {}
+    #: Whether a same-format client's body must go through :meth:`prepare_chat`
+    #: even when nothing else changes it (else it is forwarded byte for byte).
+    passthrough_quirks: ClassVar[bool] = False
 
     def __init__(self, model: ModelConfig, auth: AuthConfig | None) -> None:
         self.model = model

@@ -178,6 +178,7 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
             not target.overrides
             and parsed.get("model") == model
             and not target.provider.body_credentials()
+            and not target.provider.passthrough_quirks
         ):
             return call.raw  # byte-faithful: nothing to change
         body = _apply_overrides(target, call, parsed)
