@@ -10,10 +10,16 @@ from __future__ import annotations
 import base64
 from typing import Any
 
+import anthropic
 import orjson
 import pytest
 from tests.ai.fixtures import PNG_BASE64
-from tests.llm.wire.anthropic_events import parse_sse, replay_anthropic_stream
+from tests.llm.wire.anthropic_events import (
+    parse_sse,
+    replay_anthropic_stream,
+    validate_anthropic_events,
+)
+from tests.llm.wire.claude_code_like import claude_code_request
 
 from lockgate.llm.conversions import conversion
 from lockgate.llm.wire.anthropic_openai import (
@@ -22,7 +28,13 @@ from lockgate.llm.wire.anthropic_openai import (
     openai_to_anthropic_response,
     shortened_tool_names,
 )
-from lockgate.llm.wire.openai_anthropic import openai_to_anthropic_request
+from lockgate.llm.wire.errors import upstream_error_to_anthropic, upstream_error_to_openai
+from lockgate.llm.wire.openai import OpenAIStreamObserver
+from lockgate.llm.wire.openai_anthropic import (
+    AnthropicToOpenAIStream,
+    anthropic_to_openai_response,
+    openai_to_anthropic_request,
+)
 from lockgate.testing.emulator.anthropic_validate import validate_messages
 from lockgate.testing.emulator.gemini_validate import validate_generate
 from lockgate.testing.emulator.openai_validate import ChatRules, validate_chat
@@ -426,3 +438,453 @@ def test_long_tool_names_are_shortened_for_gemini_and_restored(client: str) -> N
     streamed = translator.feed(orjson.loads(orjson.dumps(answer))) + translator.finish()
     assert MCP_NAME.encode() in streamed and short.encode() not in streamed
     assert translator.completed
+
+
+# == modes lockgate already handled: the test proves it ====================================
+
+
+def _openai_chunk_stream(chunks: list[dict[str, Any]]) -> tuple[bytes, OpenAIToAnthropicStream]:
+    translator = OpenAIToAnthropicStream("gpt-4.1", 10)
+    raw = b"".join(translator.feed(c) for c in chunks) + translator.finish()
+    return raw, translator
+
+
+def test_tool_result_images_go_to_a_user_message_for_openai() -> None:
+    image = {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": PNG_BASE64},
+    }
+    body = _anthropic_history("toolu_01")
+    body["messages"][2]["content"][0]["content"] = [{"type": "text", "text": "shot"}, image]
+    naive = {
+        "model": "gpt-4.1",
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "Read", "arguments": "{}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,x"}}]},
+        ],
+    }  # fmt: skip
+    error = openai_error(naive)
+    assert error is not None and error["message"] == (
+        "Invalid 'messages[2]'. Image URLs are only allowed for messages with role 'user', "
+        "but this message with role 'tool' contains an image URL."
+    )
+    out = anthropic_to_openai_request(body, "gpt-4.1")
+    assert openai_error(out) is None
+    tool, user = out["messages"][2], out["messages"][3]
+    assert tool == {"role": "tool", "tool_call_id": "toolu_01", "content": "shot"}
+    assert user["role"] == "user" and user["content"][1]["type"] == "image_url"
+
+
+def test_interleaved_parallel_tool_call_fragments_become_whole_blocks() -> None:
+    def call(index: int, head: bool, args: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"index": index, "function": {"arguments": args}}
+        if head:
+            entry.update(id=f"call_{index}", type="function")
+            entry["function"]["name"] = "get_weather"
+        return _chunk({"tool_calls": [entry]})
+
+    chunks = [
+        call(0, True, ""),
+        call(1, True, '{"ci'),
+        call(0, False, '{"city": '),
+        call(1, False, 'ty": "Oslo"}'),
+        call(0, False, '"Paris"}'),
+        _chunk({}, "tool_calls"),
+    ]
+    raw, _ = _openai_chunk_stream(chunks)
+    validate_anthropic_events(parse_sse(raw))
+    final = replay_anthropic_stream(raw)
+    inputs = {b.id: b.input for b in final.content if b.type == "tool_use"}
+    assert inputs == {"call_0": {"city": "Paris"}, "call_1": {"city": "Oslo"}}
+    assert final.stop_reason == "tool_use"
+
+
+def test_usage_missing_from_the_stream_is_estimated_not_zero() -> None:
+    # No stream_options.include_usage honoured upstream: no usage chunk at all.
+    raw, translator = _openai_chunk_stream(
+        [_chunk({"content": "Hello there, this is a fairly long answer."}), _chunk({}, "stop")]
+    )
+    final = replay_anthropic_stream(raw)
+    assert final.usage.output_tokens > 0
+    assert translator.usage.estimated and translator.usage.completion_tokens > 0
+    observer = OpenAIStreamObserver(input_tokens_estimate=50)
+    observer.feed(_chunk({"content": "Hello there, this is a fairly long answer."}))
+    observer.finish()
+    assert observer.usage.prompt_tokens == 50 and observer.usage.completion_tokens > 0
+
+
+def test_reasoning_content_becomes_a_closed_thinking_block() -> None:
+    # DashScope/Qwen and DeepSeek stream their reasoning as delta.reasoning_content.
+    chunks = [
+        _chunk({"role": "assistant", "reasoning_content": "Let me think"}),
+        _chunk({"reasoning_content": " about it."}),
+        _chunk({"content": "Answer."}),
+        _chunk({}, "stop"),
+    ]
+    raw, _ = _openai_chunk_stream(chunks)
+    events = parse_sse(raw)
+    validate_anthropic_events(events)
+    deltas = [d["delta"]["type"] for n, d in events if n == "content_block_delta"]
+    assert deltas == ["thinking_delta", "thinking_delta", "signature_delta", "text_delta"]
+    final = replay_anthropic_stream(raw)
+    assert [b.type for b in final.content] == ["thinking", "text"]
+    assert final.content[0].thinking == "Let me think about it."  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("content", [None, "", []])
+def test_assistant_turn_with_only_tool_calls_reaches_anthropic(content: Any) -> None:
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": ""},
+    }
+    body = {
+        "model": "gpt-4.1",
+        "tools": [WEATHER],
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": content, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+        ],
+    }
+    out = openai_to_anthropic_request(body, "claude-sonnet-4-6")
+    assert anthropic_error(out) is None
+    assert out["messages"][1]["content"] == [
+        {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {}}
+    ]
+    back = anthropic_to_openai_request(_anthropic_history("toolu_01"), "gpt-4.1")
+    assert back["messages"][1]["content"] is None and openai_error(back) is None
+
+
+def test_tool_choice_without_tools_is_never_sent() -> None:
+    naive = {
+        "model": "gpt-4.1",
+        "messages": [{"role": "user", "content": "hi"}],
+        "tool_choice": "required",
+    }
+    error = openai_error(naive)
+    assert error is not None and "only allowed when 'tools' are specified" in error["message"]
+    assert "tool_choice" not in openai_to_anthropic_request(naive, "claude-sonnet-4-6")
+    assert "toolConfig" not in conversion("openai", "gemini").request(naive, "gemini-2.5-flash")  # type: ignore[misc]
+    anthropic_body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 100,
+        "tool_choice": {"type": "any"},
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    assert "tool_choice" not in anthropic_to_openai_request(anthropic_body, "gpt-4.1")
+    gemini = conversion("anthropic", "gemini").request(anthropic_body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert "toolConfig" not in gemini and gemini_error(gemini) is None
+
+
+def test_thinking_and_redacted_thinking_never_reach_other_providers() -> None:
+    # Claude Code's shape: redacted_thinking next to tool_use (free-claude-code#326).
+    body = _anthropic_history("toolu_01")
+    body["messages"][1]["content"] = [
+        {"type": "thinking", "thinking": "Plan.", "signature": "c2ln"},
+        body["messages"][1]["content"][0],
+        {"type": "redacted_thinking", "data": "opaque"},
+    ]
+    out = anthropic_to_openai_request(body, "gpt-4.1")
+    assert openai_error(out) is None
+    assert b"thinking" not in orjson.dumps(out["messages"])
+    assert out["messages"][2] == {"role": "tool", "tool_call_id": "toolu_01", "content": "ok"}
+    gemini = conversion("anthropic", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert gemini_error(gemini) is None and b"opaque" not in orjson.dumps(gemini)
+
+
+def _keys(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        return set(value).union(*(_keys(v) for v in value.values()))
+    if isinstance(value, list):
+        return set().union(*(_keys(v) for v in value))
+    return set()
+
+
+def test_cache_control_never_leaks_to_other_providers() -> None:
+    body = claude_code_request()
+    body["cache_control"] = {"type": "ephemeral"}  # automatic caching, top level
+    assert "cache_control" in _keys(body["messages"]) | _keys(body["system"])
+    out = anthropic_to_openai_request(body, "gpt-4.1")
+    assert "cache_control" not in _keys(out) and openai_error(out) is None
+    gemini = conversion("anthropic", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert "cache_control" not in _keys(gemini) and gemini_error(gemini) is None
+
+
+def test_gemini_never_sees_json_schema_keywords_it_refuses() -> None:
+    naive = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "tools": [{"functionDeclarations": [{"name": "Read", "parameters": READ_SCHEMA}]}],
+    }
+    error = gemini_error(naive)
+    assert error is not None and 'Unknown name "additionalProperties"' in error
+    assert 'Unknown name "$schema"' in error
+    body = claude_code_request()
+    out = conversion("anthropic", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert gemini_error(out) is None and len(out["tools"][0]["functionDeclarations"]) == len(
+        body["tools"]
+    )
+
+
+READ_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {"path": {"type": "string"}, "limit": {"type": "integer", "exclusiveMinimum": 0}},
+    "additionalProperties": False,
+}
+
+
+def test_developer_role_becomes_the_system_prompt() -> None:
+    body = {
+        "model": "gpt-5",
+        "messages": [
+            {"role": "developer", "content": "Answer in French."},
+            {"role": "user", "content": "Hello"},
+        ],
+    }
+    naive = {
+        "contents": [
+            {"role": "developer", "parts": [{"text": "Answer in French."}]},
+            {"role": "user", "parts": [{"text": "Hello"}]},
+        ]
+    }
+    assert gemini_error(naive) == "Please use a valid role: user, model."
+    gemini = conversion("openai", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert gemini_error(gemini) is None
+    assert gemini["systemInstruction"] == {"parts": [{"text": "Answer in French."}]}
+    claude = openai_to_anthropic_request(body, "claude-sonnet-4-6")
+    assert anthropic_error(claude) is None
+    assert claude["system"] == [{"type": "text", "text": "Answer in French."}]
+
+
+def test_legacy_function_role_reaches_gemini_as_a_function_response() -> None:
+    body = {
+        "model": "gemini-2.5-flash",
+        "functions": [{"name": "get_weather", "parameters": {"type": "object", "properties": {}}}],
+        "messages": [
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": None, "function_call": {"name": "get_weather", "arguments": "{}"}},
+            {"role": "function", "name": "get_weather", "content": '{"temp": 25}'},
+        ],
+    }  # fmt: skip
+    out = conversion("openai", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert gemini_error(out) is None
+    assert [c["role"] for c in out["contents"]] == ["user", "model", "user"]
+    assert out["contents"][2]["parts"][0]["functionResponse"]["name"] == "get_weather"
+
+
+@pytest.mark.parametrize(
+    ("stop_reason", "finish_reason"),
+    [
+        ("pause_turn", "stop"),
+        ("refusal", "content_filter"),
+        ("model_context_window_exceeded", "length"),
+    ],
+)
+def test_newer_anthropic_stop_reasons_map_to_openai_finish_reasons(
+    stop_reason: str, finish_reason: str
+) -> None:
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-6",
+        "content": [{"type": "text", "text": "x"}],
+        "stop_reason": stop_reason,
+        "usage": {"input_tokens": 3, "output_tokens": 1},
+    }
+    out, _ = anthropic_to_openai_response(message, "claude-sonnet-4-6")
+    assert out["choices"][0]["finish_reason"] == finish_reason
+    stream = AnthropicToOpenAIStream("claude-sonnet-4-6")
+    stream.feed(
+        {"type": "message_start", "message": {**message, "content": [], "stop_reason": None}}
+    )
+    chunk = stream.feed(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop_reason},
+            "usage": {"output_tokens": 1},
+        }
+    )
+    assert parse_sse(chunk)[0][1]["choices"][0]["finish_reason"] == finish_reason
+
+
+def test_errors_in_the_middle_of_a_stream_reach_the_client_as_errors() -> None:
+    raw, _ = _openai_chunk_stream(
+        [
+            _chunk({"content": "Partial"}),
+            {"error": {"message": "Overloaded", "type": "overloaded_error"}},
+        ]
+    )
+    events = parse_sse(raw)
+    assert events[-1] == (
+        "error",
+        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+    )
+    with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
+        replay_anthropic_stream(raw)
+    to_openai = AnthropicToOpenAIStream("claude-sonnet-4-6")
+    to_openai.feed(
+        {
+            "type": "message_start",
+            "message": {"id": "m", "model": "claude-sonnet-4-6", "usage": {"input_tokens": 1}},
+        }
+    )
+    error = to_openai.feed(
+        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    )
+    assert parse_sse(error)[0][1] == {
+        "error": {"message": "Overloaded", "type": "server_error", "param": None, "code": None}
+    }
+    gemini = conversion("anthropic", "gemini").stream("gemini-2.5-flash", 5, _Call({}))  # type: ignore[misc]
+    gemini.feed({"candidates": [{"content": {"parts": [{"text": "Hi"}]}}]})
+    out = gemini.feed(
+        {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}
+    )
+    assert parse_sse(out)[-1][1]["error"]["type"] == "overloaded_error"
+
+
+class _Call:
+    include_usage = False
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+
+def test_overloaded_keeps_its_meaning_across_formats() -> None:
+    body = orjson.dumps(
+        {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}
+    )
+    status, openai_body = upstream_error_to_openai(529, body)
+    assert status == 503 and openai_body["error"]["message"] == "Overloaded"
+    status, claude = upstream_error_to_anthropic(529, body)
+    assert status == 529 and claude["error"]["type"] == "overloaded_error"
+    openai_503 = orjson.dumps(
+        {
+            "error": {
+                "message": "The engine is currently overloaded, please try again later.",
+                "type": "server_error",
+            }
+        }
+    )
+    assert upstream_error_to_anthropic(503, openai_503)[1]["error"]["type"] == "overloaded_error"
+    google = orjson.dumps(
+        {"error": {"code": 503, "message": "The model is overloaded.", "status": "UNAVAILABLE"}}
+    )
+    assert upstream_error_to_anthropic(503, google)[1]["error"]["type"] == "overloaded_error"
+
+
+def test_interrupted_tool_call_is_answered_for_openai() -> None:
+    # Claude Code after Esc: the tool_use has no result, the user writes again.
+    body = _anthropic_history("toolu_01")
+    body["messages"][2] = {
+        "role": "user",
+        "content": [{"type": "text", "text": "Stop, do something else."}],
+    }
+    naive = {
+        "model": "gpt-4.1",
+        "messages": [
+            {"role": "user", "content": "Read it."},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": "toolu_01", "type": "function", "function": {"name": "Read", "arguments": "{}"}}]},
+            {"role": "user", "content": "Stop, do something else."},
+        ],
+    }  # fmt: skip
+    error = openai_error(naive)
+    assert error is not None and "must be followed by tool messages" in error["message"]
+    out = anthropic_to_openai_request(body, "gpt-4.1")
+    assert openai_error(out) is None
+    assert out["messages"][2]["role"] == "tool" and out["messages"][3]["role"] == "user"
+
+
+def test_thinking_is_dropped_when_a_tool_is_forced() -> None:
+    body = {
+        "model": "gpt-5",
+        "reasoning_effort": "high",
+        "tools": [WEATHER],
+        "tool_choice": "required",
+        "messages": [{"role": "user", "content": "Weather?"}],
+    }
+    naive = {**openai_to_anthropic_request({**body, "tool_choice": "auto"}, "claude-sonnet-4-6")}
+    naive["tool_choice"] = {"type": "any"}
+    assert anthropic_error(naive) == "Thinking may not be enabled when tool_choice forces tool use."
+    out = openai_to_anthropic_request(body, "claude-sonnet-4-6")
+    assert anthropic_error(out) is None and "thinking" not in out
+
+
+@pytest.mark.parametrize("max_tokens", [1500, 2000, 40000])
+def test_reasoning_effort_budget_fits_under_max_tokens(max_tokens: int) -> None:
+    body = {
+        "model": "gpt-5",
+        "reasoning_effort": "high",
+        "max_completion_tokens": max_tokens,
+        "messages": [{"role": "user", "content": "Think."}],
+    }
+    naive = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": max_tokens,
+        "thinking": {"type": "enabled", "budget_tokens": 32768},
+        "messages": body["messages"],
+    }
+    if max_tokens <= 32768:
+        assert (anthropic_error(naive) or "").startswith(
+            "`max_tokens` must be greater than `thinking.budget_tokens`"
+        )
+    out = openai_to_anthropic_request(body, "claude-sonnet-4-6")
+    assert anthropic_error(out) is None and out["max_tokens"] == max_tokens
+
+
+def test_claude_code_user_id_fits_openai_user() -> None:
+    user_id = (
+        '{"device_id":"' + "a" * 64 + '","account_uuid":"0f6e2b4a-1c3d","session_id":"5f8a9b0c"}'
+    )
+    body = {**_anthropic_history("toolu_01"), "metadata": {"user_id": user_id}}
+    naive = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}], "user": user_id}
+    error = openai_error(naive)
+    assert error is not None and error["param"] == "user"
+    out = anthropic_to_openai_request(body, "gpt-4.1")
+    assert openai_error(out) is None and len(out["user"]) == 64
+
+
+def test_message_start_always_carries_usage() -> None:
+    for raw in (
+        _openai_chunk_stream([_chunk({"content": "x"}), _chunk({}, "stop")])[0],
+        (
+            lambda t: (
+                t.feed(
+                    {
+                        "candidates": [
+                            {"content": {"parts": [{"text": "x"}]}, "finishReason": "STOP"}
+                        ]
+                    }
+                )
+                + t.finish()
+            )
+        )(conversion("anthropic", "gemini").stream("gemini-2.5-flash", 7, _Call({}))),  # type: ignore[misc]
+    ):
+        name, start = parse_sse(raw)[0]
+        usage = start["message"]["usage"]
+        assert name == "message_start"
+        assert isinstance(usage["input_tokens"], int) and isinstance(usage["output_tokens"], int)
+
+
+def test_empty_turns_never_reach_gemini() -> None:
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {
+                "role": "assistant",
+                "content": [{"type": "thinking", "thinking": "hm", "signature": "c2ln"}],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": ""}, {"type": "text", "text": "again"}],
+            },
+        ],
+    }
+    naive = {"contents": [{"role": "user", "parts": [{"text": ""}]}]}
+    assert "empty text parameter" in (gemini_error(naive) or "")
+    out = conversion("anthropic", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert gemini_error(out) is None

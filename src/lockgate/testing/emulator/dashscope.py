@@ -53,6 +53,7 @@ class DashScopeProfile(ChatProfile):
         assistant_fields=frozenset({"reasoning_content", "partial"}),
         algo_prefix="<400> InternalError.Algo.InvalidParameter: ",
         max_tool_call_id=None,
+        max_user=None,
     )
     obfuscation = False
 

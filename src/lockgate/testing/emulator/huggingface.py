@@ -40,6 +40,7 @@ class HuggingFaceProfile(ChatProfile):
         fields=HF_FIELDS,
         assistant_fields=frozenset({"reasoning_content"}),
         max_tool_call_id=None,
+        max_user=None,
     )
     obfuscation = False
 

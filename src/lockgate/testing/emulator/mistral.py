@@ -52,7 +52,7 @@ def _extra(loc: list[Any], value: Any) -> dict[str, Any]:
 
 class MistralProfile(ChatProfile):
     name = "mistral"
-    rules = ChatRules(fields=MISTRAL_FIELDS, max_tool_call_id=None)
+    rules = ChatRules(fields=MISTRAL_FIELDS, max_tool_call_id=None, max_user=None)
     obfuscation = False
 
     def error(

@@ -52,6 +52,7 @@ _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 #: Longest function name and ``tool_calls[].id`` OpenAI takes.
 MAX_TOOL_NAME = 64
 MAX_TOOL_CALL_ID = 40
+MAX_USER = 64
 
 # (message, param, code) -> the provider's 400
 Fail = Callable[[str, str | None, str | None], ApiError]
@@ -68,6 +69,8 @@ class ChatRules:
     algo_prefix: str = ""
     #: Longest ``tool_calls[].id`` (OpenAI: 40); None where no limit is known.
     max_tool_call_id: int | None = MAX_TOOL_CALL_ID
+    #: Longest ``user`` (OpenAI: 64; Claude Code's metadata.user_id is ~150).
+    max_user: int | None = MAX_USER
 
 
 def type_name(value: Any) -> str:
@@ -169,6 +172,13 @@ class _Checker:
             ptype = part.get("type")
             if ptype is None:
                 raise self.missing(f"{ppath}.type")
+            if ptype == "image_url" and role != "user":
+                raise self.fail(
+                    f"Invalid '{path}'. Image URLs are only allowed for messages with role 'user', "
+                    f"but this message with role '{role}' contains an image URL.",
+                    path,
+                    None,
+                )
             if ptype not in allowed:
                 raise self.fail(
                     f"Invalid value: '{ptype}'. Supported values are: {_list(allowed)}.",
@@ -423,6 +433,8 @@ def validate_chat(rules: ChatRules, fail: Fail, body: Any) -> set[str]:
             "stop",
             "array_above_max_length",
         )
+    if rules.max_user is not None:
+        c.max_length(body.get("user"), rules.max_user, "user")
     names = c.tools(body)
     _response_format(c, body)
     return names
