@@ -43,6 +43,9 @@ class Provider:
     name: ClassVar[str]
     #: The wire format the provider speaks upstream.
     wire: ClassVar[str]
+    #: Whether a same-format client's body must go through :meth:`prepare_chat`
+    #: even when nothing else changes it (else it is forwarded byte for byte).
+    passthrough_quirks: ClassVar[bool] = False
 
     def __init__(self, model: ModelConfig, auth: AuthConfig | None) -> None:
         self.model = model

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from lockgate.llm.providers.base import Endpoint, Provider
+from lockgate.llm.wire.tool_identifiers import mistral_tool_id
 
 __all__ = ["OPENAI_COMPATIBLE", "OpenAICompatible"]
 
@@ -148,6 +149,52 @@ class MistralProvider(OpenAICompatible):
     name = "mistral"
     default_url = "https://api.mistral.ai/v1/chat/completions"
     default_embeddings_url = "https://api.mistral.ai/v1/embeddings"
+    passthrough_quirks = True  # OpenAI clients send what Mistral refuses
+
+    def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
+        """Mistral answers 422 ``extra_forbidden`` to fields its schema lacks and
+        400 to tool call ids that are not nine letters or digits."""
+        body = super().prepare_chat(body, model_name)
+        body.pop("stream_options", None)  # the last chunk carries usage unasked
+        body.pop("user", None)
+        completion = body.pop("max_completion_tokens", None)
+        if completion is not None:
+            body.setdefault("max_tokens", completion)
+        if "seed" in body:
+            body["random_seed"] = body.pop("seed")
+        messages = body.get("messages")
+        if isinstance(messages, list):
+            body["messages"] = [_mistral_message(m) for m in messages]
+        return body
+
+
+#: Message fields Mistral defines, by role (others are refused).
+_MISTRAL_MESSAGE_FIELDS = {
+    "system": ("role", "content"),
+    "user": ("role", "content"),
+    "assistant": ("role", "content", "tool_calls", "prefix"),
+    "tool": ("role", "content", "tool_call_id", "name"),
+}
+
+
+def _mistral_message(message: Any) -> Any:
+    """A copy of a message with only the fields Mistral defines and its tool
+    call ids rewritten the same way on both sides of a call."""
+    if not isinstance(message, dict):
+        return message
+    fields = _MISTRAL_MESSAGE_FIELDS.get(message.get("role"))  # type: ignore[arg-type]
+    out = {k: v for k, v in message.items() if k in fields} if fields else dict(message)
+    if isinstance(out.get("tool_call_id"), str):
+        out["tool_call_id"] = mistral_tool_id(out["tool_call_id"])
+    calls = out.get("tool_calls")
+    if isinstance(calls, list):
+        out["tool_calls"] = [
+            {**c, "id": mistral_tool_id(c["id"])}
+            if isinstance(c, dict) and isinstance(c.get("id"), str)
+            else c
+            for c in calls
+        ]
+    return out
 
 
 class XAIProvider(OpenAICompatible):

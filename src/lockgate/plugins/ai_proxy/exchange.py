@@ -168,8 +168,9 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
     if call.operation == "count_tokens":
         if target.provider.wire == "gemini":
             from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_count_tokens_request
+            from lockgate.llm.wire.tool_identifiers import shorten_gemini_tool_names
 
-            counted = anthropic_to_gemini_count_tokens_request(parsed)
+            counted = shorten_gemini_tool_names(anthropic_to_gemini_count_tokens_request(parsed))
             if not getattr(target.provider, "vertex", True):
                 # The public API wants the request wrapped, with the model named.
                 counted = {"generateContentRequest": {"model": f"models/{model}", **counted}}
@@ -183,6 +184,7 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
             and parsed.get("model") == model
             and not target.provider.body_credentials()
             and not target.provider.output_over_limit(parsed, model)
+            and not target.provider.passthrough_quirks
         ):
             return call.raw  # byte-faithful: nothing to change
         body = _apply_overrides(target, call, parsed)

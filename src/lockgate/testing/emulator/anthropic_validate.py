@@ -77,6 +77,8 @@ CUSTOM_TOOL_FIELDS = frozenset(
     }
 )  # fmt: skip
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+# Ids minted by other providers ("functions.get_weather:0", "call|1") are refused.
+_TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _SERVER_TOOL = re.compile(r"^[a-z_]+_\d{8}$")
 _VERSION = re.compile(r"^claude-(?:([a-z]+)-(\d+)(?:-(\d{1,2}))?(?=-|@|$)|(\d)-(?:(\d)-)?[a-z]+)")
 _IMAGE_MAGIC = {
@@ -171,7 +173,7 @@ class _Validator:
                 raise _invalid(f"{path}.source.base64.data: Could not process image")
             if actual != media:
                 raise _invalid(
-                    f"{path}.source.base64.data: The image was specified using the {media} media type, "
+                    f"{path}.image.source.base64: The image was specified using the {media} media type, "
                     f"but the image appears to be a {actual} image"
                 )
         elif source.get("type") not in ("url", "file"):
@@ -210,6 +212,10 @@ class _Validator:
             for req in ("id", "name"):
                 if not isinstance(block[req], str):
                     raise _invalid(f"{path}.tool_use.{req}: Input should be a valid string")
+            if not _TOOL_ID.match(block["id"]):
+                raise _invalid(
+                    f"{path}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
+                )
             if not isinstance(block["input"], dict):
                 raise _invalid(f"{path}.tool_use.input: Input should be a valid dictionary")
         elif btype == "tool_result":
@@ -219,6 +225,10 @@ class _Validator:
                 raise _invalid(f"{path}.tool_result.tool_use_id: Field required")
             if not isinstance(block["tool_use_id"], str):
                 raise _invalid(f"{path}.tool_result.tool_use_id: Input should be a valid string")
+            if not _TOOL_ID.match(block["tool_use_id"]):
+                raise _invalid(
+                    f"{path}.tool_result.tool_use_id: String should match pattern '^[a-zA-Z0-9_-]+$'"
+                )
             content = block.get("content")
             if isinstance(content, list):
                 for k, sub in enumerate(content):

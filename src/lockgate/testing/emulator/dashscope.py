@@ -55,6 +55,8 @@ class DashScopeProfile(ChatProfile):
         user_parts=("text", "image_url", "input_audio", "video_url", "video"),
         assistant_fields=frozenset({"reasoning_content", "partial"}),
         algo_prefix="<400> InternalError.Algo.InvalidParameter: ",
+        max_tool_call_id=None,
+        max_user=None,
     )
     obfuscation = False
 

@@ -168,6 +168,18 @@ class ChatProfile:
     def is_reasoning(self, model: str) -> bool:
         return bool(_REASONING_MODEL.match(model))
 
+    def check_body(self, body: Any) -> None:
+        """Rules a compatible service checks before OpenAI's (its own schema)."""
+        return None
+
+    def name_calls(self, reply: Reply) -> None:
+        """Give the reply's tool calls ids in the service's own form (OpenAI's are kept)."""
+        return None
+
+    def always_streams_usage(self) -> bool:
+        """Whether the last chunk of a stream carries usage without ``stream_options``."""
+        return False
+
     def check_params(self, body: dict[str, Any]) -> None:
         """Reasoning models' restrictions, in OpenAI's words."""
         model = body["model"]
@@ -342,6 +354,7 @@ async def chat_handler(request: web.Request, profile: ChatProfile) -> web.Stream
             body = orjson.loads(raw)
         except ValueError as exc:
             raise profile.parse_error() from exc
+        profile.check_body(body)
         tool_names = validate_chat(profile.rules, profile.bad_request, body)
         profile.check_model(body["model"])
         profile.check_params(body)
@@ -357,6 +370,7 @@ async def chat_handler(request: web.Request, profile: ChatProfile) -> web.Stream
     if script.cut is not None and not stream:
         return cut_before_answer(request)
     reply = plan_reply(turn, script)
+    profile.name_calls(reply)
     if script.think and profile.thinks(body, script):
         reply.thinking = thinking_text(script.text)
     hidden = profile.hidden_reasoning(body)
@@ -444,13 +458,15 @@ async def _stream(
         **profile.envelope(),
     }
 
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+    def chunk(delta: dict[str, Any], finish: str | None = None, last_usage: Any = None) -> bytes:
         data: dict[str, Any] = {
             **base,
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
         }
         if include_usage:
             data["usage"] = None
+        if last_usage is not None:
+            data["usage"] = last_usage
         if obfuscate:
             data["obfuscation"] = secrets.token_urlsafe(6)
         return _frame(data)
@@ -472,7 +488,8 @@ async def _stream(
             frames.append(
                 chunk({"tool_calls": [{"index": index, "function": {"arguments": frag}}]})
             )
-    frames.append(chunk({}, _finish(reply)))
+    unasked = usage if profile.always_streams_usage() and not include_usage else None
+    frames.append(chunk({}, _finish(reply), unasked))
     if include_usage:
         frames.append(_frame({**base, "choices": [], "usage": usage}))
     frames.append(b"data: [DONE]\n\n")
