@@ -145,7 +145,9 @@ def run_worker(host: str, port: int, prefix: str, worker_id: int, log_file: str 
     from lockgate.plugins.registry import plugin_classes
     from lockgate.proxy.worker import worker_main
 
-    setup_logging(log_file, foreground=False)
+    # Into error.log, and onto the terminal too when the gateway runs in the
+    # foreground (a daemon's stderr already is error.log: written once).
+    setup_logging(log_file, foreground=True)
     run_loop(worker_main(host, port, prefix, worker_id, plugin_classes()))
 
 
@@ -168,7 +170,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
                 proxy[1],
                 settings.prefix,
                 index,
-                settings.log_file if settings.daemon else None,
+                settings.log_file,
             ),
             name=f"lockgate-worker-{index}",
             daemon=False,

@@ -59,19 +59,35 @@ class GeminiProvider(Provider):
         if auth is not None and auth.gcp_use_service_account:
             from lockgate.llm.providers.google_auth import ServiceAccountTokens, TokenError
 
+            field = "auth.gcp_service_account_json"
             account = auth.gcp_service_account_json or os.environ.get("GCP_SERVICE_ACCOUNT")
             if not account:
                 raise ProviderError(
-                    500, "gcp_use_service_account is set but no service account JSON is configured"
+                    500,
+                    "is empty and GCP_SERVICE_ACCOUNT is not set, but gcp_use_service_account "
+                    "is true: a service account key JSON is needed to mint access tokens",
+                    field,
                 )
+            if not auth.gcp_service_account_json:
+                field = "GCP_SERVICE_ACCOUNT (environment, used as auth.gcp_service_account_json)"
             tokens = caches.get("gcp_tokens")
             if tokens is None:
                 tokens = caches["gcp_tokens"] = ServiceAccountTokens()
             try:
                 headers["Authorization"] = "Bearer " + await tokens.token(account)
             except TokenError as exc:
-                raise ProviderError(500, str(exc)) from exc
+                raise ProviderError(500, _without(str(exc), account), field) from exc
         return headers, query
 
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
         return body
+
+
+def _without(message: str, secret: str) -> str:
+    """``message`` with any piece of the secret it quotes cut out: a parser's
+    complaint may echo the text it choked on, and the text is a credential."""
+    for line in secret.splitlines():
+        piece = line.strip()
+        if len(piece) >= 8 and piece in message:
+            message = message.replace(piece, "<redacted>")
+    return message

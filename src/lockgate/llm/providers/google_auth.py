@@ -43,10 +43,10 @@ class ServiceAccountTokens:
         try:
             info: dict[str, Any] = json.loads(account_json)
         except ValueError as exc:
-            raise TokenError(f"gcp_service_account_json is not valid JSON: {exc}") from exc
+            raise TokenError(f"not a service account key: not valid JSON ({exc})") from exc
         if not isinstance(info, dict) or info.get("type") != "service_account":
             raise TokenError(
-                "gcp_service_account_json is not a service account key (type must be 'service_account')"
+                "not a service account key (a JSON object whose type is 'service_account')"
             )
         key = (str(info.get("client_email")), str(info.get("private_key_id")))
         cached = self._tokens.get(key)
