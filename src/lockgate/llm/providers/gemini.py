@@ -68,15 +68,18 @@ class GeminiProvider(Provider):
                     "is true: a service account key JSON is needed to mint access tokens",
                     field,
                 )
-            if not auth.gcp_service_account_json:
-                field = "GCP_SERVICE_ACCOUNT (environment, used as auth.gcp_service_account_json)"
+            source = (
+                ""
+                if auth.gcp_service_account_json
+                else " (the field is empty: the value came from the GCP_SERVICE_ACCOUNT environment variable)"
+            )
             tokens = caches.get("gcp_tokens")
             if tokens is None:
                 tokens = caches["gcp_tokens"] = ServiceAccountTokens()
             try:
                 headers["Authorization"] = "Bearer " + await tokens.token(account)
             except TokenError as exc:
-                raise ProviderError(500, _without(str(exc), account), field) from exc
+                raise ProviderError(500, _without(str(exc), account) + source, field) from exc
         return headers, query
 
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
