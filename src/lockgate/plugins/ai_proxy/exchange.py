@@ -41,6 +41,7 @@ from lockgate.llm.wire.openai import (
     openai_error_body,
     usage_from_openai,
 )
+from lockgate.llm.wire.rate_limit_headers import client_rate_limit_headers, google_retry_after
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.upstream import connection_error_text
@@ -427,6 +428,7 @@ async def _attempt(
             ("anthropic-ratelimit", "x-ratelimit", "openai-", "x-request-id", "request-id", "cf-")
         ):
             out_headers.add(name, value)
+    out_headers.update(client_rate_limit_headers(resp.headers, call.client_format))
     recorder = Recorder(ctx, target, call, model, started)
     if call.operation == "count_tokens":
         return await _count_response(ctx, target, call, resp, out_headers)
@@ -497,7 +499,18 @@ def upstream_failure(call: ClientCall, failure: AttemptFailed) -> Exit:
         status, body = upstream_error_to_anthropic(failure.status, failure.body)
     else:
         status, body = upstream_error_to_openai(failure.status, failure.body)
-    return Exit(status, body)
+    return Exit(status, body, back_off_headers(call, failure))
+
+
+def back_off_headers(call: ClientCall, failure: AttemptFailed) -> dict[str, str]:
+    """retry-after and the rate-limit headers of a refusal, named for the client,
+    so that Claude Code and the SDKs wait as long as the provider asked."""
+    headers = client_rate_limit_headers(failure.headers, call.client_format)
+    if "retry-after" not in headers:
+        delay = google_retry_after(failure.body)
+        if delay is not None:
+            headers["retry-after"] = delay
+    return headers
 
 
 class Recorder:
