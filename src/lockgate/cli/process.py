@@ -196,7 +196,9 @@ def run_worker(
     from lockgate.plugins.registry import plugin_classes
     from lockgate.proxy.worker import worker_main
 
-    setup_logging(log_file, foreground=False)
+    # Into error.log, and onto the terminal too when the gateway runs in the
+    # foreground (a daemon's stderr already is error.log: written once).
+    setup_logging(log_file, foreground=True)
     run_loop(worker_main(host, port, store_url, prefix, worker_id, plugin_classes(), ready))
 
 
@@ -226,7 +228,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
                 settings.store_url,
                 settings.prefix,
                 index,
-                settings.log_file if settings.daemon else None,
+                settings.log_file,
                 ready[index],
             ),
             name=f"lockgate-worker-{index}",

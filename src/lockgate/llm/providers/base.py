@@ -16,10 +16,13 @@ __all__ = ["Endpoint", "Provider", "ProviderError"]
 class ProviderError(Exception):
     """The provider cannot serve this request as configured (e.g. credentials cannot be minted)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        #: The configuration field at fault, relative to the plugin's config
+        #: (``auth.gcp_service_account_json``), so the error can name it.
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,8 +30,14 @@ class Target:
         weight: int = 100,
         description: str | None = None,
         index: int = 0,
+        plugin_name: str = "ai-proxy",
+        config_path: str = "config",
     ) -> None:
         self.plugin_id = plugin_id
+        #: Where this target's settings live, for errors that name a field
+        #: (``ai-proxy-advanced``, ``config.targets[1]``).
+        self.plugin_name = plugin_name
+        self.config_path = config_path
         self.client_format = client_format
         self.route_type = route_type
         self.model = model

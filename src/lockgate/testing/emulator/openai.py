@@ -25,6 +25,7 @@ from aiohttp import web
 from lockgate.llm.providers.models import model_facts
 
 from .openai_validate import ChatRules, validate_chat
+from .rate_limits import REQUESTS_PER_MINUTE, RETRY_AFTER, openai_headers
 from .responses import ApiError, json_response
 from .script import (
     Reply,
@@ -118,7 +119,8 @@ class ChatProfile:
             return self.error(
                 429,
                 f"Rate limit reached for {model} in organization org-emulator on requests per min "
-                "(RPM): Limit 3, Used 3, Requested 1. Please try again in 1s. Visit "
+                f"(RPM): Limit {REQUESTS_PER_MINUTE}, Used {REQUESTS_PER_MINUTE}, Requested 1. "
+                f"Please try again in {RETRY_AFTER}s. Visit "
                 "https://platform.openai.com/account/rate-limits to learn more.",
                 "requests",
                 None,
@@ -297,7 +299,15 @@ class ChatProfile:
 
 
 class OpenAIProfile(ChatProfile):
-    pass
+    """OpenAI itself: rate-limit headers on every answer, ``retry-after`` on a 429 or 503."""
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), **openai_headers()}
+
+    def failure(self, status: int, model: str) -> ApiError:
+        err = super().failure(status, model)
+        err.headers = {**err.headers, **openai_headers(status)}
+        return err
 
 
 # -- the request flow ------------------------------------------------------------
