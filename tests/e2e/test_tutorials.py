@@ -27,6 +27,9 @@ from tests.support.tutorial_run import (
     log_records,
 )
 
+#: The README's tutorials log to /tmp/claude.json: one such test at a time.
+pytestmark = pytest.mark.xdist_group("tutorial-log")
+
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
