@@ -41,6 +41,7 @@ from lockgate.admin.live_state import LiveState
 from lockgate.admin.responses import AdminError, config_error_response, json_response
 from lockgate.admin.routes_config import add_config_routes
 from lockgate.admin.routes_entities import add_entity_routes
+from lockgate.admin.routes_groups import add_group_routes
 from lockgate.config.errors import ConfigError
 from lockgate.plugins.registry import plugin_class, plugin_names, plugin_schemas
 from lockgate.proxy.malformed import BODY_ERRORS, body_fault
@@ -216,5 +217,6 @@ def build_admin_app(
     app.router.add_get("/", _info, allow_head=False)
     app.router.add_get("/status", _status, allow_head=False)
     add_entity_routes(app, live)
+    add_group_routes(app, live)
     add_config_routes(app, live)
     return app

@@ -18,7 +18,7 @@ from lockgate.config.state import KINDS, GatewayState
 __all__ = ["describe_changes", "entity_label", "keep_unchanged"]
 
 _STAMPS = ("created_at", "updated_at")
-_NAMES = {"services": "name", "routes": "name", "consumers": "username"}
+_NAMES = {"services": "name", "routes": "name", "consumers": "username", "consumer_groups": "name"}
 
 
 def _comparable(entity: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +44,10 @@ def _ref_name(state: GatewayState, kind: str, ref: Any) -> str | None:
         return str(ref["id"])
     if kind == "consumers":
         return str(entity.get("username") or entity.get("custom_id") or entity["id"])
+    if kind == "consumer_group_consumers":
+        group = _ref_name(state, "consumer_groups", entity.get("consumer_group"))
+        consumer = _ref_name(state, "consumers", entity.get("consumer"))
+        return f"{consumer} in {group}"
     return str(entity.get("name") or entity["id"])
 
 
@@ -56,6 +60,7 @@ def entity_label(state: GatewayState, kind: str, entity: dict[str, Any]) -> str:
                 ("service", "services"),
                 ("route", "routes"),
                 ("consumer", "consumers"),
+                ("consumer_group", "consumer_groups"),
             )
             if (name := _ref_name(state, target, entity.get(field))) is not None
         ]
@@ -68,6 +73,10 @@ def entity_label(state: GatewayState, kind: str, entity: dict[str, Any]) -> str:
         return f"{key[:4]}..." + (f" for consumer {owner}" if owner else "")
     if kind == "consumers":
         return str(entity.get("username") or entity.get("custom_id") or entity["id"])
+    if kind == "consumer_group_consumers":
+        group = _ref_name(state, "consumer_groups", entity.get("consumer_group"))
+        consumer = _ref_name(state, "consumers", entity.get("consumer"))
+        return f"{consumer} in {group}"
     return str(entity.get(_NAMES.get(kind, "name")) or entity["id"])
 
 

@@ -36,11 +36,19 @@ ENTITY_TYPES = {
     "consumers": "consumer",
     "plugins": "plugin",
     "keyauth_credentials": "key-auth",
+    "consumer_groups": "consumer-group",
+    "consumer_group_consumers": "consumer-group-consumer",
 }
 _REFS: dict[str, tuple[tuple[str, str], ...]] = {
     "routes": (("service", "services"),),
-    "plugins": (("service", "services"), ("route", "routes"), ("consumer", "consumers")),
+    "plugins": (
+        ("service", "services"),
+        ("route", "routes"),
+        ("consumer", "consumers"),
+        ("consumer_group", "consumer_groups"),
+    ),
     "keyauth_credentials": (("consumer", "consumers"),),
+    "consumer_group_consumers": (("consumer_group", "consumer_groups"), ("consumer", "consumers")),
 }
 _UNIQUE: dict[str, tuple[str, ...]] = {
     "services": ("id", "name"),
@@ -48,11 +56,14 @@ _UNIQUE: dict[str, tuple[str, ...]] = {
     "consumers": ("id", "username", "custom_id"),
     "plugins": ("id", "instance_name"),
     "keyauth_credentials": ("id", "key"),
+    "consumer_groups": ("id", "name"),
+    "consumer_group_consumers": (),
 }
 _KEYS = {
     "services": ("id", "name"),
     "routes": ("id", "name"),
     "consumers": ("id", "username", "custom_id"),
+    "consumer_groups": ("id", "name"),
 }
 
 
@@ -88,7 +99,10 @@ def _plugin_scope(item: dict[str, Any]) -> tuple[Any, ...]:
     return (
         item.get("name"),
         item.get("instance_name"),
-        *(_ref_key(item.get(field)) for field in ("service", "route", "consumer")),
+        *(
+            _ref_key(item.get(field))
+            for field in ("service", "route", "consumer", "consumer_group")
+        ),
     )
 
 
@@ -128,7 +142,9 @@ def check_declarative(
                 scope = _plugin_scope(item)
                 where = ", ".join(
                     f"{f}={k}"
-                    for f, k in zip(("service", "route", "consumer"), scope[2:], strict=True)
+                    for f, k in zip(
+                        ("service", "route", "consumer", "consumer_group"), scope[2:], strict=True
+                    )
                     if k
                 )
                 _duplicate(
@@ -170,7 +186,7 @@ def check_declarative(
     return _in_file_order(errors)
 
 
-_TOP_ORDER = {"services": 0, "routes": 1, "consumers": 2, "plugins": 3}
+_TOP_ORDER = {"services": 0, "routes": 1, "consumers": 2, "consumer_groups": 3, "plugins": 4}
 _STEP = re.compile(r"(\w+)\[(\d+)\]")
 
 

@@ -18,7 +18,12 @@ from typing import Any, TextIO
 import yaml
 
 from lockgate.admin.config_check import check_declarative, flat_lines
-from lockgate.config.declarative import DeclarativeError, flatten, parse_document
+from lockgate.config.declarative import (
+    TOP_LEVEL_KINDS,
+    DeclarativeError,
+    flatten,
+    parse_document,
+)
 from lockgate.config.errors import ConfigError, ForeignKeyError
 from lockgate.config.state import GatewayState
 from lockgate.config.yaml_core import CoreLoader
@@ -26,7 +31,6 @@ from lockgate.plugins.registry import plugin_class, plugin_schemas
 
 __all__ = ["CheckFailed", "DeckFiles", "dump_yaml", "read_files"]
 
-_TOP_LISTS = ("services", "routes", "consumers", "plugins")
 _ENV_NAME = re.compile(r"\$\{\{\s*env\s+\"(DECK_[^\"]*)\"\s*\}\}")
 _MERGED_PATH = re.compile(r"^(services|routes|consumers|plugins)\[(\d+)\]")
 #: Values of substituted variables shorter than this are not masked (they
@@ -122,7 +126,7 @@ def read_files(names: list[str], stdin: TextIO, env: Mapping[str, str]) -> DeckF
             continue
         for kind, items in flat.items():
             files.decl.setdefault(kind, []).extend(items)
-        for key in _TOP_LISTS:
+        for key in TOP_LEVEL_KINDS:
             items = data.get(key) or []
             files.document.setdefault(key, []).extend(items)
             files.origins.setdefault(key, []).extend((name, i) for i in range(len(items)))

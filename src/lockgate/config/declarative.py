@@ -18,7 +18,7 @@ import yaml
 
 from lockgate.config.yaml_core import load_yaml
 
-__all__ = ["DeclarativeError", "load_files", "parse_document", "substitute_env"]
+__all__ = ["TOP_LEVEL_KINDS", "DeclarativeError", "load_files", "parse_document", "substitute_env"]
 
 _ENV_RE = re.compile(r"\$\{\{\s*env\s+\"([^\"]*)\"\s*\}\}")
 _TOKEN = "__lockgate_env_{}__"
@@ -33,12 +33,15 @@ _TOP_LEVEL = {
     "routes",
     "plugins",
     "consumers",
+    "consumer_groups",
     "upstreams",
     "certificates",
     "ca_certificates",
     "vaults",
 }
-_SUPPORTED = {"services", "routes", "plugins", "consumers"}
+#: The top-level lists of a decK file that lockgate takes, in file order.
+TOP_LEVEL_KINDS = ("services", "routes", "consumers", "consumer_groups", "plugins")
+_SUPPORTED = set(TOP_LEVEL_KINDS)
 
 
 class DeclarativeError(Exception):
@@ -143,6 +146,8 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
         "services": [],
         "routes": [],
         "consumers": [],
+        "consumer_groups": [],
+        "consumer_group_consumers": [],
         "plugins": [],
         "keyauth_credentials": [],
     }
@@ -178,8 +183,20 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
         plugins(route, f"routes[{i}].", {"route": ref(route, "route")})
     for i, consumer in enumerate(_list(data, "consumers", "", source)):
         path = f"consumers[{i}]."
-        item = {k: v for k, v in consumer.items() if k not in ("plugins", "keyauth_credentials")}
+        item = {
+            k: v
+            for k, v in consumer.items()
+            if k not in ("plugins", "keyauth_credentials", "groups")
+        }
         out["consumers"].append({**item, "_path": f"{source}: consumers[{i}]"})
+        for j, group in enumerate(_list(consumer, "groups", path, source)):
+            out["consumer_group_consumers"].append(
+                {
+                    "consumer_group": ref(group, "consumer_group"),
+                    "consumer": ref(consumer, "consumer"),
+                    "_path": f"{source}: {path}groups[{j}]",
+                }
+            )
         for j, cred in enumerate(_list(consumer, "keyauth_credentials", path, source)):
             out["keyauth_credentials"].append(
                 {
@@ -189,6 +206,19 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
                 }
             )
         plugins(consumer, path, {"consumer": ref(consumer, "consumer")})
+    for i, group in enumerate(_list(data, "consumer_groups", "", source)):
+        path = f"consumer_groups[{i}]."
+        item = {k: v for k, v in group.items() if k not in ("plugins", "consumers")}
+        out["consumer_groups"].append({**item, "_path": f"{source}: consumer_groups[{i}]"})
+        for j, member in enumerate(_list(group, "consumers", path, source)):
+            out["consumer_group_consumers"].append(
+                {
+                    "consumer_group": ref(group, "consumer_group"),
+                    "consumer": ref(member, "consumer"),
+                    "_path": f"{source}: {path}consumers[{j}]",
+                }
+            )
+        plugins(group, path, {"consumer_group": ref(group, "consumer_group")})
     plugins(data, "", {})
     return out
 

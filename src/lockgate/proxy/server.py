@@ -107,18 +107,35 @@ class Gateway:
                 await plugin.rewrite(ctx)
             if chain.needs_body:
                 await ctx.read_body()
-            for plugin in chain.access:
+            access = chain.access
+            index = 0
+            ran: set[int] = set()
+            chained_for: str | None = None
+            while index < len(access):
+                plugin = access[index]
+                index += 1
+                ran.add(id(plugin))
                 await plugin.access(ctx)
                 if (
                     ctx.consumer is not None
+                    and ctx.consumer["id"] != chained_for
                     and compiled.has_consumer_plugins
                     and chain.consumer_scoped
                 ):
-                    # A credential identified a consumer: consumer-scoped plugins now apply.
+                    # A credential identified a consumer: the consumer's (and its groups')
+                    # plugins now apply. The access phase goes on with the new chain's
+                    # plugins that come after this one.
+                    chained_for = ctx.consumer["id"]
                     chain = compiled.chain(
-                        ctx.route["id"], (ctx.service or {}).get("id"), ctx.consumer["id"]
+                        ctx.route["id"], (ctx.service or {}).get("id"), chained_for
                     )
                     ctx.plugins = chain.all
+                    access = tuple(
+                        p
+                        for p in chain.access
+                        if p.PRIORITY <= plugin.PRIORITY and id(p) not in ran
+                    )
+                    index = 0
             if ctx.upstream is None:
                 ctx.upstream = self.http
             upstream = await ctx.upstream.send(ctx)
