@@ -93,7 +93,7 @@ def test_parameters_each_model_accepts() -> None:
     assert (gpt4o.output_param, gpt4o.sampling, gpt4o.reasoning) == ("max_tokens", "any", "none")
     chat = model_facts("openai", "gpt-5-chat-latest")
     assert chat is not None and chat.output_param == "max_tokens"
-    assert [model_facts("anthropic", m).reasoning for m in ("claude-3-5-sonnet-20241022",  # type: ignore[union-attr]
+    assert [model_facts("anthropic", m).reasoning for m in ("claude-3-5-sonnet-20241022",
             "claude-3-7-sonnet-20250219", "claude-opus-4-6")] == ["none", "budget", "adaptive"]  # fmt: skip
     flash = model_facts("gemini", "gemini-2.0-flash")
     assert flash is not None and (flash.output_param, flash.reasoning) == (
