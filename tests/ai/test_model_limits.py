@@ -273,3 +273,21 @@ def test_failed_calls_are_priced_too(fresh_models: Stack, tag: str) -> None:
     usage = _usage(fresh_models, tag)
     assert usage["cost_source"] == "list_price" and usage["completion_tokens"] == 0
     assert usage["cost"] == pytest.approx(usage["prompt_tokens"] * 2.5 / 1e6)
+
+
+def test_huggingface_output_fits_the_context_with_claude_codes_input(
+    fresh_models: Stack, tag: str
+) -> None:
+    """Qwen3-32B serves 40960 tokens in all: Claude Code's 90 KB of input plus
+    its 32000 output tokens do not fit, so the output is lowered to what does."""
+    provider = PROVIDERS["hf"]
+    request = claude_code_sized_request("Go on. [[reply it fits]]", model=provider.model)
+    request.pop("stream")
+    request["max_tokens"] = 32000
+    with fresh_models.anthropic("hf", tag).messages.stream(**request) as s:
+        assert "".join(s.text_stream) == "it fits"
+    sent = _only_upstream(fresh_models, provider.path)["max_tokens"]
+    assert 1000 < sent < 32000
+    usage = _usage(fresh_models, tag)
+    assert usage["prompt_tokens"] + sent <= 40960
+    assert (usage["cost_source"], usage["cost"]) == ("unpriced", 0)

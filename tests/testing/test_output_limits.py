@@ -139,3 +139,24 @@ async def test_dashscope_refuses_too_many_output_tokens(
     assert set(answer.json) == {"error", "id", "request_id"}
     body["max_tokens"] = limit
     assert (await raw.post("/dashscope" + DASHSCOPE, body, auth)).status == 200
+
+
+async def test_huggingface_input_and_output_must_fit_the_context(raw: Raw) -> None:
+    """vLLM behind the router: input plus max_tokens within the context window."""
+    auth = {"Authorization": "Bearer hf-token"}
+    body = {"model": "Qwen/Qwen3-32B", "messages": user("x" * 40_000), "max_tokens": 32000}
+    answer = await raw.post("/huggingface" + CHAT, body, auth)
+    assert answer.status == 400
+    error = answer.json["error"]
+    prompt = int(error["message"].rsplit("- ", 1)[1].rstrip(")."))
+    assert 10_000 < prompt < 10_100
+    assert error == {
+        "message": f"'max_tokens' or 'max_completion_tokens' is too large: 32000. This model's "
+        f"maximum context length is 40960 tokens and your request has {prompt} input tokens "
+        f"(32000 > 40960 - {prompt}).",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
+    body["max_tokens"] = 40960 - prompt
+    assert (await raw.post("/huggingface" + CHAT, body, auth)).status == 200
