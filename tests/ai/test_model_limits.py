@@ -291,3 +291,18 @@ def test_huggingface_output_fits_the_context_with_claude_codes_input(
     usage = _usage(fresh_models, tag)
     assert usage["prompt_tokens"] + sent <= 40960
     assert (usage["cost_source"], usage["cost"]) == ("unpriced", 0)
+
+
+def test_openai_clients_passthrough_fits_the_model(fresh_models: Stack, tag: str) -> None:
+    """An OpenAI-format client on OpenAI: re-encoded only when the model is
+    known and the request asks for more than it gives."""
+    client = fresh_models.openai("oai-ml-gpt-4o", tag)
+    for asked, sent in ((64000, 16384), (1000, 1000)):
+        fresh_models.clear_upstream()
+        done = client.chat.completions.create(
+            model="gpt-4o",
+            max_tokens=asked,
+            messages=[{"role": "user", "content": "[[reply fits]]"}],
+        )
+        assert done.choices[0].message.content == "fits"
+        assert _only_upstream(fresh_models, OPENAI_PATH)["max_tokens"] == sent
