@@ -306,3 +306,33 @@ def test_openai_clients_passthrough_fits_the_model(fresh_models: Stack, tag: str
         )
         assert done.choices[0].message.content == "fits"
         assert _only_upstream(fresh_models, OPENAI_PATH)["max_tokens"] == sent
+
+
+def test_anthropic_cache_reads_and_writes_at_their_list_prices(
+    fresh_models: Stack, tag: str
+) -> None:
+    """claude-sonnet-4-6: $3 in, $15 out, cache hits $0.30, cache writes $3.75."""
+    provider = PROVIDERS["anthropic"]
+    request = claude_code_sized_request(
+        "[[reply cached]]", model=provider.model, stream=False, seed=13
+    )
+    request["thinking"] = {"type": "disabled"}
+    del request["stream"]
+    for message in request["messages"]:
+        if isinstance(message["content"], list):
+            message["content"] = [
+                b for b in message["content"] if b["type"] not in ("thinking", "redacted_thinking")
+            ]
+    client = fresh_models.anthropic("anthropic", tag)
+    for count in (1, 2):
+        answer = client.messages.create(**request)
+        read = answer.usage.cache_read_input_tokens or 0
+        written = answer.usage.cache_creation_input_tokens or 0
+        usage = _usage(fresh_models, tag, count)
+        assert usage["cost_source"] == "list_price"
+        fresh = usage["prompt_tokens"] - read - written
+        expected = (
+            fresh * 3 + read * 0.30 + written * 3.75 + usage["completion_tokens"] * 15
+        ) / 1e6
+        assert usage["cost"] == pytest.approx(expected)
+        assert (written if count == 1 else read) > 1000
