@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import orjson
+
 from lockgate.llm.providers.base import Endpoint, Provider
 from lockgate.llm.wire.tool_identifiers import mistral_tool_id
 
@@ -85,6 +87,20 @@ class OpenAIProvider(OpenAICompatible):
 class HuggingFaceProvider(OpenAICompatible):
     name = "huggingface"
     default_url = "https://router.huggingface.co/v1/chat/completions"
+
+    def output_limit(self, body: dict[str, Any], model_name: str) -> int | None:
+        # The serving engines behind the router (vLLM, TGI) refuse a request
+        # whose input plus max_tokens exceeds the context window, and Claude
+        # Code's 32000 alone nearly fills a 40960-token Qwen3. The input is
+        # estimated generously (three bytes a token); a prompt that already
+        # overflows is left for the provider to refuse as too long.
+        facts = self.model_facts(model_name)
+        if facts is None or facts.context_window is None:
+            return None
+        if facts.max_output is not None:
+            return facts.max_output
+        room = facts.context_window - len(orjson.dumps(body)) // 3
+        return room if room > 0 else None
 
     def base_headers(self, client_headers: Any) -> dict[str, str]:
         hf = self.options.huggingface if self.options else None

@@ -490,6 +490,10 @@ class _Semantics:
 
 
 def thinking_model(model: str) -> bool:
+    """From the table of model facts; by name for models it does not know."""
+    facts = model_facts("gemini", model)
+    if facts is not None:
+        return facts.reasoning != "none"
     return not re.match(r"^gemini-(1\.|2\.0)", model)
 
 

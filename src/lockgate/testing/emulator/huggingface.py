@@ -15,10 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
+from lockgate.llm.providers.models import model_facts
+
 from .openai import ChatProfile, bearer
 from .openai_validate import ChatRules
 from .responses import ApiError
 from .script import Reply, Script
+from .tokens import json_tokens
 
 __all__ = ["HuggingFaceProfile"]
 
@@ -63,6 +66,24 @@ class HuggingFaceProfile(ChatProfile):
                 "Unsupported parameter: 'reasoning_effort' is not supported with this model.",
                 "reasoning_effort",
                 "unsupported_parameter",
+            )
+
+    def check_output_limit(self, body: dict[str, Any]) -> None:
+        """vLLM's rule (and its words): input plus max_tokens must fit the
+        model's context window, from the gateway's table of model facts."""
+        facts = model_facts(self.name, body["model"])
+        context = facts.context_window if facts is not None else None
+        asked = body.get("max_completion_tokens") or body.get("max_tokens")
+        if context is None or not isinstance(asked, int):
+            return
+        prompt = json_tokens([body.get("tools"), body["messages"]])
+        if prompt + asked > context:
+            raise self.bad_request(
+                f"'max_tokens' or 'max_completion_tokens' is too large: {asked}. This model's "
+                f"maximum context length is {context} tokens and your request has {prompt} "
+                f"input tokens ({asked} > {context} - {prompt}).",
+                None,
+                None,
             )
 
     def failure(self, status: int, model: str) -> ApiError:

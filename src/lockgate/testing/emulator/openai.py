@@ -168,6 +168,11 @@ class ChatProfile:
             )
 
     def is_reasoning(self, model: str) -> bool:
+        """Reasoning models (max_completion_tokens only, default sampling),
+        from the table of model facts; by name for models it does not know."""
+        facts = model_facts("openai", model)
+        if facts is not None:
+            return facts.reasoning == "effort"
         return bool(_REASONING_MODEL.match(model))
 
     def check_body(self, body: Any) -> None:
