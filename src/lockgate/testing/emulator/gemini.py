@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from .context_windows import context_window, overflow_tokens
 from .gemini_validate import google_error, thinking_model, validate_generate
 from .google_oauth import CLOUD_PLATFORM
 from .responses import ApiError, json_response
@@ -240,6 +241,15 @@ async def _handle(request: web.Request, call: Call) -> web.StreamResponse:
             return _count(body, call)
         names = validate_generate(body, call.model, call.vertex)
         turn, script = extract_turn(body, call, names)
+        window = context_window(NAME, call.model)
+        overflow = overflow_tokens(script.overflow, _prompt_tokens(body), window)
+        if overflow is not None:
+            raise google_error(
+                400,
+                "INVALID_ARGUMENT",
+                f"The input token count ({overflow}) exceeds the maximum number of tokens "
+                f"allowed ({window}).",
+            )
         if script.sleep:
             await asyncio.sleep(script.sleep)
         stream = call.action == "streamGenerateContent"

@@ -16,8 +16,13 @@ Directives are written in the text of the last user turn, anywhere in it
                                     (not streamed: before any byte of the answer)
     [[think]]                       produce reasoning, in the provider's form,
                                     when the request enabled it
+    [[overflow]]                    refuse the prompt as longer than the model's
+                                    context window, with the provider's real
+                                    error (``[[overflow 250000]]``: claim that
+                                    many prompt tokens); a prompt that really
+                                    is longer gets the same error
 
-The faults (``fail``, ``sleep``, ``cut``) may be scoped with ``on NAME`` to
+The faults (``fail``, ``sleep``, ``cut``, ``overflow``) may be scoped with ``on NAME`` to
 one provider (``openai``, ``anthropic``, ``huggingface``, ``dashscope``,
 ``gemini``) or one model, so that one target of a load balancer fails while
 another, given the same prompt, answers::
@@ -59,11 +64,14 @@ __all__ = [
     "thinking_text",
 ]
 
-_DIRECTIVE = re.compile(r"\[\[\s*(tool|reply|echo|fail|sleep|slow|chunks|cut|think)\b", re.I)
+_DIRECTIVE = re.compile(
+    r"\[\[\s*(tool|reply|echo|fail|sleep|slow|chunks|cut|think|overflow)\b", re.I
+)
 _NUMBER = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*")
 _FAIL = re.compile(r"\s*(\d{3})(?:\s+after\s+(\d+))?\s*")
 _SCOPE = re.compile(r"on\s+([A-Za-z0-9_.:/\-]+)\s*")
-_SCOPED = frozenset({"fail", "sleep", "cut"})
+_OPTIONAL_NUMBER = re.compile(r"\s*(\d+)?\s*")
+_SCOPED = frozenset({"fail", "sleep", "cut", "overflow"})
 _TOOL_NAME = re.compile(r"\s+([A-Za-z0-9_.:\-]+)\s*")
 _DECODER = json.JSONDecoder()
 
@@ -82,6 +90,8 @@ class Script:
     chunks: int | None = None
     cut: int | None = None
     think: bool = False
+    #: ``[[overflow]]``: 0, or the prompt size it claims.
+    overflow: int | None = None
     text: str = ""  # the prompt text with directives removed
 
 
@@ -144,7 +154,8 @@ def _parse_one(kind: str, text: str, pos: int, script: Script, names: set[str]) 
 def _parse_fault(kind: str, text: str, pos: int, script: Script, names: set[str]) -> int | None:
     """``fail``, ``sleep`` and ``cut``: applied unless scoped (``on NAME``) to
     another provider or model."""
-    m = (_FAIL if kind == "fail" else _NUMBER).match(text, pos)
+    pattern = {"fail": _FAIL, "overflow": _OPTIONAL_NUMBER}.get(kind, _NUMBER)
+    m = pattern.match(text, pos)
     if m is None:
         return None
     scope = _SCOPE.match(text, m.end())
@@ -154,6 +165,8 @@ def _parse_fault(kind: str, text: str, pos: int, script: Script, names: set[str]
     if kind == "fail":
         script.fail = int(m.group(1))
         script.fail_after = int(m.group(2)) if m.group(2) else None
+    elif kind == "overflow":
+        script.overflow = int(m.group(1) or 0)
     elif kind == "sleep":
         script.sleep = max(0.0, float(m.group(1)))
     else:
