@@ -40,6 +40,7 @@ __all__ = [
     "function_declaration",
     "gemini_error_body",
     "gemini_status",
+    "json_output_with_tools",
     "max_output_tokens",
     "openai_error_type",
     "openai_finish_reason",
@@ -226,6 +227,18 @@ _NO_THINKING = re.compile(r"^(gemini-1\.|gemini-2\.0|gemini-pro|gemini-exp|gemma
 
 def _model_name(model: str) -> str:
     return model.rsplit("/", 1)[-1].lower()
+
+
+_GEMINI_MAJOR = re.compile(r"^gemini-(\d+)")
+
+
+def json_output_with_tools(model: str) -> bool:
+    """Whether JSON mode (``responseMimeType: application/json``) may be sent
+    beside function declarations: Gemini 3 takes both; earlier models refuse
+    the pair ("Function calling with a response mime type: 'application/json'
+    is unsupported"), so there the format is dropped and the tools kept."""
+    m = _GEMINI_MAJOR.match(_model_name(model))
+    return m is not None and int(m.group(1)) >= 3
 
 
 def supports_thinking(model: str) -> bool:

@@ -442,6 +442,23 @@ class _Semantics:
             if isinstance(sub, dict):
                 self.schema(sub, f"{path}.any_of[{k}]", problems)
 
+    def response_format(self, body: dict[str, Any], model: str) -> None:
+        """JSON mode: its schema follows the function-declaration rules, and
+        before Gemini 3 it cannot be combined with function calling."""
+        config = _get(body, "generationConfig") or {}
+        schema = _get(config, "responseSchema")
+        if isinstance(schema, dict):
+            problems: list[str] = []
+            self.schema(schema, "generation_config.response_schema", problems)
+            if problems:
+                raise self.invalid("".join(f"* GenerateContentRequest.{p}\n" for p in problems))
+        functions = any(_get(t, "functionDeclarations") for t in _get(body, "tools") or [])
+        json_mode = _get(config, "responseMimeType") == "application/json"
+        if json_mode and functions and not re.match(r"^gemini-([3-9]|\d{2})", model):
+            raise self.invalid(
+                "Function calling with a response mime type: 'application/json' is unsupported"
+            )
+
     def thinking(self, body: dict[str, Any], model: str) -> None:
         config = _get(_get(body, "generationConfig") or {}, "thinkingConfig")
         if not config:
@@ -510,6 +527,8 @@ def validate_generate(body: Any, model: str, vertex: bool, counting: bool = Fals
     rules.contents(body)
     names = rules.tools(body)
     rules.thinking(body, model)
+    if not counting:
+        rules.response_format(body, model)
     if not counting and model.startswith("gemini-3"):
         rules.signatures(_get(body, "contents") or [])
     return names
