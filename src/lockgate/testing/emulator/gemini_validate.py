@@ -19,7 +19,7 @@ import orjson
 
 from .responses import ApiError
 
-__all__ = ["google_error", "validate_generate"]
+__all__ = ["DUMMY_SIGNATURES", "google_error", "validate_generate"]
 
 # Field specs: "str", "int", "num", "bool", "any" (a google.protobuf.Value),
 # ("msg", NAME), ("list", spec), ("map", spec), ("enum", NAME).
@@ -168,7 +168,8 @@ _FORMATS = {
 }
 _FUNCTION_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.:\-]{0,63}$")
 _LEARN = "Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini"
-_DUMMY_SIGNATURES = frozenset(
+#: Google's documented values that skip signature validation.
+DUMMY_SIGNATURES = frozenset(
     {"skip_thought_signature_validator", "context_engineering_is_the_way_to_go"}
 )
 

@@ -16,6 +16,10 @@ Directives are written in the text of the last user turn, anywhere in it
                                     (not streamed: before any byte of the answer)
     [[think]]                       produce reasoning, in the provider's form,
                                     when the request enabled it
+    [[chain]]                       call the tool directives one at a time, each
+                                    after the previous result (an agent's
+                                    multi-step turn; Gemini emulator), instead
+                                    of all at once
     [[overflow]]                    refuse the prompt as longer than the model's
                                     context window, with the provider's real
                                     error (``[[overflow 250000]]``: claim that
@@ -65,7 +69,7 @@ __all__ = [
 ]
 
 _DIRECTIVE = re.compile(
-    r"\[\[\s*(tool|reply|echo|fail|sleep|slow|chunks|cut|think|overflow)\b", re.I
+    r"\[\[\s*(tool|reply|echo|fail|sleep|slow|chunks|cut|think|overflow|chain)\b", re.I
 )
 _NUMBER = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*")
 _FAIL = re.compile(r"\s*(\d{3})(?:\s+after\s+(\d+))?\s*")
@@ -90,6 +94,7 @@ class Script:
     chunks: int | None = None
     cut: int | None = None
     think: bool = False
+    chain: bool = False
     #: ``[[overflow]]``: 0, or the prompt size it claims.
     overflow: int | None = None
     text: str = ""  # the prompt text with directives removed
@@ -134,7 +139,7 @@ def _parse_one(kind: str, text: str, pos: int, script: Script, names: set[str]) 
             return None
         script.reply = text[pos:close].strip()
         return close + 2
-    if kind in ("echo", "think"):
+    if kind in ("echo", "think", "chain"):
         end = _close(text, pos)
         if end is not None:
             setattr(script, kind, True)
@@ -217,6 +222,8 @@ class Turn:
     tool_names: set[str] = field(default_factory=set)
     json_schema: dict[str, Any] | None = None
     json_object: bool = False
+    #: Model turns with tool calls since the prompt (for ``[[chain]]``).
+    steps: int = 0
 
 
 @dataclass(slots=True)
@@ -234,7 +241,13 @@ def plan_reply(turn: Turn, script: Script, id_prefix: str = "call_") -> Reply:
     result just received, structured output, echo, the default greeting."""
     if script.reply is not None:
         return Reply(text=script.reply)
-    if script.tools:
+    if script.chain and script.tools:
+        if turn.steps < len(script.tools):
+            name, args = script.tools[turn.steps]
+            if name in turn.tool_names:
+                call = ToolCall(name, args, id_prefix + uuid.uuid4().hex[:24])
+                return Reply(tool_calls=[call], finish="tool_calls")
+    elif script.tools:
         missing = [name for name, _ in script.tools if name not in turn.tool_names]
         if not missing:
             calls = [
