@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
-from .conftest import ANTHROPIC, Raw
+from .conftest import ANTHROPIC, OPENAI, Raw
 
 MSG = "/v1/messages"
 OPEN = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
@@ -140,3 +140,31 @@ async def test_gemini_response_schema_follows_the_schema_rules(raw: Raw) -> None
         "* GenerateContentRequest.generation_config.response_schema.properties: "
         "only allowed for OBJECT type\n"
     )
+
+
+# ---------------------------------------------------------------------- OpenAI
+
+
+async def test_openai_strict_response_format_follows_strict_rules(raw: Raw) -> None:
+    def body(schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "model": "gpt-4o",
+            "messages": [{"role": "user", "content": "Which city?"}],
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "trip", "schema": schema, "strict": True},
+            },
+        }
+
+    answer = await raw.post("/v1/chat/completions", body(OPEN), OPENAI)
+    assert answer.status == 400, answer.text
+    error = answer.json["error"]
+    assert error["message"] == (
+        "Invalid schema for response_format 'trip': In context=(), 'additionalProperties' is "
+        "required to be supplied and to be false."
+    )
+    assert error["param"] == "response_format" and error["code"] == "invalid_json_schema"
+    ok = await raw.post("/v1/chat/completions", body(CLOSED), OPENAI)
+    assert ok.status == 200, ok.text
+    content = ok.json["choices"][0]["message"]["content"]
+    assert orjson.loads(content) == {"city": "Emulated city"}
