@@ -41,6 +41,7 @@ from lockgate.llm.usage import Usage
 from lockgate.llm.wire.anthropic import AnthropicStreamObserver, usage_from_anthropic
 from lockgate.llm.wire.anthropic_schema import anthropic_output_schema
 from lockgate.llm.wire.openai import openai_error_body
+from lockgate.llm.wire.tool_identifiers import anthropic_tool_id
 
 __all__ = [
     "JSON_OBJECT_TOOL",
@@ -98,12 +99,33 @@ def _text_of(content: Any) -> str:
     )
 
 
+#: Leading bytes of the image formats Anthropic takes, base64-encoded (a base64
+#: prefix of 4 characters encodes exactly 3 bytes, so the prefixes compare as text).
+_IMAGE_SIGNATURES = (
+    ("iVBORw", "image/png"),  # \x89PNG
+    ("/9j/", "image/jpeg"),  # \xff\xd8\xff
+    ("R0lGOD", "image/gif"),  # GIF8
+    ("UklGR", "image/webp"),  # RIFF
+)
+
+
+def _sniffed_media_type(data: str, declared: str) -> str:
+    """The media type of base64 image data by its first bytes; Anthropic refuses
+    an image whose declared type is not the one its bytes show."""
+    if declared.startswith("image/"):
+        for prefix, media_type in _IMAGE_SIGNATURES:
+            if data.startswith(prefix):
+                return media_type
+    return declared
+
+
 def _data_uri_source(url: str) -> dict[str, Any] | None:
     """``data:<type>;base64,<data>`` -> an Anthropic base64 source (None if not one)."""
     head, sep, data = url.partition(",")
     if not sep or not head.startswith("data:") or not head.endswith(";base64"):
         return None
-    return {"type": "base64", "media_type": head[5:-7] or "image/png", "data": data}
+    media_type = _sniffed_media_type(data, head[5:-7] or "image/png")
+    return {"type": "base64", "media_type": media_type, "data": data}
 
 
 def _part_block(part: dict[str, Any]) -> dict[str, Any] | None:
@@ -111,7 +133,8 @@ def _part_block(part: dict[str, Any]) -> dict[str, Any] | None:
     kind = part.get("type")
     if kind == "text" or kind == "refusal":
         text = part.get(kind)
-        return {"type": "text", "text": text} if isinstance(text, str) and text else None
+        # Anthropic refuses empty and whitespace-only text blocks.
+        return {"type": "text", "text": text} if isinstance(text, str) and text.strip() else None
     if kind == "image_url":
         image = part.get("image_url")
         url = image.get("url") if isinstance(image, dict) else image
@@ -135,7 +158,7 @@ def _part_block(part: dict[str, Any]) -> dict[str, Any] | None:
 def _content_blocks(content: Any) -> list[dict[str, Any]]:
     """A message's content (string or parts) -> Anthropic blocks, empty text left out."""
     if isinstance(content, str):
-        return [{"type": "text", "text": content}] if content else []
+        return [{"type": "text", "text": content}] if content.strip() else []
     if not isinstance(content, list):
         return []
     blocks = []
@@ -163,7 +186,7 @@ def _arguments_input(arguments: Any) -> dict[str, Any]:
 def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
     blocks = _content_blocks(message.get("content"))
     refusal = message.get("refusal")
-    if isinstance(refusal, str) and refusal:
+    if isinstance(refusal, str) and refusal.strip():
         blocks.append({"type": "text", "text": refusal})
     calls = message.get("tool_calls")
     if isinstance(calls, list):
@@ -173,10 +196,11 @@ def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
             function = call.get("function")
             if not isinstance(function, dict):
                 continue
+            call_id = call.get("id")
             blocks.append(
                 {
                     "type": "tool_use",
-                    "id": call.get("id") or "",
+                    "id": anthropic_tool_id(call_id if isinstance(call_id, str) else ""),
                     "name": function.get("name") or "",
                     "input": _arguments_input(function.get("arguments")),
                 }
@@ -185,9 +209,10 @@ def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _tool_result(message: dict[str, Any]) -> dict[str, Any]:
+    call_id = message.get("tool_call_id")
     block: dict[str, Any] = {
         "type": "tool_result",
-        "tool_use_id": message.get("tool_call_id") or "",
+        "tool_use_id": anthropic_tool_id(call_id if isinstance(call_id, str) else ""),
     }
     content = message.get("content")
     if isinstance(content, str):
@@ -421,7 +446,8 @@ def openai_to_anthropic_request(
         temperature = body.get("temperature")
         if isinstance(temperature, (int, float)):
             out["temperature"] = min(max(temperature, 0), 1)
-        for key in ("top_p", "top_k"):
+        # Claude 4.1 and later refuse temperature and top_p together; temperature wins.
+        for key in ("top_k",) if "temperature" in out else ("top_p", "top_k"):
             if body.get(key) is not None:
                 out[key] = body[key]
 

@@ -18,6 +18,7 @@ from aiohttp import web
 
 from .anthropic_validate import anthropic_error, sign_thinking, validate_messages
 from .context_windows import context_window, overflow_tokens
+from .rate_limits import anthropic_headers
 from .responses import ApiError, json_response
 from .script import (
     Reply,
@@ -83,10 +84,7 @@ MODELS = (
 
 def failure(status: int) -> ApiError:
     type_, message = FAILURES.get(status, ("api_error", f"Emulated error with status {status}."))
-    headers = (
-        {"retry-after": "1", "anthropic-ratelimit-requests-remaining": "0"} if status == 429 else {}
-    )
-    return anthropic_error(status, type_, message, headers)
+    return anthropic_error(status, type_, message, anthropic_headers(status))
 
 
 def authenticate(request: web.Request, state: EmulatorState) -> None:
@@ -134,6 +132,7 @@ def _headers() -> dict[str, str]:
     return {
         "request-id": "req_011C" + secrets.token_hex(10),
         "anthropic-organization-id": str(uuid.uuid4()),
+        **anthropic_headers(),
     }
 
 
