@@ -393,6 +393,12 @@ class _Semantics:
             calls = [p for p in content.get("parts") or [] if _get(p, "functionCall")]
             if calls and not _get(calls[0], "thoughtSignature"):
                 name = _get(calls[0], "functionCall").get("name")
+                if self.vertex:  # Vertex AI words it its own way
+                    raise self.invalid(
+                        f"Unable to submit request because function call `{name}` in the {i + 1}. "
+                        "content block is missing a `thought_signature`. Learn more: "
+                        "https://docs.cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures"
+                    )
                 raise self.invalid(
                     "Function call is missing a thought_signature in functionCall parts. This is required for "
                     "tools to work correctly, and missing thought_signature may lead to degraded model "
