@@ -96,6 +96,23 @@ class HuggingFaceProfile(ChatProfile):
             )
         return super().failure(status, model)
 
+    def context_overflow(self, body: dict[str, Any], prompt: int, window: int) -> ApiError:
+        # The router passes on the serving engine's error; vLLM's is the common one.
+        completion = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+        message = (
+            f"This model's maximum context length is {window} tokens. However, you requested "
+            f"{prompt + completion} tokens ({prompt} in the messages, {completion} in the "
+            "completion). Please reduce the length of the messages or completion."
+        )
+        body_out = {
+            "object": "error",
+            "message": message,
+            "type": "BadRequestError",
+            "param": None,
+            "code": 400,
+        }
+        return ApiError(400, body_out)
+
     def thinks(self, body: dict[str, Any], script: Script) -> bool:
         return bool(_REASONER.search(body["model"])) and body.get("reasoning_effort") != "none"
 
