@@ -60,7 +60,12 @@ async def _first_load(
 
 
 async def _follow(
-    store: ConfigStore, gateway: Gateway, env: WorkerEnv, current: int, stop: asyncio.Event
+    store: ConfigStore,
+    gateway: Gateway,
+    env: WorkerEnv,
+    current: int,
+    stop: asyncio.Event,
+    served: Any,
 ) -> None:
     worker_id = env.worker_id
     away = False
@@ -72,6 +77,8 @@ async def _follow(
                 version, state = await store.load()
                 gateway.swap(compile_state(state, version, env))
                 current = version
+                if served is not None:
+                    served.value = version
                 log.info("worker %d: configuration version %d", worker_id, version)
             if away:
                 log.info("worker %d: the store answers again", worker_id)
@@ -99,10 +106,11 @@ async def serve_proxy(
     store_url: str,
     worker_id: int,
     stop: asyncio.Event,
-    ready: Any = None,
+    served: Any = None,
 ) -> None:
-    """Serve until ``stop``; ``ready`` (a multiprocessing Event) is set once
-    this worker holds a configuration and listens."""
+    """Serve until ``stop``. ``served`` (a shared ``multiprocessing.Value``,
+    -1 until then) holds the configuration version this worker serves, set
+    once it listens and after every swap: the supervisor's readiness."""
     store = open_store(store_url)
     env = WorkerEnv(worker_id)
     first = await _first_load(store, worker_id, stop)
@@ -116,9 +124,9 @@ async def serve_proxy(
     server = web.Server(gateway.handle, access_log=None, handler_cancellation=True)
     loop = asyncio.get_running_loop()
     sock_server = await loop.create_server(server, host, port, reuse_port=True, backlog=2048)
-    if ready is not None:
-        ready.set()
-    follower = asyncio.create_task(_follow(store, gateway, env, version, stop))
+    if served is not None:
+        served.value = version
+    follower = asyncio.create_task(_follow(store, gateway, env, version, stop, served))
     await stop.wait()
     sock_server.close()
     await gateway.drain(DRAIN_TIMEOUT)
@@ -138,7 +146,7 @@ def run_worker(
     store_url: str,
     worker_id: int,
     log_file: str | None,
-    ready: Any = None,
+    served: Any = None,
 ) -> None:
     from lockgate.cli.logs import run_loop, setup_logging
 
@@ -152,6 +160,6 @@ def run_worker(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        await serve_proxy(host, port, store_url, worker_id, stop, ready)
+        await serve_proxy(host, port, store_url, worker_id, stop, served)
 
     run_loop(main())
