@@ -6,27 +6,18 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.echo import echo_server
+from tests.support.nodes import cluster_args, start_role, until
 from tests.support.postgres import PASSWORD, PostgresServer, postgres_server
-from tests.support.processes import (
-    GatewayProcess,
-    _env,
-    free_port,
-    lockgate_cmd,
-    run_lockgate,
-    wait_http,
-)
+from tests.support.processes import GatewayProcess, free_port, run_lockgate
 
 CONFIG = """
 _format_version: "3.0"
@@ -58,43 +49,6 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return out
 
 
-@contextmanager
-def _node(
-    tmp: Path,
-    role: str,
-    args: list[str],
-    env: dict[str, str] | None = None,
-    wait_proxy: bool = True,
-) -> Iterator[GatewayProcess]:
-    tmp.mkdir(parents=True, exist_ok=True)
-    proxy_port, admin_port = free_port(), free_port()
-    listen = ["--admin-listen"] if role == "control_plane" else ["--status-listen"]
-    cmd = [
-        *lockgate_cmd(),
-        "start",
-        "--role",
-        role,
-        "--prefix",
-        str(tmp / "prefix"),
-        "--proxy-listen",
-        f"127.0.0.1:{proxy_port}",
-        *listen,
-        f"127.0.0.1:{admin_port}",
-        "--workers",
-        "2" if role == "data_plane" else "1",
-        *args,
-    ]
-    out = open(tmp / "gateway.out", "ab")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=_env(env))
-    gw = GatewayProcess(proc, tmp / "prefix", proxy_port, admin_port, tmp / "gateway.out")
-    try:
-        wait_http(gw.admin_url + "/status/ready", proc=proc)
-        yield gw
-    finally:
-        gw.stop()
-        out.close()
-
-
 def _get(url: str) -> tuple[int, Any]:
     try:
         with urllib.request.urlopen(url, timeout=10) as resp:
@@ -106,22 +60,9 @@ def _get(url: str) -> tuple[int, Any]:
         return 0, b""
 
 
-def _until(check: Callable[[], bool], what: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"not within {timeout} s: {what}")
-
-
 def _serves(dp: GatewayProcess, route: str) -> bool:
     # Several connections: both workers must serve the route.
     return all(_get(f"{dp.proxy_url}/{route}")[0] == 200 for _ in range(6))
-
-
-def _cluster_args(certs: dict[str, Path], name: str = "good") -> list[str]:
-    return ["--cluster-cert", str(certs[name]), "--cluster-cert-key", str(certs[name + "_key"])]
 
 
 def test_control_plane_pushes_to_data_planes_that_survive_its_loss(
@@ -134,22 +75,22 @@ def test_control_plane_pushes_to_data_planes_that_survive_its_loss(
         url,
         "--cluster-listen",
         f"127.0.0.1:{cluster_port}",
-        *_cluster_args(certs),
+        *cluster_args(certs),
     ]
-    dp_args = ["--cluster-control-plane", f"127.0.0.1:{cluster_port}", *_cluster_args(certs)]
+    dp_args = ["--cluster-control-plane", f"127.0.0.1:{cluster_port}", *cluster_args(certs)]
     echo = echo_server()
     upstream = echo.__enter__() + "/anything"
-    cp = _node(tmp_path / "cp", "control_plane", cp_args)
+    cp = start_role(tmp_path / "cp", "control_plane", cp_args)
     control = cp.__enter__()
     try:
         with (
-            _node(tmp_path / "dp1", "data_plane", dp_args) as dp1,
-            _node(tmp_path / "dp2", "data_plane", dp_args) as dp2,
+            start_role(tmp_path / "dp1", "data_plane", dp_args) as dp1,
+            start_role(tmp_path / "dp2", "data_plane", dp_args) as dp2,
         ):
             applied = control.apply(CONFIG.format(upstream=upstream, route="one"), command="sync")
             assert applied.returncode == 0, applied.stderr
             for dp in (dp1, dp2):
-                _until(lambda dp=dp: _serves(dp, "one"), "a data plane serves the sync")
+                until(lambda dp=dp: _serves(dp, "one"), "a data plane serves the sync")
                 assert _get(dp.admin_url + "/status/ready") == (200, b'{"message":"ready"}')
             _, listing = control.admin("GET", "/clustering/data-planes")
             assert len(listing["data"]) == 2 and listing["next"] is None
@@ -164,19 +105,19 @@ def test_control_plane_pushes_to_data_planes_that_survive_its_loss(
             # dp2 restarts while the control plane is away: it serves its cached configuration.
             dp2.stop()
         with (
-            _node(tmp_path / "dp2", "data_plane", dp_args) as dp2,
-            _node(tmp_path / "dp1", "data_plane", dp_args) as dp1_again,
+            start_role(tmp_path / "dp2", "data_plane", dp_args) as dp2,
+            start_role(tmp_path / "dp1", "data_plane", dp_args) as dp1_again,
         ):
             assert _serves(dp2, "one")
             assert _get(dp2.admin_url + "/status/ready")[0] == 200
             # The control plane comes back on the same address; a new change reaches both.
             cp.__exit__(None, None, None)
-            cp = _node(tmp_path / "cp", "control_plane", cp_args)
+            cp = start_role(tmp_path / "cp", "control_plane", cp_args)
             control = cp.__enter__()
             applied = control.apply(CONFIG.format(upstream=upstream, route="two"), command="sync")
             assert applied.returncode == 0, applied.stderr
             for dp in (dp2, dp1_again):
-                _until(lambda dp=dp: _serves(dp, "two"), "reconnected data planes take a change")
+                until(lambda dp=dp: _serves(dp, "two"), "reconnected data planes take a change")
                 assert _get(f"{dp.proxy_url}/one")[0] == 404
         for log in (tmp_path / "cp" / "gateway.out", tmp_path / "dp1" / "gateway.out"):
             assert PASSWORD not in log.read_text()
@@ -194,16 +135,16 @@ def test_a_data_plane_with_another_certificate_is_refused(
         pg.new_database(),
         "--cluster-listen",
         f"127.0.0.1:{cluster_port}",
-        *_cluster_args(certs),
+        *cluster_args(certs),
     ]
     dp_args = [
         "--cluster-control-plane",
         f"127.0.0.1:{cluster_port}",
-        *_cluster_args(certs, "other"),
+        *cluster_args(certs, "other"),
     ]
     with (
-        _node(tmp_path / "cp", "control_plane", cp_args) as cp,
-        _node(tmp_path / "dp", "data_plane", dp_args) as dp,
+        start_role(tmp_path / "cp", "control_plane", cp_args) as cp,
+        start_role(tmp_path / "dp", "data_plane", dp_args) as dp,
     ):
         assert (
             cp.apply(
@@ -211,10 +152,10 @@ def test_a_data_plane_with_another_certificate_is_refused(
             ).returncode
             == 0
         )
-        _until(
+        until(
             lambda: "refused a data plane" in cp.log_path.read_text(), "the control plane logs why"
         )
-        _until(lambda: "certificate" in dp.log_path.read_text(), "the data plane logs why")
+        until(lambda: "certificate" in dp.log_path.read_text(), "the data plane logs why")
         status, body = _get(dp.admin_url + "/status/ready")
         assert status == 503
         assert json.loads(body)["message"] == "no configuration received from the control plane yet"
