@@ -165,3 +165,40 @@ def test_a_data_plane_with_another_certificate_is_refused(
         cp_log, dp_log = cp.log_path.read_text(), dp.log_path.read_text()
         assert "TLS handshake failed" in cp_log
         assert "another certificate" in dp_log
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "data_plane"], "a data plane needs --cluster-control-plane HOST:PORT"),
+        (
+            [
+                "--role",
+                "data_plane",
+                "--cluster-control-plane",
+                "127.0.0.1:1",
+                "--store",
+                "sqlite:///x.db",
+            ],
+            "a data plane has no store",
+        ),
+        (["--role", "control_plane"], "needs --cluster-cert and --cluster-cert-key"),
+        (
+            [
+                "--role",
+                "control_plane",
+                "--cluster-cert",
+                "/nonexistent.crt",
+                "--cluster-cert-key",
+                "/nonexistent.key",
+            ],
+            "cannot use the cluster certificate /nonexistent.crt",
+        ),
+    ],
+)
+def test_a_hybrid_node_without_what_it_needs_says_so(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = run_lockgate(["start", "--prefix", str(tmp_path / "prefix"), *args])
+    assert result.returncode == 1
+    assert message in result.stderr

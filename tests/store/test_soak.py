@@ -1,4 +1,5 @@
-"""Soak: steady load on two nodes while a decK ``sync`` lands every second.
+"""Soak: steady load on two nodes while a decK ``sync`` (``POST /config``,
+what ``lockgate gateway sync`` sends) lands every second.
 Zero failed requests, and every request is in file-log exactly once.
 
 Traditional mode (two nodes on one PostgreSQL, syncs through node a) and
@@ -63,6 +64,7 @@ def _soak(admin: GatewayProcess, proxies: list[GatewayProcess], emulator: str, l
     for node in proxies:
         until(lambda n=node: ask(n.proxy_url) == 200, "serving")
     before = len(records(log))
+    _, first = admin.admin("GET", "/config")
     results: list[tuple[str, int]] = []
     stop = threading.Event()
 
@@ -79,17 +81,21 @@ def _soak(admin: GatewayProcess, proxies: list[GatewayProcess], emulator: str, l
     syncs = []
     try:
         end = time.monotonic() + SECONDS
-        n = 0
+        n = 1  # the first sync adds the spare route: every sync changes something
         while time.monotonic() < end:
             started = time.monotonic()
-            syncs.append(admin.apply(_with_spare(config, n), command="sync").returncode)
+            # What `lockgate gateway sync` sends, without a CLI start-up per second.
+            status, _ = admin.admin("POST", "/config", {"config": _with_spare(config, n)})
+            syncs.append(status)
             n += 1
             time.sleep(max(0.0, 1.0 - (time.monotonic() - started)))
     finally:
         stop.set()
         for t in threads:
             t.join()
-    assert syncs and set(syncs) == {0}
+    assert syncs and set(syncs) == {201}
+    _, after = admin.admin("GET", "/config")
+    assert after["version"] - first["version"] == len(syncs)  # each sync saved a new version
     assert len(results) > 10 * len(proxies)
     assert [r for r in results if r[1] != 200] == []
     until(lambda: len(records(log)) >= before + len(results), "every request logged")

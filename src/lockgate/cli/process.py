@@ -28,7 +28,9 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Settings", "start", "status", "stop"]
+from lockgate.cli.roles import NodeRole, cluster_problem
+
+__all__ = ["Settings", "split_listen", "start", "status", "stop"]
 
 log = logging.getLogger("lockgate")
 
@@ -117,7 +119,7 @@ def start(settings: Settings) -> int:
         listens = [(ahost, aport, "Admin API"), (*split_listen(settings.cluster_listen), "cluster")]
     elif role == "data_plane":
         listens = [(phost, pport, "proxy"), (ahost, aport, "status")]
-    problem = _cluster_problem(settings)
+    problem = cluster_problem(settings)
     if problem:
         print(f"Error: {problem}", file=sys.stderr)
         return 1
@@ -157,28 +159,6 @@ def start(settings: Settings) -> int:
     else:
         run_loop(main())
     return code
-
-
-def _cluster_problem(settings: Settings) -> str | None:
-    """Why a hybrid-mode node cannot start, or None."""
-    if settings.role == "traditional":
-        return None
-    if settings.role == "data_plane" and not settings.cluster_control_plane:
-        return "a data plane needs --cluster-control-plane HOST:PORT"
-    if not settings.cluster_cert or not settings.cluster_cert_key:
-        return (
-            f"a {settings.role.replace('_', ' ')} needs --cluster-cert and --cluster-cert-key "
-            "(make a pair with `lockgate cluster gen-cert`)"
-        )
-    import ssl
-
-    from lockgate.cluster.certs import server_context
-
-    try:
-        server_context(settings.cluster_cert, settings.cluster_cert_key)
-    except (OSError, ssl.SSLError) as exc:
-        return f"cannot use the cluster certificate {settings.cluster_cert}: {exc}"
-    return None
 
 
 def _prepare_store(url: str) -> list[str] | None:
@@ -246,7 +226,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
     workers: dict[int, Any] = {}
     served: dict[int, Any] = {}
     stopping = asyncio.Event()
-    node = _Node(settings)
+    node = NodeRole(settings)
     store = node.open_store()
     store_url = node.worker_store_url
 
@@ -334,83 +314,6 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         os.unlink(settings.pid_file)
     log.info("lockgate stopped")
     return 0
-
-
-class _Node:
-    """What differs between the roles: the store, the HTTP app, the cluster link."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._tasks: list[asyncio.Task[None]] = []
-        self._closers: list[Any] = []
-
-    @property
-    def worker_store_url(self) -> str:
-        if self.settings.role == "data_plane":
-            # The data plane's cache of what its control plane sent; workers follow it.
-            from lockgate.store import default_store_url
-
-            return default_store_url(self.settings.prefix)
-        return self.settings.store_url
-
-    def open_store(self) -> Any:
-        from lockgate.store import open_store
-
-        return open_store(self.worker_store_url)
-
-    async def build_app(self, store: Any, not_ready: Any) -> Any:
-        from lockgate.admin.readiness import add_readiness_route, build_status_app
-
-        settings = self.settings
-        if settings.role == "data_plane":
-            from lockgate.cluster.certs import client_context
-            from lockgate.cluster.data_plane import DataPlaneLink, node_id
-
-            link = DataPlaneLink(
-                store,
-                split_listen(settings.cluster_control_plane),
-                client_context(settings.cluster_cert, settings.cluster_cert_key),
-                node=node_id(settings.prefix),
-                version=_version(),
-            )
-            self._tasks.append(asyncio.create_task(link.run()))
-            return build_status_app(not_ready)
-        from lockgate.admin.app import build_admin_app
-        from lockgate.store import parse_store_url
-
-        node_info: dict[str, Any] = {
-            "proxy_listen": settings.proxy_listen,
-            "admin_listen": settings.admin_listen,
-            "workers": settings.workers,
-            "prefix": settings.prefix,
-            "role": settings.role,
-            **parse_store_url(settings.store_url).kong_fields(),
-        }
-        if settings.role == "control_plane":
-            node_info["workers"] = 0
-            node_info["cluster_listen"] = settings.cluster_listen
-        app = build_admin_app(store, node_info=node_info)
-        add_readiness_route(app, not_ready)
-        if settings.role == "control_plane":
-            from lockgate.admin.clustering import add_clustering_routes
-            from lockgate.cluster.certs import server_context
-            from lockgate.cluster.control_plane import ControlPlane
-
-            plane = ControlPlane(
-                store, server_context(settings.cluster_cert, settings.cluster_cert_key)
-            )
-            await plane.start(*split_listen(settings.cluster_listen))
-            self._closers.append(plane.close)
-            add_clustering_routes(app, plane.list)
-        return app
-
-    async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        for close in self._closers:
-            await close()
 
 
 async def _wait_listening(proxy: tuple[str, int], workers: dict[int, Any]) -> None:
