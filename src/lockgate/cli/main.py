@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
         "lockgate.db in the prefix) or postgresql://user:password@host:port/database "
         "(shared by several nodes); also LOCKGATE_STORE",
     )
+    from lockgate.cli.cluster import add_cluster_command, add_hybrid_options
+
+    add_hybrid_options(start)
 
     for name, text in (
         ("stop", "stop a running gateway"),
@@ -76,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_gateway_commands(sub)
     add_migrations_command(sub)
+    add_cluster_command(sub)
     return parser
 
 
@@ -106,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
                 os.path.expanduser(args.prefix),
                 args.daemon,
                 args.store,
+                args.role,
+                args.cluster_listen,
+                args.cluster_control_plane,
+                args.cluster_cert,
+                args.cluster_cert_key,
+                args.status_listen,
             )
         )
     if args.command == "stop":
@@ -126,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         run_emulator(host, port, max_records=args.max_records)
         return 0
-    if args.command in ("gateway", "migrations"):
+    if args.command in ("gateway", "migrations", "cluster"):
         return int(args.func(args))
     parser.print_help()
     return 2

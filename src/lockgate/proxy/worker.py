@@ -62,7 +62,12 @@ async def _first_load(
 
 
 async def _follow(
-    store: ConfigStore, gateway: Gateway, env: WorkerEnv, current: int, stop: asyncio.Event
+    store: ConfigStore,
+    gateway: Gateway,
+    env: WorkerEnv,
+    current: int,
+    stop: asyncio.Event,
+    served: Any,
 ) -> None:
     worker_id = env.worker_id
     away = False
@@ -74,6 +79,8 @@ async def _follow(
                 version, state = await store.load()
                 gateway.swap(compile_state(state, version, env))
                 current = version
+                if served is not None:
+                    served.value = version
                 log.info("worker %d: configuration version %d", worker_id, version)
             if away:
                 log.info("worker %d: the store answers again", worker_id)
@@ -103,10 +110,11 @@ async def serve_proxy(
     worker_id: int,
     stop: asyncio.Event,
     plugins: Mapping[str, type[PluginHandler]],
-    ready: Any = None,
+    served: Any = None,
 ) -> None:
-    """Serve until ``stop``; ``ready`` (a multiprocessing Event) is set once
-    this worker holds a configuration and listens."""
+    """Serve until ``stop``. ``served`` (a shared ``multiprocessing.Value``,
+    -1 until then) holds the configuration version this worker serves, set
+    once it listens and after every swap: the supervisor's readiness."""
     store = open_store(store_url)
     env = WorkerEnv(worker_id, plugins, prefix)
     first = await _first_load(store, worker_id, stop)
@@ -120,9 +128,9 @@ async def serve_proxy(
     server = web.Server(gateway.handle, access_log=None, handler_cancellation=True)
     loop = asyncio.get_running_loop()
     sock_server = await loop.create_server(server, host, port, reuse_port=True, backlog=2048)
-    if ready is not None:
-        ready.set()
-    follower = asyncio.create_task(_follow(store, gateway, env, version, stop))
+    if served is not None:
+        served.value = version
+    follower = asyncio.create_task(_follow(store, gateway, env, version, stop, served))
     await stop.wait()
     sock_server.close()
     await gateway.drain(DRAIN_TIMEOUT)
@@ -143,7 +151,7 @@ async def worker_main(
     prefix: str,
     worker_id: int,
     plugins: Mapping[str, type[PluginHandler]],
-    ready: Any = None,
+    served: Any = None,
 ) -> None:
     """A worker process's life: serve until SIGTERM or SIGINT, then drain.
     ``plugins`` (the plugin registry's classes) are handed in by the command
@@ -155,4 +163,4 @@ async def worker_main(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await serve_proxy(host, port, store_url, prefix, worker_id, stop, plugins, ready)
+    await serve_proxy(host, port, store_url, prefix, worker_id, stop, plugins, served)
