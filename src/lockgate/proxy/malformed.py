@@ -17,6 +17,7 @@ bug of ours.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from aiohttp import web
@@ -34,12 +35,34 @@ from aiohttp.http_exceptions import (
     TransferEncodingError,
 )
 
-__all__ = ["BODY_ERRORS", "MalformedRequestLog", "body_fault", "describe", "phase"]
+from lockgate.proxy.context import Exit
+
+__all__ = [
+    "BODY_ERRORS",
+    "MalformedRequestLog",
+    "body_fault",
+    "describe",
+    "phase",
+    "unreadable_body",
+]
+
+
+#: llhttp's reasons are fixed texts ("Invalid character in chunk size"); anything
+#: else in that place is not trusted to be one.
+_REASON = re.compile(r"[A-Za-z][A-Za-z0-9 '_-]{2,80}")
+
+
+def _parser_reason(exc: HttpProcessingError) -> str | None:
+    """llhttp's reason, the text before the quoted bytes in aiohttp's message
+    (``"Invalid header value char:\n\n  b'...'"``)."""
+    reason, sep, _ = str(exc.message).partition(":\n\n")
+    return reason if sep and _REASON.fullmatch(reason) else None
 
 
 def phase(exc: HttpProcessingError) -> str:
     """Which part of the request could not be read."""
-    if isinstance(exc, PayloadEncodingError):
+    reason = _parser_reason(exc) or ""
+    if isinstance(exc, PayloadEncodingError) or "chunk" in reason.lower():
         return "the request body"
     return "the request head"
 
@@ -63,6 +86,13 @@ def body_fault(exc: BaseException, content_encoding: str = "") -> str:
     return "it is malformed"
 
 
+def unreadable_body(exc: BaseException, content_encoding: str = "") -> Exit:
+    """The gateway's 400 for a request body that cannot be read (Kong's shape;
+    AI plugins answer the same message in the client's format)."""
+    fault = body_fault(exc, content_encoding)
+    return Exit(400, {"message": f"Cannot read the request body: {fault}"})
+
+
 def describe(exc: HttpProcessingError) -> str:
     """The fault, in words that quote nothing the client sent."""
     if isinstance(exc, LineTooLong):
@@ -81,7 +111,12 @@ def describe(exc: HttpProcessingError) -> str:
     if isinstance(exc, PayloadEncodingError):
         return "a body that " + body_fault(exc).removeprefix("it ")
     if isinstance(exc, BadHttpMessage):
-        return "a malformed request"
+        reason = _parser_reason(exc)
+        return (
+            f"a malformed request ({reason[0].lower()}{reason[1:]})"
+            if reason
+            else ("a malformed request")
+        )
     return f"an HTTP error {exc.code}"
 
 

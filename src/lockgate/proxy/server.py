@@ -15,6 +15,7 @@ import os
 import time
 from typing import Any
 
+import aiohttp
 import orjson
 from aiohttp import web
 from multidict import CIMultiDict
@@ -24,6 +25,7 @@ from lockgate.config.state import GatewayState
 from lockgate.proxy.compiled import Chain, CompiledConfig
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.logrecord import build_record
+from lockgate.proxy.malformed import BODY_ERRORS, unreadable_body
 from lockgate.proxy.router import upstream_path
 from lockgate.proxy.upstream import HttpUpstream
 from lockgate.proxy.worker_env import WorkerEnv
@@ -52,11 +54,14 @@ async def read_body(ctx: RequestContext, limit: int = DEFAULT_MAX_BODY) -> bytes
         raise Exit(413, {"message": "Request size limit exceeded"})
     chunks = []
     size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if limit and size > limit:
-            raise Exit(413, {"message": "Request size limit exceeded"})
-        chunks.append(chunk)
+    try:
+        async for chunk in request.content.iter_any():
+            size += len(chunk)
+            if limit and size > limit:
+                raise Exit(413, {"message": "Request size limit exceeded"})
+            chunks.append(chunk)
+    except BODY_ERRORS as exc:
+        raise unreadable_body(exc, request.headers.get("Content-Encoding", "")) from exc
     ctx.body = b"".join(chunks)
     ctx.body_read = True
     ctx.request_size = size
@@ -200,6 +205,28 @@ class Gateway:
             self._schedule_log(ctx, chain)
             if isinstance(exc, asyncio.CancelledError):
                 raise
+            return response
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # The upstream stopped mid-body: one line naming the phase, and a cut
+            # connection so the client cannot take the part it got for the whole.
+            how = (
+                f"timed out (read_timeout {(ctx.service or {}).get('read_timeout', 60000)} ms)"
+                if isinstance(exc, TimeoutError)
+                else f"failed ({type(exc).__name__})"
+            )
+            log.warning(
+                "request %s: upstream %s:%s %s while sending the response body",
+                ctx.request_id,
+                ctx.upstream_host,
+                ctx.upstream_port,
+                how,
+            )
+            ctx.upstream_done_ns = time.perf_counter_ns()
+            if upstream.release:
+                upstream.release()
+            self._schedule_log(ctx, chain)
+            if ctx.request.transport is not None:
+                ctx.request.transport.abort()
             return response
         except Exception:
             log.exception("request %s failed while streaming the response", ctx.request_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 
@@ -9,8 +10,15 @@ import aiohttp
 from multidict import CIMultiDict
 
 from lockgate.proxy.context import HOP_BY_HOP, Exit, RequestContext, UpstreamResponse
+from lockgate.proxy.malformed import BODY_ERRORS, unreadable_body
 
 __all__ = ["HOP_BY_HOP", "HttpUpstream", "stream_body"]
+
+log = logging.getLogger("lockgate.proxy")
+
+#: Request bodies in these encodings reach handlers decoded (aiohttp's server
+#: decodes them; one it cannot decode is answered 400 before).
+DECODED_ENCODINGS = frozenset(("gzip", "deflate", "br", "zstd"))
 
 BAD_GATEWAY = {"message": "An invalid response was received from the upstream server"}
 GATEWAY_TIMEOUT = {"message": "The upstream server is timing out"}
@@ -39,6 +47,14 @@ class HttpUpstream:
         netloc = host if ctx.upstream_port == default_port else f"{host}:{ctx.upstream_port}"
         url = f"{ctx.upstream_scheme}://{netloc}{ctx.upstream_uri}"
         body: object = ctx.body if ctx.body_read else ctx.request.content
+        sent_headers = ctx.upstream_headers
+        encoding = ctx.request.headers.get("Content-Encoding", "")
+        if (
+            encoding.strip().lower() in DECODED_ENCODINGS
+            and sent_headers.get("Content-Encoding") == encoding
+        ):
+            # aiohttp's server has decoded the body: what goes upstream is plain.
+            del sent_headers["Content-Encoding"]
         attempt = 0
         while True:
             ctx.upstream_started_ns = time.perf_counter_ns()
@@ -46,7 +62,7 @@ class HttpUpstream:
                 resp = await self.session.request(
                     ctx.upstream_method,
                     url,
-                    headers=ctx.upstream_headers,
+                    headers=sent_headers,
                     data=body,
                     timeout=timeout,
                     allow_redirects=False,
@@ -54,14 +70,33 @@ class HttpUpstream:
                     skip_auto_headers=("User-Agent", "Accept-Encoding", "Content-Type"),
                 )
             except (aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError) as exc:
+                _raise_if_client_body_failed(ctx, exc)
                 # Only a failed connect is safe to retry: the body has not been consumed.
                 if attempt < retries and isinstance(exc, aiohttp.ClientConnectorError):
                     attempt += 1
                     continue
                 raise Exit(502, BAD_GATEWAY) from exc
             except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+                _raise_if_client_body_failed(ctx, exc)
+                if isinstance(exc, aiohttp.ConnectionTimeoutError):
+                    phase = (
+                        f"connecting (connect_timeout {service.get('connect_timeout', 60000)} ms)"
+                    )
+                else:
+                    phase = (
+                        "waiting for the response headers "
+                        f"(read_timeout {service.get('read_timeout', 60000)} ms)"
+                    )
+                log.warning(
+                    "request %s: upstream %s:%s timed out %s",
+                    ctx.request_id,
+                    host,
+                    ctx.upstream_port,
+                    phase,
+                )
                 raise Exit(504, GATEWAY_TIMEOUT) from exc
             except aiohttp.ClientError as exc:
+                _raise_if_client_body_failed(ctx, exc)
                 raise Exit(502, BAD_GATEWAY) from exc
             break
         ctx.upstream_headers_ns = time.perf_counter_ns()
@@ -72,6 +107,16 @@ class HttpUpstream:
         return UpstreamResponse(
             resp.status, headers, _guarded(resp), resp.release, resp.content_length
         )
+
+
+def _raise_if_client_body_failed(ctx: RequestContext, exc: BaseException) -> None:
+    """A streamed body that the client made unreadable (a Content-Encoding that
+    lies) fails the upstream call too; that is the client's fault, not the upstream's."""
+    if ctx.body_read:
+        return
+    fault = ctx.request.content.exception()
+    if isinstance(fault, BODY_ERRORS):
+        raise unreadable_body(fault, ctx.request.headers.get("Content-Encoding", "")) from exc
 
 
 async def _guarded(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:

@@ -11,6 +11,7 @@ import signal
 
 from aiohttp import web
 
+from lockgate.proxy.malformed import MalformedRequestLog
 from lockgate.proxy.server import Gateway, compile_state
 from lockgate.proxy.worker_env import WorkerEnv
 from lockgate.store import open_store
@@ -33,7 +34,13 @@ async def serve_proxy(
     gateway = Gateway(env, compile_state(state, version, env))
     # What exists now lives as long as the worker: keep it out of every future collection.
     gc.freeze()
-    server = web.Server(gateway.handle, access_log=None, handler_cancellation=True)
+    server = web.Server(
+        gateway.handle,
+        access_log=None,
+        handler_cancellation=True,
+        # One line per malformed request, quoting none of its bytes (they may hold a key).
+        logger=MalformedRequestLog(logging.getLogger("lockgate.proxy.http")),
+    )
     loop = asyncio.get_running_loop()
     sock_server = await loop.create_server(server, host, port, reuse_port=True, backlog=2048)
 

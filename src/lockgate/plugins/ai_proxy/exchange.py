@@ -316,8 +316,13 @@ async def run_attempt(
             url, data=payload, headers=headers, timeout=timeout, auto_decompress=True
         )
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+        phase = (
+            "connecting to"
+            if isinstance(exc, aiohttp.ConnectionTimeoutError)
+            else "waiting for the response from"
+        )
         raise AttemptFailed(
-            "timeout", 504, b"", f"timed out connecting to {endpoint.host}:{endpoint.port}"
+            "timeout", 504, b"", f"timed out {phase} {endpoint.host}:{endpoint.port}"
         ) from exc
     except aiohttp.ClientError as exc:
         raise AttemptFailed(
