@@ -73,6 +73,28 @@ services:
                 provider: openai
                 name: gpt-4o
                 options: {{upstream_url: "{emulator}/openai/v1/chat/completions"}}
+      - name: ai-tutorial
+        paths: ["/ai-tutorial"]
+        plugins:
+          # The tutorials' pre-function reads the body before ai-proxy does.
+          - name: pre-function
+            config:
+              access:
+                - |
+                  local body = kong.request.get_body("application/json", nil, 10485760)
+                  if body then
+                    body.model = nil
+                    kong.service.request.set_body(body, "application/json")
+                  end
+          - name: ai-proxy
+            config:
+              route_type: llm/v1/chat
+              llm_format: anthropic
+              auth: {{header_name: x-api-key, header_value: provider-key}}
+              model:
+                provider: anthropic
+                name: claude-sonnet-4-5
+                options: {{upstream_url: "{emulator}/anthropic/v1/messages"}}
   - name: ai-short
     url: {emulator}
     read_timeout: 500
@@ -195,6 +217,23 @@ def test_lying_content_encoding_on_an_anthropic_route_is_400_in_anthropics_forma
         assert body["type"] == "error"
         assert body["error"]["type"] == "invalid_request_error"
         assert "Content-Encoding" in body["error"]["message"]
+
+
+def test_lying_content_encoding_read_first_by_pre_function_is_still_anthropics_format(
+    gw: GatewayProcess,
+) -> None:
+    for status, body in _lying_bodies(gw, "/ai-tutorial/v1/messages"):
+        assert status == 400, body
+        assert body["type"] == "error"
+        assert body["error"]["type"] == "invalid_request_error"
+        assert "Content-Encoding" in body["error"]["message"]
+    packed = gzip.compress(BODY.replace(b'"hi"', b'"[[reply fine]]"'))
+    raw = exchange(
+        gw.proxy_port, post_head("/ai-tutorial/v1/messages", "gzip", len(packed)), packed
+    )
+    status, answer = status_and_body(raw)
+    assert status == 200, answer
+    assert json.loads(answer)["content"][0]["text"] == "fine"
 
 
 def test_lying_content_encoding_on_an_openai_route_is_400_in_openais_format(

@@ -40,6 +40,7 @@ from lockgate.proxy.context import Exit
 __all__ = [
     "BODY_ERRORS",
     "MalformedRequestLog",
+    "UnreadableBody",
     "body_fault",
     "describe",
     "phase",
@@ -86,11 +87,18 @@ def body_fault(exc: BaseException, content_encoding: str = "") -> str:
     return "it is malformed"
 
 
-def unreadable_body(exc: BaseException, content_encoding: str = "") -> Exit:
-    """The gateway's 400 for a request body that cannot be read (Kong's shape;
-    AI plugins answer the same message in the client's format)."""
-    fault = body_fault(exc, content_encoding)
-    return Exit(400, {"message": f"Cannot read the request body: {fault}"})
+class UnreadableBody(Exit):
+    """The gateway's 400 for a request body that cannot be read, in Kong's
+    shape; the route's AI plugin restates ``message`` in its client's format
+    (:meth:`~lockgate.plugins.base.PluginHandler.client_error`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, {"message": message})
+        self.message = message
+
+
+def unreadable_body(exc: BaseException, content_encoding: str = "") -> UnreadableBody:
+    return UnreadableBody(f"Cannot read the request body: {body_fault(exc, content_encoding)}")
 
 
 def describe(exc: HttpProcessingError) -> str:

@@ -25,7 +25,7 @@ from lockgate.config.state import GatewayState
 from lockgate.proxy.compiled import Chain, CompiledConfig
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.logrecord import build_record
-from lockgate.proxy.malformed import BODY_ERRORS, unreadable_body
+from lockgate.proxy.malformed import BODY_ERRORS, UnreadableBody, unreadable_body
 from lockgate.proxy.router import upstream_path
 from lockgate.proxy.upstream import HttpUpstream
 from lockgate.proxy.worker_env import WorkerEnv
@@ -153,6 +153,9 @@ class Gateway:
             if ctx.upstream is None:
                 ctx.upstream = self.http
             upstream = await ctx.upstream.send(ctx)
+        except UnreadableBody as exit_:
+            restated = (p.client_error(exit_.status, exit_.message) for p in chain.all)
+            return await self._exit(ctx, chain, next((e for e in restated if e), exit_))
         except Exit as exit_:
             return await self._exit(ctx, chain, exit_)
         except Exception:

@@ -53,9 +53,6 @@ async def parse_call(
                 f"request body is larger than the {max_body} bytes this route accepts (max_request_body_size)",
                 "request_too_large" if client_format == "anthropic" else None,
             ) from exc
-        if 400 <= exc.status < 500 and isinstance(exc.body, dict):
-            # The body could not be read (a Content-Encoding that lies): said in the client's format.
-            raise client_error(client_format, exc.status, str(exc.body.get("message"))) from exc
         raise
     if not raw:
         raise client_error(client_format, 400, "request body is empty: expected a JSON object")
