@@ -200,7 +200,12 @@ def _lying_bodies(gw: GatewayProcess, path: str) -> list[tuple[int, Any]]:
 
 
 def test_lying_content_encoding_on_a_plain_route_is_400(gw: GatewayProcess) -> None:
+    mark = log_mark(gw)
     answers = _lying_bodies(gw, "/plain")
+    time.sleep(0.3)
+    logged = logged_since(gw, mark)
+    assert "Traceback" not in logged
+    assert SECRET not in logged
     assert len(answers) == 20
     for status, body in answers:
         assert status == 400, body

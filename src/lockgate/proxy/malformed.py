@@ -78,8 +78,8 @@ def body_fault(exc: BaseException, content_encoding: str = "") -> str:
     if isinstance(exc, web.RequestPayloadError) and exc.__cause__ is not None:
         exc = exc.__cause__
     if isinstance(exc, ContentEncodingError):
-        shown = content_encoding.strip()[:40] or "its Content-Encoding"
-        return f"it does not decode as its Content-Encoding ({shown})"
+        shown = content_encoding.strip()[:40]
+        return "it does not decode as its Content-Encoding" + (f" ({shown})" if shown else "")
     if isinstance(exc, ContentLengthError):
         return "it is shorter than its Content-Length"
     if isinstance(exc, TransferEncodingError):
@@ -135,28 +135,31 @@ class MalformedRequestLog(logging.LoggerAdapter):  # type: ignore[type-arg]
         super().__init__(logger, {})
 
     def exception(self, msg: object, *args: Any, exc_info: Any = True, **kwargs: Any) -> None:
-        if isinstance(exc_info, HttpProcessingError):
-            remote = args[0] if args else "?"
-            self.logger.warning(
-                "malformed HTTP request from %s while reading %s: %s",
-                remote,
-                phase(exc_info),
-                describe(exc_info),
-            )
+        fault = _parse_fault(exc_info)
+        if fault is not None:
+            self.logger.warning(_one_line(fault, args))
             return
         self.logger.error(msg, *args, exc_info=exc_info, **kwargs)
 
     def debug(self, msg: object, *args: Any, **kwargs: Any) -> None:
         # aiohttp logs TLS-on-a-plain-port at debug level with the same traceback.
-        exc_info = kwargs.get("exc_info")
-        if isinstance(exc_info, HttpProcessingError):
-            if self.logger.isEnabledFor(logging.DEBUG):
-                remote = args[0] if args else "?"
-                self.logger.debug(
-                    "malformed HTTP request from %s while reading %s: %s",
-                    remote,
-                    phase(exc_info),
-                    describe(exc_info),
-                )
+        fault = _parse_fault(kwargs.get("exc_info"))
+        if fault is not None:
+            self.logger.debug(_one_line(fault, args))
             return
         self.logger.debug(msg, *args, **kwargs)
+
+
+def _parse_fault(exc: Any) -> HttpProcessingError | None:
+    """The parser's error behind ``exc``: itself, or the cause of the
+    ``RequestPayloadError`` aiohttp raises again when it drains a body that
+    was already answered 400."""
+    if isinstance(exc, web.RequestPayloadError):
+        exc = exc.__cause__
+    return exc if isinstance(exc, HttpProcessingError) else None
+
+
+def _one_line(fault: HttpProcessingError, args: tuple[Any, ...]) -> str:
+    # aiohttp passes the peer's address as the only argument when it has one.
+    source = f" from {args[0]}" if len(args) == 1 and isinstance(args[0], str) else ""
+    return f"malformed HTTP request{source} while reading {phase(fault)}: {describe(fault)}"
