@@ -145,12 +145,12 @@ def main() -> None:
         if result.returncode != 0:
             raise SystemExit(result.stdout + result.stderr)
         gw.wait_config()
-        marks = (len(gw.error_log()), len(gw.log_path.read_text(errors="replace")))
+        mark = len(gw.error_log())
         jobs = [k for _ in range(args.rounds) for k in kinds]
         with ThreadPoolExecutor(args.concurrency) as pool:
             statuses = list(pool.map(lambda k: _send(gw.proxy_port, k[1], k[2]), jobs))
         time.sleep(0.5)
-        logged = gw.error_log()[marks[0] :] + gw.log_path.read_text(errors="replace")[marks[1] :]
+        logged = gw.error_log()[mark:]
     table: dict[str, collections.Counter[int]] = collections.defaultdict(collections.Counter)
     for (kind, _, split), status in zip(jobs, statuses, strict=True):
         table[kind + (" (body later)" if split else "")][status] += 1

@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from tests.support.processes import start_gateway
 
-from lockgate.plugins.registry import plugin_class, plugin_names, validate_plugin_config
+from lockgate.plugins.registry import plugin_class, plugin_names, validate
 
 #: A valid config per plugin, as small as the schema allows.
 MINIMAL: dict[str, dict[str, Any]] = {
@@ -24,6 +24,7 @@ MINIMAL: dict[str, dict[str, Any]] = {
     "key-auth": {},
     "pre-function": {},
     "post-function": {},
+    "rate-limiting": {"minute": 5},
 }
 
 
@@ -99,7 +100,7 @@ async def test_each_plugin_schema_is_its_config_model(client: TestClient, name: 
     assert cls is not None
     config = fields_of(fields_of(await _get(client, f"/schemas/plugins/{name}"))["config"])
     assert list(config) == list(cls.Config.model_fields)
-    filled = validate_plugin_config(name, MINIMAL[name])
+    filled = validate(name, MINIMAL[name])
     for field, described in config.items():
         if "default" in described:
             assert filled[field] == described["default"], field

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from lockgate.plugins.ai_proxy.schema import LoggingConfig, ModelConfig
+from lockgate.llm.providers.config import ModelConfig
+from lockgate.plugins.ai_proxy.schema import LoggingConfig
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.plugins.ai_proxy_advanced.balancer import Balancer
 

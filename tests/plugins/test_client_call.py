@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import orjson
 
+from lockgate.llm.providers.config import ModelConfig
 from lockgate.plugins.ai_proxy.exchange import ClientCall, _stream_translator, _upstream_body
-from lockgate.plugins.ai_proxy.schema import LoggingConfig, ModelConfig
+from lockgate.plugins.ai_proxy.schema import LoggingConfig
 from lockgate.plugins.ai_proxy.target import Target
 
 BODY = {

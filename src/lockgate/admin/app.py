@@ -45,7 +45,7 @@ from lockgate.admin.routes_config import add_config_routes
 from lockgate.admin.routes_entities import add_entity_routes
 from lockgate.admin.routes_schemas import add_schema_routes
 from lockgate.config.errors import ConfigError
-from lockgate.plugins.registry import plugin_class, plugin_names
+from lockgate.plugins.registry import plugin_class, plugin_names, plugin_schemas
 from lockgate.proxy.malformed import BODY_ERRORS, body_fault
 from lockgate.store.base import ConfigStore
 from lockgate.store.sqlite import SQLiteStore
@@ -205,7 +205,7 @@ def build_admin_app(
     ``{"proxy_listen": "0.0.0.0:8000", "admin_listen": "127.0.0.1:8001"}``).
     """
     app = web.Application(middlewares=[_kong_answers], client_max_size=MAX_BODY)
-    live = LiveState(store)
+    live = LiveState(store, plugin_schemas())
     info = dict(node_info or {})
     info.setdefault("node_id", str(uuid.uuid4()))
     app[LIVE_STATE] = live

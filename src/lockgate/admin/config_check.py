@@ -19,7 +19,7 @@ from lockgate.config.declarative import DeclarativeError
 from lockgate.config.entities import is_uuid, validate_entity
 from lockgate.config.errors import ConfigError
 from lockgate.config.state import KINDS, GatewayState
-from lockgate.plugins.registry import validate_plugin_config
+from lockgate.plugins import registry
 
 __all__ = [
     "ENTITY_TYPES",
@@ -114,7 +114,7 @@ def check_declarative(
             try:
                 entity = validate_entity(kind, item)
                 if kind == "plugins":
-                    validate_plugin_config(entity["name"], entity.get("config"))
+                    registry.validate(entity["name"], entity.get("config"))
             except ConfigError as exc:
                 _add(errors, path, _error_fields(exc))
             for field in _KEYS.get(kind, ()):

@@ -29,7 +29,8 @@ from lockgate.admin.kong_schema import describe_field, entity_schema, record_fie
 from lockgate.admin.request_body import read_entity_body
 from lockgate.admin.responses import AdminError, json_response
 from lockgate.config.entities import ENTITY_KINDS, Plugin, validate_entity
-from lockgate.plugins.registry import plugin_class, plugin_names, validate_plugin_config
+from lockgate.plugins import registry
+from lockgate.plugins.registry import plugin_class, plugin_names
 
 __all__ = ["add_schema_routes"]
 
@@ -70,7 +71,7 @@ async def _plugin_config_schema(request: web.Request) -> web.Response:
 def _check(kind: str, body: dict[str, Any]) -> None:
     entity = validate_entity(kind, body)
     if kind == "plugins":
-        validate_plugin_config(entity["name"], entity.get("config"))
+        registry.validate(entity["name"], entity.get("config"))
 
 
 async def _validate_plugin(request: web.Request) -> web.Response:

@@ -22,6 +22,7 @@ from lockgate.config.declarative import DeclarativeError, flatten, parse_documen
 from lockgate.config.errors import ConfigError, ForeignKeyError
 from lockgate.config.state import GatewayState
 from lockgate.config.yaml_core import CoreLoader
+from lockgate.plugins.registry import plugin_class, plugin_schemas
 
 __all__ = ["CheckFailed", "DeckFiles", "dump_yaml", "read_files"]
 
@@ -67,8 +68,6 @@ class DeckFiles:
 
     def warnings(self) -> list[str]:
         """Accepted but worth telling: each plugin's own warnings, with the entity's path."""
-        from lockgate.plugins.registry import plugin_class
-
         out: list[str] = []
         for item in self.decl.get("plugins", []):
             cls = plugin_class(str(item.get("name")))
@@ -90,7 +89,7 @@ class DeckFiles:
         if errors:
             raise CheckFailed(flat_lines(errors))
         try:
-            GatewayState().apply(self.decl, sync=True)
+            GatewayState(plugins=plugin_schemas()).apply(self.decl, sync=True)
         except ForeignKeyError as exc:
             if mode != "apply":
                 raise CheckFailed(flat_lines(exc.fields) if exc.fields else [exc.message]) from exc

@@ -25,7 +25,7 @@ from lockgate.config.errors import (
     SchemaError,
     UniqueError,
 )
-from lockgate.plugins.registry import validate_plugin_config
+from lockgate.config.plugin_schema import PluginSchemas, validate_plugin_config
 
 __all__ = ["KINDS", "GatewayState"]
 
@@ -48,7 +48,16 @@ _REFS: dict[str, tuple[tuple[str, str], ...]] = {
 
 
 class GatewayState:
-    def __init__(self, entities: dict[str, dict[str, dict[str, Any]]] | None = None) -> None:
+    """``plugins`` are the plugin registry's schemas; a state that is only read
+    (a worker's) needs none, one that takes new plugin entities must have them."""
+
+    def __init__(
+        self,
+        entities: dict[str, dict[str, dict[str, Any]]] | None = None,
+        *,
+        plugins: PluginSchemas | None = None,
+    ) -> None:
+        self.plugins = plugins
         self.entities: dict[str, dict[str, dict[str, Any]]] = {k: {} for k in KINDS}
         if entities:
             for kind in KINDS:
@@ -60,12 +69,12 @@ class GatewayState:
         return orjson.dumps({k: list(v.values()) for k, v in self.entities.items()})
 
     @classmethod
-    def from_json(cls, raw: bytes) -> GatewayState:
+    def from_json(cls, raw: bytes, *, plugins: PluginSchemas | None = None) -> GatewayState:
         data = orjson.loads(raw)
-        return cls({k: {e["id"]: e for e in data.get(k, [])} for k in KINDS})
+        return cls({k: {e["id"]: e for e in data.get(k, [])} for k in KINDS}, plugins=plugins)
 
     def copy(self) -> GatewayState:
-        return GatewayState(copy.deepcopy(self.entities))
+        return GatewayState(copy.deepcopy(self.entities), plugins=self.plugins)
 
     # -- lookup --------------------------------------------------------------
 
@@ -163,7 +172,11 @@ class GatewayState:
         data.pop("updated_at", None)
         entity = validate_entity(kind, data)
         if kind == "plugins":
-            entity["config"] = validate_plugin_config(entity["name"], entity.get("config"))
+            if self.plugins is None:
+                raise RuntimeError("this GatewayState was given no plugin schemas")
+            entity["config"] = validate_plugin_config(
+                self.plugins, entity["name"], entity.get("config")
+            )
         if kind == "keyauth_credentials" and not entity.get("key"):
             entity["key"] = new_id().replace("-", "")
         entity["id"] = entity["id"] or new_id()
@@ -210,7 +223,7 @@ class GatewayState:
         """A new state with the declarative entities applied (``sync``: and
         everything else removed). ``self`` is unchanged; errors raise
         :class:`ConfigError` with the entity's path in the file."""
-        new = GatewayState() if sync else self.copy()
+        new = GatewayState(plugins=self.plugins) if sync else self.copy()
         for kind in KINDS:
             for index, raw in enumerate(decl.get(kind, [])):
                 item = dict(raw)

@@ -1,88 +1,11 @@
-"""The plugin contract.
+"""What a plugin builds on: its config base and the phase-hook contract.
 
-A plugin is a package under ``lockgate.plugins`` with a pydantic ``Config``
-model and a handler class. The handler implements only the phase hooks it
-needs and carries its ``PRIORITY`` (Kong's numbers, so mixed configurations
-run in the order Kong users expect). Phases:
-
-- ``rewrite(ctx)`` and ``access(ctx)``: before the upstream request; may
-  change it, set ``ctx.upstream`` (e.g. ai-proxy), or answer directly by
-  raising :class:`lockgate.proxy.context.Exit`.
-- ``header_filter(ctx)``: the upstream answered; status and headers may change.
-- ``body_filter(ctx, chunk) -> bytes``: once per response chunk, streaming.
-- ``log(ctx, record)``: after the response is sent; never delays the client.
+The contract itself lives with the proxy that runs it (``lockgate.proxy.plugin``)
+and the config base with configuration validation
+(``lockgate.config.plugin_schema``); plugins import both from here.
 """
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING, Any, ClassVar
-
-from pydantic import BaseModel, ConfigDict
-
-if TYPE_CHECKING:
-    from lockgate.proxy.context import Exit, RequestContext
-    from lockgate.proxy.worker_env import WorkerEnv
+from lockgate.config.plugin_schema import PluginConfig
+from lockgate.proxy.plugin import PHASES, PluginHandler
 
 __all__ = ["PHASES", "PluginConfig", "PluginHandler"]
-
-PHASES = ("rewrite", "access", "header_filter", "body_filter", "log")
-
-
-class PluginConfig(BaseModel):
-    """Base of every plugin's config schema: unknown fields are errors."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-
-class PluginHandler:
-    name: ClassVar[str]
-    PRIORITY: ClassVar[int]
-    VERSION: ClassVar[str] = "0.1.0"
-    Config: ClassVar[type[PluginConfig]]
-    #: The request body must be read before ``access`` (and is then available as ``ctx.body``).
-    needs_body: ClassVar[bool] = False
-
-    def __init__(self, entity: dict[str, Any], config: Any, env: WorkerEnv) -> None:
-        self.id: str = entity["id"]
-        self.entity = entity
-        self.config = config
-        self.env = env
-
-    @classmethod
-    def implements(cls, phase: str) -> bool:
-        return getattr(cls, phase) is not getattr(PluginHandler, phase)
-
-    @classmethod
-    def check(cls, config: Any) -> list[str]:
-        """Extra checks beyond the schema (e.g. compiling Lua). Returns error lines as
-        ``"config.path: message"``."""
-        return []
-
-    @classmethod
-    def warnings(cls, raw: dict[str, Any]) -> list[str]:
-        """Things accepted but worth telling the user about, from the raw config."""
-        return []
-
-    def client_error(self, status: int, message: str) -> Exit | None:
-        """The gateway's own error (a request body it cannot read) in the format
-        of this plugin's clients, or None when the plugin has none: the route's
-        AI plugin speaks for it even when another plugin hit the error first."""
-        return None
-
-    async def rewrite(self, ctx: RequestContext) -> None:
-        pass
-
-    async def access(self, ctx: RequestContext) -> None:
-        pass
-
-    def header_filter(self, ctx: RequestContext) -> None:
-        pass
-
-    def body_filter(self, ctx: RequestContext, chunk: bytes) -> bytes:
-        return chunk
-
-    def log(self, ctx: RequestContext, record: dict[str, Any]) -> None:
-        pass
-
-    async def close(self) -> None:
-        """Called when the configuration that built this handler is replaced."""

@@ -1,26 +1,29 @@
-"""The one list of plugins lockgate knows, and config validation against it."""
+"""The one list of plugins lockgate knows.
+
+Lower layers never import this: the configuration layer is handed
+:func:`plugin_schemas` to validate with, and the proxy's workers are handed
+:func:`plugin_classes` at start-up to build their plugin chains from.
+"""
 
 from __future__ import annotations
 
 from functools import cache
 from typing import Any
 
-from pydantic import ValidationError
-
-from lockgate.config.entities import pydantic_fields
-from lockgate.config.errors import SchemaError
+from lockgate.config.plugin_schema import PluginSchemas, validate_plugin_config
 from lockgate.plugins.base import PluginHandler
 
-__all__ = ["plugin_class", "plugin_names", "validate_plugin_config"]
+__all__ = ["plugin_class", "plugin_classes", "plugin_names", "plugin_schemas", "validate"]
 
 
 @cache
-def _classes() -> dict[str, type[PluginHandler]]:
+def plugin_classes() -> dict[str, type[PluginHandler]]:
     from lockgate.plugins.ai_proxy.handler import AIProxy
     from lockgate.plugins.ai_proxy_advanced.handler import AIProxyAdvanced
     from lockgate.plugins.file_log.handler import FileLog
     from lockgate.plugins.key_auth.handler import KeyAuth
     from lockgate.plugins.pre_function.handler import PostFunction, PreFunction
+    from lockgate.plugins.rate_limiting.handler import RateLimiting
 
     classes: list[type[PluginHandler]] = [
         AIProxy,
@@ -29,42 +32,24 @@ def _classes() -> dict[str, type[PluginHandler]]:
         KeyAuth,
         PreFunction,
         PostFunction,
+        RateLimiting,
     ]
     return {c.name: c for c in classes}
 
 
+def plugin_schemas() -> PluginSchemas:
+    """Every plugin's schema, for configuration validation."""
+    return plugin_classes()  # a handler class carries its Config and check()
+
+
 def plugin_names() -> list[str]:
-    return sorted(_classes())
+    return sorted(plugin_classes())
 
 
 def plugin_class(name: str) -> type[PluginHandler] | None:
-    return _classes().get(name)
+    return plugin_classes().get(name)
 
 
-def validate_plugin_config(name: str, config: dict[str, Any] | None) -> dict[str, Any]:
-    """Validate a plugin's config; return it with every default filled in."""
-    cls = plugin_class(name)
-    if cls is None:
-        raise SchemaError(
-            f"schema violation (name: plugin '{name}' not enabled; add it to 'plugins' configuration property)",
-            {"name": f"plugin '{name}' not enabled; add it to 'plugins' configuration property"},
-        )
-    try:
-        model = cls.Config.model_validate(config or {})
-    except ValidationError as exc:
-        fields = {"config": pydantic_fields(exc)}
-        raise SchemaError(
-            "schema violation (" + ", ".join(SchemaError("", fields).flat()) + ")", fields
-        ) from exc
-    problems = cls.check(model)
-    if problems:
-        found: dict[str, Any] = {"config": {}}
-        for line in problems:
-            path, _, msg = line.partition(": ")
-            node = found["config"]
-            keys = path.split(".")[1:] if path.startswith("config.") else [path]
-            for key in keys[:-1]:
-                node = node.setdefault(key, {})
-            node[keys[-1]] = msg
-        raise SchemaError("schema violation (" + "; ".join(problems) + ")", found)
-    return model.model_dump(mode="json")
+def validate(name: str, config: dict[str, Any] | None) -> dict[str, Any]:
+    """One plugin's config, validated, with every default filled in."""
+    return validate_plugin_config(plugin_schemas(), name, config)

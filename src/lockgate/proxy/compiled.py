@@ -7,8 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from lockgate.config.state import GatewayState
-from lockgate.plugins.base import PluginHandler
-from lockgate.plugins.registry import plugin_class
+from lockgate.proxy.plugin import PluginHandler
 from lockgate.proxy.router import Router
 from lockgate.proxy.worker_env import WorkerEnv
 
@@ -68,7 +67,7 @@ class CompiledConfig:
         for entity in state.all("plugins"):
             if not entity.get("enabled", True):
                 continue
-            cls = plugin_class(entity["name"])
+            cls = env.plugins.get(entity["name"])
             if cls is None:
                 self.failed.append(entity["name"])
                 continue

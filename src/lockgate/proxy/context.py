@@ -16,11 +16,24 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 from multidict import CIMultiDict
 
-if TYPE_CHECKING:
-    from lockgate.plugins.base import PluginHandler
-    from lockgate.proxy.compiled import CompiledConfig
+from lockgate.proxy.malformed import BODY_ERRORS, body_fault
 
-__all__ = ["HOP_BY_HOP", "Exit", "RequestContext", "Upstream", "UpstreamResponse"]
+if TYPE_CHECKING:
+    from lockgate.proxy.compiled import CompiledConfig
+    from lockgate.proxy.plugin import PluginHandler
+
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "HOP_BY_HOP",
+    "Exit",
+    "RequestContext",
+    "UnreadableBody",
+    "Upstream",
+    "UpstreamResponse",
+]
+
+#: A hard ceiling on buffered request bodies (plugins such as ai-proxy set lower ones).
+DEFAULT_MAX_BODY = 64 * 1024 * 1024
 
 
 class Exit(Exception):
@@ -36,6 +49,21 @@ class Exit(Exception):
         self.status = status
         self.body = body
         self.headers = headers or {}
+
+
+class UnreadableBody(Exit):
+    """The gateway's 400 for a request body that cannot be read (a
+    Content-Encoding that lies), in Kong's shape; the route's AI plugin
+    restates ``message`` in its client's format
+    (:meth:`~lockgate.proxy.plugin.PluginHandler.client_error`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, {"message": message})
+        self.message = message
+
+    @classmethod
+    def of(cls, exc: BaseException, content_encoding: str = "") -> UnreadableBody:
+        return cls(f"Cannot read the request body: {body_fault(exc, content_encoding)}")
 
 
 @dataclass(slots=True)
@@ -100,6 +128,32 @@ class RequestContext:
     shared: dict[str, Any] = field(default_factory=dict)
     #: Plugin-private per-request state, keyed by plugin id.
     plugin_state: dict[str, Any] = field(default_factory=dict)
+
+    async def read_body(self, limit: int = DEFAULT_MAX_BODY) -> bytes:
+        """Read the whole request body once; 413 beyond ``limit`` bytes (0 = no limit)."""
+        if self.body_read:
+            body = self.body or b""
+            if limit and len(body) > limit:
+                raise Exit(413, {"message": "Request size limit exceeded"})
+            return body
+        request = self.request
+        declared = request.content_length
+        if limit and declared is not None and declared > limit:
+            raise Exit(413, {"message": "Request size limit exceeded"})
+        chunks = []
+        size = 0
+        try:
+            async for chunk in request.content.iter_any():
+                size += len(chunk)
+                if limit and size > limit:
+                    raise Exit(413, {"message": "Request size limit exceeded"})
+                chunks.append(chunk)
+        except BODY_ERRORS as exc:
+            raise UnreadableBody.of(exc, request.headers.get("Content-Encoding", "")) from exc
+        self.body = b"".join(chunks)
+        self.body_read = True
+        self.request_size = size
+        return self.body
 
     @property
     def upstream_headers(self) -> CIMultiDict[str]:

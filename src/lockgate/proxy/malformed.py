@@ -35,16 +35,12 @@ from aiohttp.http_exceptions import (
     TransferEncodingError,
 )
 
-from lockgate.proxy.context import Exit
-
 __all__ = [
     "BODY_ERRORS",
     "MalformedRequestLog",
-    "UnreadableBody",
     "body_fault",
     "describe",
     "phase",
-    "unreadable_body",
 ]
 
 
@@ -85,20 +81,6 @@ def body_fault(exc: BaseException, content_encoding: str = "") -> str:
     if isinstance(exc, TransferEncodingError):
         return "its chunked transfer encoding is broken"
     return "it is malformed"
-
-
-class UnreadableBody(Exit):
-    """The gateway's 400 for a request body that cannot be read, in Kong's
-    shape; the route's AI plugin restates ``message`` in its client's format
-    (:meth:`~lockgate.plugins.base.PluginHandler.client_error`)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(400, {"message": message})
-        self.message = message
-
-
-def unreadable_body(exc: BaseException, content_encoding: str = "") -> UnreadableBody:
-    return UnreadableBody(f"Cannot read the request body: {body_fault(exc, content_encoding)}")
 
 
 def describe(exc: HttpProcessingError) -> str:

@@ -23,49 +23,19 @@ from multidict import CIMultiDict
 from lockgate import __version__
 from lockgate.config.state import GatewayState
 from lockgate.proxy.compiled import Chain, CompiledConfig
-from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
+from lockgate.proxy.context import Exit, RequestContext, UnreadableBody, UpstreamResponse
 from lockgate.proxy.logrecord import build_record
-from lockgate.proxy.malformed import BODY_ERRORS, UnreadableBody, unreadable_body
 from lockgate.proxy.router import upstream_path
 from lockgate.proxy.upstream import HttpUpstream
 from lockgate.proxy.worker_env import WorkerEnv
 
-__all__ = ["Gateway", "read_body"]
+__all__ = ["Gateway"]
 
 log = logging.getLogger("lockgate.proxy")
 
 NO_ROUTE = orjson.dumps({"message": "no Route matched with those values"})
 VIA = f"1.1 lockgate/{__version__}"
 SERVER = f"lockgate/{__version__}"
-#: A hard ceiling on buffered request bodies (plugins such as ai-proxy set lower ones).
-DEFAULT_MAX_BODY = 64 * 1024 * 1024
-
-
-async def read_body(ctx: RequestContext, limit: int = DEFAULT_MAX_BODY) -> bytes:
-    """Read the whole request body once; 413 beyond ``limit`` bytes (0 = no limit)."""
-    if ctx.body_read:
-        body = ctx.body or b""
-        if limit and len(body) > limit:
-            raise Exit(413, {"message": "Request size limit exceeded"})
-        return body
-    request = ctx.request
-    declared = request.content_length
-    if limit and declared is not None and declared > limit:
-        raise Exit(413, {"message": "Request size limit exceeded"})
-    chunks = []
-    size = 0
-    try:
-        async for chunk in request.content.iter_any():
-            size += len(chunk)
-            if limit and size > limit:
-                raise Exit(413, {"message": "Request size limit exceeded"})
-            chunks.append(chunk)
-    except BODY_ERRORS as exc:
-        raise unreadable_body(exc, request.headers.get("Content-Encoding", "")) from exc
-    ctx.body = b"".join(chunks)
-    ctx.body_read = True
-    ctx.request_size = size
-    return ctx.body
 
 
 class Gateway:
@@ -137,7 +107,7 @@ class Gateway:
             for plugin in chain.rewrite:
                 await plugin.rewrite(ctx)
             if chain.needs_body:
-                await read_body(ctx)
+                await ctx.read_body()
             for plugin in chain.access:
                 await plugin.access(ctx)
                 if (

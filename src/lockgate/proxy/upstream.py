@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import AsyncIterator
 
 import aiohttp
 from multidict import CIMultiDict
 
-from lockgate.proxy.context import HOP_BY_HOP, Exit, RequestContext, UpstreamResponse
-from lockgate.proxy.malformed import BODY_ERRORS, unreadable_body
+from lockgate.proxy.context import (
+    HOP_BY_HOP,
+    Exit,
+    RequestContext,
+    UnreadableBody,
+    UpstreamResponse,
+)
+from lockgate.proxy.malformed import BODY_ERRORS
 
-__all__ = ["HOP_BY_HOP", "HttpUpstream", "stream_body"]
+__all__ = ["HOP_BY_HOP", "HttpUpstream", "connection_error_text", "stream_body"]
 
 log = logging.getLogger("lockgate.proxy")
 
@@ -22,6 +30,35 @@ DECODED_ENCODINGS = frozenset(("gzip", "deflate", "br", "zstd"))
 
 BAD_GATEWAY = {"message": "An invalid response was received from the upstream server"}
 GATEWAY_TIMEOUT = {"message": "The upstream server is timing out"}
+
+
+def connection_error_text(exc: BaseException, scheme: str, host: str, port: int) -> str:
+    """What went wrong reaching ``host:port``, in words that fit the URL.
+
+    aiohttp's own text (``Cannot connect to host h:p ssl:default [...]``)
+    names an SSL setting even for a plain-HTTP URL, which sends users
+    looking for a TLS problem that does not exist; TLS is named here only
+    when the failure is one.
+    """
+    where = f"{host}:{port}"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"the TLS certificate of {where} was not accepted: {exc.certificate_error}"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError | aiohttp.ClientSSLError):
+        return f"the TLS handshake with {where} failed: {exc.os_error}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, socket.gaierror):
+            return f"cannot resolve {host}: {exc.os_error.strerror or exc.os_error}"
+        errno = exc.os_error.errno
+        reason = os.strerror(errno) if errno and errno > 0 else str(exc.os_error)
+        return f"cannot connect to {where} ({scheme}): {reason}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"{where} closed the connection before answering"
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return f"timed out connecting to {where}"
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        # aiohttp's sock_read: the connection was made, the answer did not come.
+        return f"timed out waiting for the response from {where}"
+    return f"{where}: {type(exc).__name__}: {exc}"
 
 
 async def stream_body(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
@@ -75,28 +112,15 @@ class HttpUpstream:
                 if attempt < retries and isinstance(exc, aiohttp.ClientConnectorError):
                     attempt += 1
                     continue
+                _log_failure(ctx, exc, attempt)
                 raise Exit(502, BAD_GATEWAY) from exc
             except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
                 _raise_if_client_body_failed(ctx, exc)
-                if isinstance(exc, aiohttp.ConnectionTimeoutError):
-                    phase = (
-                        f"connecting (connect_timeout {service.get('connect_timeout', 60000)} ms)"
-                    )
-                else:
-                    phase = (
-                        "waiting for the response headers "
-                        f"(read_timeout {service.get('read_timeout', 60000)} ms)"
-                    )
-                log.warning(
-                    "request %s: upstream %s:%s timed out %s",
-                    ctx.request_id,
-                    host,
-                    ctx.upstream_port,
-                    phase,
-                )
+                _log_failure(ctx, exc, attempt)
                 raise Exit(504, GATEWAY_TIMEOUT) from exc
             except aiohttp.ClientError as exc:
                 _raise_if_client_body_failed(ctx, exc)
+                _log_failure(ctx, exc, attempt)
                 raise Exit(502, BAD_GATEWAY) from exc
             break
         ctx.upstream_headers_ns = time.perf_counter_ns()
@@ -116,7 +140,20 @@ def _raise_if_client_body_failed(ctx: RequestContext, exc: BaseException) -> Non
         return
     fault = ctx.request.content.exception()
     if isinstance(fault, BODY_ERRORS):
-        raise unreadable_body(fault, ctx.request.headers.get("Content-Encoding", "")) from exc
+        encoding = ctx.request.headers.get("Content-Encoding", "")
+        raise UnreadableBody.of(fault, encoding) from exc
+
+
+def _log_failure(ctx: RequestContext, exc: BaseException, retries: int) -> None:
+    text = connection_error_text(exc, ctx.upstream_scheme, ctx.upstream_host, ctx.upstream_port)
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        service = ctx.service or {}
+        setting = (
+            "connect_timeout" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "read_timeout"
+        )
+        text += f" ({setting} {service.get(setting, 60000)} ms)"
+    tries = f" (after {retries} retries)" if retries else ""
+    log.error("request %s: upstream failed%s: %s", ctx.request_id, tries, text)
 
 
 async def _guarded(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:

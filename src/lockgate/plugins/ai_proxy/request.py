@@ -12,7 +12,6 @@ import orjson
 
 from lockgate.plugins.ai_proxy.exchange import ClientCall, client_error
 from lockgate.proxy.context import Exit, RequestContext
-from lockgate.proxy.server import read_body
 
 __all__ = ["models_answer", "parse_call"]
 
@@ -44,7 +43,7 @@ async def parse_call(
             f"{request.method} is not supported here: send POST requests to this route",
         )
     try:
-        raw = await read_body(ctx, max_body)
+        raw = await ctx.read_body(max_body)
     except Exit as exc:
         if exc.status == 413:
             raise client_error(

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from lockgate.llm.providers.config import AuthConfig, ModelConfig
 from lockgate.plugins.ai_proxy.exchange import (
     AttemptFailed,
     ClientCall,
@@ -22,9 +23,7 @@ from lockgate.plugins.ai_proxy.exchange import (
 )
 from lockgate.plugins.ai_proxy.request import models_answer, parse_call
 from lockgate.plugins.ai_proxy.schema import (
-    AuthConfig,
     LoggingConfig,
-    ModelConfig,
     RouteType,
     misplaced_options,
     unsupported,
@@ -174,6 +173,8 @@ class AIProxyAdvanced(PluginHandler):
                 weight=t.weight,
                 description=t.description,
                 index=i,
+                plugin_name=self.name,
+                config_path=f"config.targets[{i}]",
             )
             for i, t in enumerate(config.targets)
         ]

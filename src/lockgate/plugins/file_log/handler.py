@@ -16,6 +16,7 @@ from pydantic import Field
 
 from lockgate.lua import LuaError, LuaSyntaxError, check_syntax
 from lockgate.plugins.base import PluginConfig, PluginHandler
+from lockgate.plugins.file_log.writer import LogWriter
 from lockgate.plugins.lua_context import lua_request
 from lockgate.proxy.context import RequestContext
 from lockgate.proxy.worker_env import WorkerEnv
@@ -39,6 +40,9 @@ class FileLog(PluginHandler):
 
     def __init__(self, entity: dict[str, Any], config: FileLogConfig, env: WorkerEnv) -> None:
         super().__init__(entity, config, env)
+        path = config.path
+        # One writer per path for the worker's life, shared by every configuration version.
+        self.writer = env.resource(("file-log", path), lambda: LogWriter(path))
         fields = config.custom_fields_by_lua or {}
         self.fields = [
             (name.split("."), env.lua.compile(code, f"file-log:custom_fields_by_lua[{name}]"))
@@ -63,7 +67,7 @@ class FileLog(PluginHandler):
             record = self._custom_fields(ctx, record)
         try:
             line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS)
-            self.env.writer(self.config.path).write(line, reopen=self.config.reopen)
+            self.writer.write(line, reopen=self.config.reopen)
         except OSError as exc:
             log.error("file-log: cannot write to %s: %s", self.config.path, exc)
 

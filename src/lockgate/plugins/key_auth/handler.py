@@ -47,9 +47,7 @@ class KeyAuth(PluginHandler):
                 key, where = request.query[name], ("query", name)
                 break
         if key is None and config.key_in_body:
-            from lockgate.proxy.server import read_body
-
-            body = await read_body(ctx)
+            body = await ctx.read_body()
             try:
                 data = orjson.loads(body) if body else {}
             except orjson.JSONDecodeError:

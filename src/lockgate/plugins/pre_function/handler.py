@@ -17,7 +17,6 @@ from lockgate.lua import LuaError, LuaRequest, LuaSyntaxError, check_syntax
 from lockgate.plugins.base import PluginConfig, PluginHandler
 from lockgate.plugins.lua_context import LUA_REQUEST_KEY, lua_request
 from lockgate.proxy.context import Exit, RequestContext
-from lockgate.proxy.server import read_body
 from lockgate.proxy.worker_env import WorkerEnv
 
 __all__ = ["PostFunction", "PreFunction"]
@@ -100,7 +99,7 @@ class PreFunction(PluginHandler):
         if not self.chunks[phase]:
             return
         if not ctx.body_read and ctx.request.body_exists:
-            await read_body(ctx)
+            await ctx.read_body()
         state = lua_request(ctx)
         state.body = ctx.body
         self._run(ctx, phase, state)
