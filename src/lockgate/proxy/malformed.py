@@ -16,10 +16,12 @@ bug of ours.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
 
+import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import (
     BadHttpMessage,
@@ -38,6 +40,7 @@ from aiohttp.http_exceptions import (
 __all__ = [
     "BODY_ERRORS",
     "MalformedRequestLog",
+    "MalformedRequestServer",
     "body_fault",
     "describe",
     "phase",
@@ -108,6 +111,44 @@ def describe(exc: HttpProcessingError) -> str:
             else ("a malformed request")
         )
     return f"an HTTP error {exc.code}"
+
+
+class _JsonErrorHandler(web.RequestHandler):
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        response = super().handle_error(request, status, exc, message)  # logs, closes
+        if not isinstance(exc, HttpProcessingError):
+            return response
+        answer = web.Response(
+            status=status,
+            body=orjson.dumps({"message": f"Bad request: {describe(exc)}"}),
+            content_type="application/json",
+        )
+        answer.force_close()
+        return answer
+
+
+class MalformedRequestServer(web.Server):
+    """aiohttp's low-level server, answering a request it cannot parse in
+    Kong's JSON shape (``{"message": "Bad request: an invalid header"}``)
+    instead of aiohttp's text, which quotes the offending bytes back."""
+
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        # What the per-connection protocol takes (the server's own options aside).
+        self._protocol_options = {
+            k: v
+            for k, v in kwargs.items()
+            if k not in ("request_factory", "handler_cancellation", "loop")
+        }
+
+    def __call__(self) -> web.RequestHandler:
+        return _JsonErrorHandler(self, loop=asyncio.get_running_loop(), **self._protocol_options)
 
 
 class MalformedRequestLog(logging.LoggerAdapter):  # type: ignore[type-arg]

@@ -17,10 +17,8 @@ import signal
 from collections.abc import Mapping
 from typing import Any
 
-from aiohttp import web
-
 from lockgate.config.state import GatewayState
-from lockgate.proxy.malformed import MalformedRequestLog
+from lockgate.proxy.malformed import MalformedRequestLog, MalformedRequestServer
 from lockgate.proxy.plugin import PluginHandler
 from lockgate.proxy.server import Gateway, compile_state
 from lockgate.proxy.worker_env import WorkerEnv
@@ -118,7 +116,7 @@ async def serve_proxy(
     gateway = Gateway(env, compile_state(state, version, env))
     # What exists now lives as long as the worker: keep it out of every future collection.
     gc.freeze()
-    server = web.Server(
+    server = MalformedRequestServer(
         gateway.handle,
         access_log=None,
         handler_cancellation=True,
