@@ -17,9 +17,8 @@ import signal
 from collections.abc import Mapping
 from typing import Any
 
-from aiohttp import web
-
 from lockgate.config.state import GatewayState
+from lockgate.proxy.malformed import MalformedRequestLog, MalformedRequestServer
 from lockgate.proxy.plugin import PluginHandler
 from lockgate.proxy.server import Gateway, compile_state
 from lockgate.proxy.worker_env import WorkerEnv
@@ -125,7 +124,13 @@ async def serve_proxy(
     gateway = Gateway(env, compile_state(state, version, env))
     # What exists now lives as long as the worker: keep it out of every future collection.
     gc.freeze()
-    server = web.Server(gateway.handle, access_log=None, handler_cancellation=True)
+    server = MalformedRequestServer(
+        gateway.handle,
+        access_log=None,
+        handler_cancellation=True,
+        # One line per malformed request, quoting none of its bytes (they may hold a key).
+        logger=MalformedRequestLog(logging.getLogger("lockgate.proxy.http")),
+    )
     loop = asyncio.get_running_loop()
     sock_server = await loop.create_server(server, host, port, reuse_port=True, backlog=2048)
     if served is not None:

@@ -402,9 +402,9 @@ async def _attempt(
             url, data=payload, headers=headers, timeout=timeout, auto_decompress=True
         )
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise AttemptFailed(
-            "timeout", 504, b"", f"timed out connecting to {endpoint.host}:{endpoint.port}"
-        ) from exc
+        # Names the phase: connecting, or waiting for the response (read_timeout).
+        text = connection_error_text(exc, endpoint.scheme, endpoint.host, endpoint.port)
+        raise AttemptFailed("timeout", 504, b"", text) from exc
     except aiohttp.ClientError as exc:
         raise AttemptFailed(
             "error",

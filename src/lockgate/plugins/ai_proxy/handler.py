@@ -20,7 +20,7 @@ from lockgate.plugins.ai_proxy.request import models_answer, parse_call
 from lockgate.plugins.ai_proxy.schema import AIProxyConfig, misplaced_options, unsupported
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.plugins.base import PluginHandler
-from lockgate.proxy.context import RequestContext, UpstreamResponse
+from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.worker_env import WorkerEnv
 
 __all__ = ["AIProxy", "SingleTarget"]
@@ -91,6 +91,9 @@ class AIProxy(PluginHandler):
                 call.client_format, 400, f"cannot use own model - must be: {self.target.model.name}"
             )
         ctx.upstream = SingleTarget(self.env, self.target, call)
+
+    def client_error(self, status: int, message: str) -> Exit:
+        return client_error(self.config.llm_format, status, message)
 
     def header_filter(self, ctx: RequestContext) -> None:
         if (

@@ -31,7 +31,7 @@ from lockgate.plugins.ai_proxy.schema import (
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.plugins.ai_proxy_advanced.balancer import Balancer
 from lockgate.plugins.base import PluginConfig, PluginHandler
-from lockgate.proxy.context import RequestContext, UpstreamResponse
+from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.worker_env import WorkerEnv
 
 __all__ = ["AIProxyAdvanced", "AIProxyAdvancedConfig"]
@@ -226,6 +226,9 @@ class AIProxyAdvanced(PluginHandler):
                 f"cannot use own model - must be: {self.targets[0].model.name}",
             )
         ctx.upstream = Balanced(self, call)
+
+    def client_error(self, status: int, message: str) -> Exit:
+        return client_error(self.config.llm_format, status, message)
 
     def header_filter(self, ctx: RequestContext) -> None:
         target = ctx.plugin_state.get(self.id)
