@@ -185,7 +185,7 @@ def test_openai_client_through_mistral_keeps_usage(extra: Stack, tag: str) -> No
 # -- Claude Code's MCP tool names over 64 characters: OpenAI and Gemini -----------------
 
 
-@pytest.mark.parametrize("key", ["openai", "gemini"])
+@pytest.mark.parametrize("key", ["openai", "gemini", "dashscope"])
 def test_long_mcp_tool_name_round_trip(fresh: Stack, tag: str, key: str) -> None:
     provider = PROVIDERS[key]
     client = fresh.anthropic(key, tag)
@@ -208,10 +208,10 @@ def test_long_mcp_tool_name_round_trip(fresh: Stack, tag: str, key: str) -> None
         messages=[{"role": "user", "content": "hi"}],
     )
     upstream = fresh.upstream(provider.path)[0]["body"]
-    if key == "openai":
-        short = upstream["tools"][0]["function"]["name"]
-    else:
+    if key == "gemini":
         short = upstream["tools"][0]["functionDeclarations"][0]["name"]
+    else:
+        short = upstream["tools"][0]["function"]["name"]
     assert len(short) == 64 and first.stop_reason == "end_turn"
     prompt = f'[[tool {short} {{"city": "Paris"}}]]'
     events = raw_events(

@@ -888,3 +888,52 @@ def test_empty_turns_never_reach_gemini() -> None:
     assert "empty text parameter" in (gemini_error(naive) or "")
     out = conversion("anthropic", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
     assert gemini_error(out) is None
+
+
+def test_text_with_an_empty_tool_calls_list_stays_text() -> None:
+    # vLLM sends "tool_calls": [] beside content (BerriAI/litellm#29286).
+    chunks = [
+        _chunk({"role": "assistant", "content": "Hel", "tool_calls": []}),
+        _chunk({"content": "lo.", "tool_calls": []}),
+        _chunk({}, "stop"),
+    ]
+    raw, _ = _openai_chunk_stream(chunks)
+    deltas = [d["delta"]["type"] for n, d in parse_sse(raw) if n == "content_block_delta"]
+    assert deltas == ["text_delta", "text_delta"]
+    final = replay_anthropic_stream(raw)
+    assert [(b.type, getattr(b, "text", None)) for b in final.content] == [("text", "Hello.")]
+
+
+def test_tool_call_arguments_before_its_name_are_kept() -> None:
+    # Some servers send argument fragments before the id and name arrive.
+    chunks = [
+        _chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]}),
+        _chunk({"tool_calls": [{"index": 0, "id": "call_7", "function": {"name": "get_weather", "arguments": '"Rome"}'}}]}),
+        _chunk({}, "tool_calls"),
+    ]  # fmt: skip
+    raw, _ = _openai_chunk_stream(chunks)
+    final = replay_anthropic_stream(raw)
+    assert [(b.type, getattr(b, "input", None)) for b in final.content] == [
+        ("tool_use", {"city": "Rome"})
+    ]
+
+
+@pytest.mark.parametrize("parameters", [{}, {"properties": {}}, {"type": "object"}])
+def test_tool_without_an_object_schema_reaches_gemini(parameters: dict[str, Any]) -> None:
+    naive = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "tools": [
+            {"functionDeclarations": [{"name": "todoread", "parameters": {"properties": {}}}]}
+        ],
+    }
+    assert (gemini_error(naive) or "").startswith(
+        "Unable to submit request because `todoread` functionDeclaration parameters schema should be of type OBJECT."
+    )
+    body = {
+        "model": "gemini-2.5-flash",
+        "tools": [{"type": "function", "function": {"name": "todoread", "parameters": parameters}}],
+        "messages": [{"role": "user", "content": "List my todos."}],
+    }
+    out = conversion("openai", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert gemini_error(out) is None
+    assert out["tools"][0]["functionDeclarations"] == [{"name": "todoread"}]
