@@ -937,3 +937,80 @@ def test_tool_without_an_object_schema_reaches_gemini(parameters: dict[str, Any]
     out = conversion("openai", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
     assert gemini_error(out) is None
     assert out["tools"][0]["functionDeclarations"] == [{"name": "todoread"}]
+
+
+def test_repeated_tool_call_ids_in_one_turn_become_unique_for_anthropic() -> None:
+    # One id for two parallel calls (BerriAI/litellm#23510, openclaw/openclaw#47136).
+    calls = [
+        {"id": "edit:22", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "A"}'}},
+        {"id": "edit:22", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "B"}'}},
+    ]  # fmt: skip
+    body = {
+        "model": "gpt-4.1",
+        "tools": [WEATHER],
+        "messages": [
+            {"role": "user", "content": "Two cities."},
+            {"role": "assistant", "content": None, "tool_calls": calls},
+            {"role": "tool", "tool_call_id": "edit:22", "content": "rain"},
+            {"role": "tool", "tool_call_id": "edit:22", "content": "sun"},
+        ],
+    }
+    naive = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "call_0", "name": "f", "input": {}},
+                    {"type": "tool_use", "id": "call_0", "name": "f", "input": {}},
+                ],
+            },
+        ],
+    }
+    assert anthropic_error(naive) == "messages.1.content.1: `tool_use` ids must be unique"
+    out = openai_to_anthropic_request(body, "claude-sonnet-4-6")
+    assert anthropic_error(out) is None
+    uses = [(b["id"], b["input"]["city"]) for b in out["messages"][1]["content"]]
+    results = [(b["tool_use_id"], b["content"]) for b in out["messages"][2]["content"]]
+    assert len({i for i, _ in uses}) == 2
+    assert [i for i, _ in results] == [i for i, _ in uses]
+    assert [c for _, c in results] == ["rain", "sun"]
+
+
+def test_repeated_tool_call_ids_in_one_answer_reach_claude_code_unique() -> None:
+    calls = [
+        {
+            "id": "call_0",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": "{}"},
+        },
+        {
+            "id": "call_0",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": "{}"},
+        },
+    ]
+    resp = {
+        "id": "c1",
+        "model": "qwen",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": None, "tool_calls": calls},
+                "finish_reason": "tool_calls",
+            }
+        ],
+    }
+    message, _ = openai_to_anthropic_response(resp, "qwen")
+    ids = [b["id"] for b in message["content"]]
+    assert len(set(ids)) == 2 and ids[0] == "call_0"
+    heads = [
+        _chunk({"tool_calls": [{"index": i, "id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]})
+        for i in range(2)
+    ]  # fmt: skip
+    raw, _ = _openai_chunk_stream([*heads, _chunk({}, "tool_calls")])
+    final = replay_anthropic_stream(raw)
+    streamed = [b.id for b in final.content if b.type == "tool_use"]
+    assert len(set(streamed)) == 2 and streamed[0] == "call_0"
