@@ -1014,3 +1014,19 @@ def test_repeated_tool_call_ids_in_one_answer_reach_claude_code_unique() -> None
     final = replay_anthropic_stream(raw)
     streamed = [b.id for b in final.content if b.type == "tool_use"]
     assert len(set(streamed)) == 2 and streamed[0] == "call_0"
+
+
+def test_more_stop_sequences_than_openai_takes() -> None:
+    stops = ["\n\nHuman:", "Observation:", "</answer>", "STOP", "###", "END"]
+    body = {**_anthropic_history("toolu_01"), "stop_sequences": stops}
+    naive = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}], "stop": stops}
+    error = openai_error(naive)
+    assert error is not None and error["code"] == "array_above_max_length"
+    assert error["message"] == (
+        "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an "
+        "array with length 6 instead."
+    )
+    out = anthropic_to_openai_request(body, "gpt-4.1")
+    assert openai_error(out) is None and out["stop"] == stops[:4]
+    gemini = conversion("anthropic", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert gemini["generationConfig"]["stopSequences"] == stops[:5]
