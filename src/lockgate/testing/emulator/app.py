@@ -177,7 +177,8 @@ class Emulator:
     """The emulators on one local port, for the duration of an ``async with``.
 
     ``keys`` maps a provider (``openai``, ``anthropic``, ``huggingface``,
-    ``dashscope``, ``gemini``; ``vertex`` for static bearer tokens) to the keys
+    ``dashscope``, ``mistral``, ``deepseek``, ``gemini``; ``vertex`` for static
+    bearer tokens) to the keys
     it accepts; a provider left out accepts any non-empty key.
     """
 
