@@ -1030,3 +1030,44 @@ def test_more_stop_sequences_than_openai_takes() -> None:
     assert openai_error(out) is None and out["stop"] == stops[:4]
     gemini = conversion("anthropic", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
     assert gemini["generationConfig"]["stopSequences"] == stops[:5]
+
+
+@pytest.mark.parametrize("answered", [1, 0])
+def test_partly_answered_parallel_calls_reach_gemini(answered: int) -> None:
+    # Claude Code interrupted during two parallel calls: one result, or none.
+    read = {
+        "name": "Read",
+        "input_schema": {"type": "object", "properties": {"p": {"type": "string"}}},
+    }
+    results = [{"type": "tool_result", "tool_use_id": "toolu_a", "content": "one"}][:answered]
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 100,
+        "tools": [read],
+        "messages": [
+            {"role": "user", "content": "Read both."},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "toolu_a", "name": "Read", "input": {"p": "1"}},
+                    {"type": "tool_use", "id": "toolu_b", "name": "Read", "input": {"p": "2"}},
+                ],
+            },
+            {"role": "user", "content": [*results, {"type": "text", "text": "Stop."}]},
+        ],
+    }
+    naive = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "Read both."}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "Read", "args": {}}}, {"functionCall": {"name": "Read", "args": {}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "Read", "response": {"content": "one"}}}]},
+        ]
+    }  # fmt: skip
+    assert gemini_error(naive) == (
+        "Please ensure that the number of function response parts is equal to the number of "
+        "function call parts of the function call turn."
+    )
+    out = conversion("anthropic", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert gemini_error(out) is None
+    responses = [p for p in out["contents"][2]["parts"] if "functionResponse" in p]
+    assert len(responses) == 2
