@@ -224,6 +224,47 @@ class XAIProvider(OpenAICompatible):
 class DeepSeekProvider(OpenAICompatible):
     name = "deepseek"
     default_url = "https://api.deepseek.com/chat/completions"
+    passthrough_quirks = True  # OpenAI clients drop reasoning_content too
+
+    def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
+        """In thinking mode DeepSeek refuses a tool-call turn whose assistant
+        messages come back without ``reasoning_content``. Neither Anthropic
+        clients (their thinking blocks are not DeepSeek's) nor most OpenAI
+        clients send it, so a placeholder stands in for what was not kept."""
+        body = super().prepare_chat(body, model_name)
+        thinking = body.get("thinking")
+        disabled = isinstance(thinking, dict) and thinking.get("type") == "disabled"
+        thinks = model_name == "deepseek-reasoner" or (
+            model_name.startswith("deepseek-v") and not disabled
+        )
+        messages = body.get("messages")
+        if thinks and isinstance(messages, list):
+            body["messages"] = _with_reasoning_passed_back(messages)
+        return body
+
+
+#: What DeepSeek gets back as the reasoning of a tool-call step the client did not keep.
+DEEPSEEK_REASONING_PLACEHOLDER = "(The reasoning for this step was not kept.)"
+
+
+def _with_reasoning_passed_back(messages: list[Any]) -> list[Any]:
+    """Assistant tool-call messages since the last user message, each with a
+    ``reasoning_content`` (copies; the client's own list is not changed)."""
+    last_user = max(
+        (i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"),
+        default=-1,
+    )
+    out = list(messages)
+    for i in range(last_user + 1, len(out)):
+        message = out[i]
+        if (
+            isinstance(message, dict)
+            and message.get("role") == "assistant"
+            and message.get("tool_calls")
+            and not isinstance(message.get("reasoning_content"), str)
+        ):
+            out[i] = {**message, "reasoning_content": DEEPSEEK_REASONING_PLACEHOLDER}
+    return out
 
 
 class CerebrasProvider(OpenAICompatible):

@@ -421,8 +421,15 @@ class _Semantics:
                         "Must be alphameric (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or "
                         "dashes (-), with a maximum length of 64."
                     )
-                if decl.get("parameters") is not None:
-                    self.schema(decl["parameters"], f"{path}.parameters", problems)
+                params = decl.get("parameters")
+                if params is not None and str(params.get("type", "")).upper() != "OBJECT":
+                    raise self.invalid(
+                        f"Unable to submit request because `{name}` functionDeclaration parameters "
+                        "schema should be of type OBJECT. Learn more: "
+                        "https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/function-calling"
+                    )
+                if params is not None:
+                    self.schema(params, f"{path}.parameters", problems)
                 names.add(name)
         if problems:
             raise self.invalid("".join(f"* GenerateContentRequest.{p}\n" for p in problems))
