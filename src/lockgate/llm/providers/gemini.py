@@ -79,7 +79,9 @@ class GeminiProvider(Provider):
             try:
                 headers["Authorization"] = "Bearer " + await tokens.token(account)
             except TokenError as exc:
-                raise ProviderError(500, _without(str(exc), account) + source, field) from exc
+                raise ProviderError(
+                    500, _without(str(exc), account) + source, field, retryable=exc.retryable
+                ) from exc
         return headers, query
 
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:

@@ -278,12 +278,17 @@ def configuration_error(
     field = f"{target.config_path}.{exc.field}: " if exc.field else ""
     message = f"{target.plugin_name}: {field}{exc.message}"
     log.error("request %s: %s", ctx.request_id, message)
-    return client_error(
+    answer = client_error(
         call.client_format,
         exc.status,
         message,
         "api_error" if call.client_format == "anthropic" else None,
     )
+    if not exc.retryable:
+        # Both SDKs (and so Claude Code) obey this: retrying a broken
+        # credential ten times over a minute only hides the message.
+        answer.headers["x-should-retry"] = "false"
+    return answer
 
 
 def _criterion(status: int) -> str:
