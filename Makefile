@@ -6,7 +6,7 @@ CLAUDE_CODE_VERSION := 2.1.197
 TOOLS := .tools
 CLAUDE_DIR := $(TOOLS)/claude-code
 
-.PHONY: run test lint bench install install-test claude-code clean
+.PHONY: run test lint bench install install-test claude-code test-servers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,23 @@ $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 
 claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
+# Real servers the tests start on loopback ports (Redis, PostgreSQL): Debian's
+# packages, installed once when run as root (tests/support/ starts its own servers).
+test-servers:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
+	  || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing (Debian packages) for the tests"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "the tests need$$missing: install Debian's packages" >&2; exit 1; \
+	  fi; \
+	fi
+
 run: install
 	$(BIN)/lockgate start
 
@@ -41,7 +58,7 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install-test claude-code lint
+test: install-test claude-code test-servers lint
 	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q
 
 bench: install-test

@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--prefix", default=os.environ.get("LOCKGATE_PREFIX", os.path.expanduser("~/.lockgate"))
     )
     start.add_argument("--daemon", action="store_true", help="detach and run in the background")
+    start.add_argument(
+        "--store",
+        default=os.environ.get("LOCKGATE_STORE", ""),
+        metavar="URL",
+        help="where the configuration lives: sqlite:///path/to/file.db (default: "
+        "lockgate.db in the prefix) or postgresql://user:password@host:port/database "
+        "(shared by several nodes); also LOCKGATE_STORE",
+    )
 
     for name, text in (
         ("stop", "stop a running gateway"),
@@ -64,8 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     from lockgate.cli.gateway import add_gateway_commands
+    from lockgate.cli.migrations import add_migrations_command
 
     add_gateway_commands(sub)
+    add_migrations_command(sub)
     return parser
 
 
@@ -79,9 +89,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "start":
         from lockgate.cli.process import Settings, start
+        from lockgate.store import parse_store_url
 
         if args.workers < 1:
             parser.error("--workers must be at least 1")
+        if args.store:
+            try:
+                parse_store_url(args.store)
+            except ValueError as exc:
+                parser.error(str(exc))
         return start(
             Settings(
                 args.proxy_listen,
@@ -89,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.workers,
                 os.path.expanduser(args.prefix),
                 args.daemon,
+                args.store,
             )
         )
     if args.command == "stop":
@@ -109,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         run_emulator(host, port, max_records=args.max_records)
         return 0
-    if args.command == "gateway":
+    if args.command in ("gateway", "migrations"):
         return int(args.func(args))
     parser.print_help()
     return 2

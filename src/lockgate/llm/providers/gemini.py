@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.llm.providers.base import Endpoint, Provider, ProviderError
+
+if TYPE_CHECKING:
+    from lockgate.llm.providers.models import ModelFacts
 
 __all__ = ["GeminiProvider"]
 
@@ -84,7 +87,20 @@ class GeminiProvider(Provider):
                 ) from exc
         return headers, query
 
+    def model_facts(self, model_name: str) -> ModelFacts | None:
+        from lockgate.llm.providers.models import model_facts
+
+        return model_facts("vertex" if self.vertex else "gemini", model_name)
+
+    def output_fields(self, body: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+        config = body.get("generationConfig")
+        return [(config, "maxOutputTokens")] if isinstance(config, dict) else []
+
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
+        # Vertex answers 400 above the model's limit (gemini-2.0-flash: 8192).
+        if self.output_over_limit(body, model_name):
+            body["generationConfig"] = dict(body["generationConfig"])
+            self.clamp_output(body, model_name)
         return body
 
 

@@ -164,12 +164,17 @@ def _apply_overrides(target: Target, call: ClientCall, body: dict[str, Any]) -> 
         for key, value in overrides.items():
             if key == "top_k" and call.client_format == "openai":
                 continue
-            if (
-                key == "max_tokens"
-                and call.client_format == "openai"
-                and "max_completion_tokens" in body
-            ):
-                body["max_completion_tokens"] = value
+            if key == "max_tokens":
+                # The operator's max_tokens is a ceiling: a client asking for
+                # less gets what it asked, one asking for nothing gets the ceiling.
+                field = (
+                    "max_completion_tokens"
+                    if call.client_format == "openai" and "max_completion_tokens" in body
+                    else "max_tokens"
+                )
+                asked = body.get(field)
+                if not isinstance(asked, int) or isinstance(asked, bool) or asked > value:
+                    body[field] = value
                 continue
             body[key] = value
     return body
@@ -181,8 +186,9 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
     if call.operation == "count_tokens":
         if target.provider.wire == "gemini":
             from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_count_tokens_request
+            from lockgate.llm.wire.tool_identifiers import shorten_gemini_tool_names
 
-            counted = anthropic_to_gemini_count_tokens_request(parsed)
+            counted = shorten_gemini_tool_names(anthropic_to_gemini_count_tokens_request(parsed))
             if not getattr(target.provider, "vertex", True):
                 # The public API wants the request wrapped, with the model named.
                 counted = {"generateContentRequest": {"model": f"models/{model}", **counted}}
@@ -195,22 +201,21 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
             not target.overrides
             and parsed.get("model") == model
             and not target.provider.body_credentials()
+            and not target.provider.output_over_limit(parsed, model)
+            and not target.provider.passthrough_quirks
         ):
             return call.raw  # byte-faithful: nothing to change
         body = _apply_overrides(target, call, parsed)
         if body is parsed:
             body = dict(body)
         body["model"] = model
-        if conv.upstream == "openai":
-            body = target.provider.prepare_chat(body, model)
+        body = target.provider.prepare_chat(body, model)
     else:
         assert conv.request is not None
         body = conv.request(_apply_overrides(target, call, parsed), model)
-        if conv.upstream == "openai":
+        if conv.upstream != "gemini":
             body["model"] = model
-            body = target.provider.prepare_chat(body, model)
-        elif conv.upstream == "anthropic":
-            body["model"] = model
+        body = target.provider.prepare_chat(body, model)
     extra = target.provider.body_credentials()
     if extra:
         body.update(extra)
@@ -464,11 +469,15 @@ def record_failure(
         return
     proxy = ctx.log_extra.setdefault("ai", {}).setdefault("proxy", {})
     prompt = _estimate_prompt(call)
+    cost, cost_source = target.cost(
+        Usage(prompt_tokens=prompt), target.resolve_model(call.requested_model)
+    )
     proxy["usage"] = {
         "prompt_tokens": prompt,
         "completion_tokens": 0,
         "total_tokens": prompt,
-        "cost": prompt * target.input_cost / 1e6,
+        "cost": cost,
+        "cost_source": cost_source,
         "time_per_token": 0,
         "time_to_first_token": 0,
         "prompt_tokens_details": {},
@@ -558,12 +567,13 @@ class Recorder:
         proxy: dict[str, Any] = {}
         if target.logging.log_statistics:
             completion = usage.completion_tokens
+            cost, cost_source = target.cost(usage, self.model)
             proxy["usage"] = {
                 "prompt_tokens": usage.prompt_tokens,
                 "completion_tokens": completion,
                 "total_tokens": usage.total_tokens,
-                "cost": (usage.prompt_tokens * target.input_cost + completion * target.output_cost)
-                / 1e6,
+                "cost": cost,
+                "cost_source": cost_source,
                 "time_per_token": latency / completion if completion else 0,
                 "time_to_first_token": ttft,
                 "prompt_tokens_details": {"cached_tokens": usage.cached_tokens}

@@ -22,8 +22,10 @@ from .responses import ApiError, json_response
 from .script import (
     Reply,
     Script,
+    ToolCall,
     Turn,
     apply_limits,
+    json_instance,
     parse_script,
     plan_reply,
     split_chunks,
@@ -167,6 +169,29 @@ def extract_turn(body: dict[str, Any], names: set[str]) -> tuple[Turn, Script]:
     return turn, parse_script(text, NAME, body["model"])
 
 
+def _forced_call(body: dict[str, Any], reply: Reply, script: Script) -> Reply:
+    """``tool_choice`` ``tool`` or ``any`` makes the model call a tool whatever
+    the prompt says (how clients get structured output through a tool): the
+    named tool, else the first, with arguments that fit its schema (an object
+    schema that declares nothing gets ``{"reply": <prompt text>}``)."""
+    choice = body.get("tool_choice") or {}
+    if reply.tool_calls or choice.get("type") not in ("tool", "any"):
+        return reply
+    tools = [t for t in body.get("tools") or [] if "input_schema" in t]
+    if choice["type"] == "tool":
+        tools = [t for t in tools if t.get("name") == choice.get("name")]
+    if not tools:
+        return reply
+    tool = tools[0]
+    schema = tool["input_schema"]
+    if isinstance(schema, dict) and schema.get("properties"):
+        arguments = json_instance(schema)
+    else:
+        arguments = {"reply": script.text or "emulated"}
+    call = ToolCall(tool["name"], arguments, "toolu_01" + uuid.uuid4().hex[:24])
+    return Reply(tool_calls=[call], finish="tool_calls")
+
+
 def _segments(body: dict[str, Any]) -> tuple[list[Any], list[int]]:
     """The prompt as an ordered list of cacheable pieces (tools, system blocks,
     message blocks) and the indices that carry ``cache_control``."""
@@ -235,7 +260,7 @@ async def messages_handler(request: web.Request) -> web.StreamResponse:
         return err.response()
     if script.cut is not None and not stream:
         return cut_before_answer(request)
-    reply = plan_reply(turn, script, id_prefix="toolu_01")
+    reply = _forced_call(body, plan_reply(turn, script, id_prefix="toolu_01"), script)
     thinking = body.get("thinking") or {}
     signature = None
     if script.think and thinking.get("type") in ("enabled", "adaptive"):
