@@ -407,9 +407,13 @@ async def _attempt(
             url, data=payload, headers=headers, timeout=timeout, auto_decompress=True
         )
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise AttemptFailed(
-            "timeout", 504, b"", f"timed out connecting to {endpoint.host}:{endpoint.port}"
-        ) from exc
+        where = f"{endpoint.host}:{endpoint.port}"
+        said = (
+            f"could not connect to {where} within {connect_t:g} s (connect_timeout)"
+            if isinstance(exc, aiohttp.ConnectionTimeoutError)
+            else f"{where} did not answer within {read_t:g} s (read_timeout)"
+        )
+        raise AttemptFailed("timeout", 504, b"", said) from exc
     except aiohttp.ClientError as exc:
         raise AttemptFailed(
             "error",
