@@ -18,6 +18,7 @@ from typing import Any
 from lockgate.config.declarative import DeclarativeError
 from lockgate.config.entities import is_uuid, validate_entity
 from lockgate.config.errors import ConfigError
+from lockgate.config.secrets import MASK, is_secret_field
 from lockgate.config.state import KINDS, GatewayState
 from lockgate.plugins.registry import validate_plugin_config
 
@@ -123,7 +124,8 @@ def check_declarative(
             for field in _UNIQUE[kind]:
                 value = item.get(field)
                 if isinstance(value, str | int) and value != "":
-                    _duplicate(errors, seen, (kind, field, value), path, field, f"'{value}'")
+                    shown = MASK if is_secret_field(field, kind) else f"'{value}'"
+                    _duplicate(errors, seen, (kind, field, value), path, field, shown)
             if kind == "plugins":
                 scope = _plugin_scope(item)
                 where = ", ".join(

@@ -25,6 +25,7 @@ from lockgate.config.errors import (
     SchemaError,
     UniqueError,
 )
+from lockgate.config.secrets import MASK, is_secret_field
 from lockgate.plugins.registry import validate_plugin_config
 
 __all__ = ["KINDS", "GatewayState"]
@@ -127,6 +128,8 @@ class GatewayState:
                 continue
             for other in self.entities[kind].values():
                 if other["id"] != entity["id"] and other.get(field) == value:
+                    if is_secret_field(field, kind):
+                        value = MASK  # a key-auth key is a credential
                     raise UniqueError(
                         f"UNIQUE violation detected on '{{{field}=\"{value}\"}}'",
                         {field: f"UNIQUE violation detected on '{{{field}=\"{value}\"}}'"},

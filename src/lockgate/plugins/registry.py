@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from functools import cache
 from typing import Any
 
@@ -11,7 +12,7 @@ from lockgate.config.entities import pydantic_fields
 from lockgate.config.errors import SchemaError
 from lockgate.plugins.base import PluginHandler
 
-__all__ = ["plugin_class", "plugin_names", "validate_plugin_config"]
+__all__ = ["plugin_class", "plugin_names", "unknown_plugin_message", "validate_plugin_config"]
 
 
 @cache
@@ -41,14 +42,21 @@ def plugin_class(name: str) -> type[PluginHandler] | None:
     return _classes().get(name)
 
 
+def unknown_plugin_message(name: str) -> str:
+    """Names the plugins lockgate has, and the closest one (Kong's advice about
+    its ``plugins`` property would not help: lockgate has no such setting)."""
+    names = plugin_names()
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"plugin '{name}' is not supported by lockgate (supported: {', '.join(names)}){hint}"
+
+
 def validate_plugin_config(name: str, config: dict[str, Any] | None) -> dict[str, Any]:
     """Validate a plugin's config; return it with every default filled in."""
     cls = plugin_class(name)
     if cls is None:
-        raise SchemaError(
-            f"schema violation (name: plugin '{name}' not enabled; add it to 'plugins' configuration property)",
-            {"name": f"plugin '{name}' not enabled; add it to 'plugins' configuration property"},
-        )
+        message = unknown_plugin_message(name)
+        raise SchemaError(f"schema violation (name: {message})", {"name": message})
     try:
         model = cls.Config.model_validate(config or {})
     except ValidationError as exc:
