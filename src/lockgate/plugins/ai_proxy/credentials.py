@@ -125,7 +125,8 @@ def credential_warnings(raw: dict[str, Any], path: str) -> list[str]:
         return []
     field, prefixes, called = shape
     value = auth.get(field)
-    if not isinstance(value, str) or not value.strip() or value.startswith(prefixes):
+    # An empty value is an error (credential_problems), not a shape to warn about.
+    if not isinstance(value, str) or _SCHEME_ONLY.match(value) or value.startswith(prefixes):
         return []
     return [
         f"{path}.{field}: does not look like {called} (expected it to start with "
