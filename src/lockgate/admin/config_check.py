@@ -85,10 +85,15 @@ def _ref_key(ref: Any) -> str | None:
     return key if isinstance(key, str) else None
 
 
+def _hashable(value: Any) -> Any:
+    # An invalid file may hold a list or a record where a name belongs.
+    return value if value is None or isinstance(value, str | int | float) else repr(value)
+
+
 def _plugin_scope(item: dict[str, Any]) -> tuple[Any, ...]:
     return (
-        item.get("name"),
-        item.get("instance_name"),
+        _hashable(item.get("name")),
+        _hashable(item.get("instance_name")),
         *(_ref_key(item.get(field)) for field in ("service", "route", "consumer")),
     )
 
