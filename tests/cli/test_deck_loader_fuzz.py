@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from lockgate.admin.config_check import check_declarative
@@ -98,6 +99,8 @@ _TOP = st.fixed_dictionaries(
     },
 )
 ENV = {"DECK_X": 'a "quoted"\nvalue'}
+#: A longer campaign: LOCKGATE_FUZZ_EXAMPLES=5000 pytest tests/cli/test_deck_loader_fuzz.py
+EXAMPLES = int(os.environ.get("LOCKGATE_FUZZ_EXAMPLES") or 400)
 
 
 def _render(document: Any, as_json: bool) -> str:
@@ -137,22 +140,26 @@ def _load_like_the_admin_api(text: str) -> None:
         config_warnings(state.dump(), ["0.0.0.0"])
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_TOP, st.booleans())
+# crashes the fuzzing found: a list as a plugin name, a boolean as a service url
+@example({"_format_version": "3.0", "plugins": [{"name": []}]}, False)
+@example({"_format_version": "3.0", "services": [{"url": True}]}, False)
+@example({"_format_version": "3.0", "plugins": [{"name": "file-log", "route": "r"}]}, True)
 def test_structured_documents_never_raise_anything_else(document: Any, as_json: bool) -> None:
     text = _render(document, as_json)
     _load_like_every_command(text)
     _load_like_the_admin_api(text)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=EXAMPLES, deadline=None)
 @given(st.text(max_size=80) | st.binary(max_size=60).map(lambda b: b.decode("latin-1")))
 def test_arbitrary_text_never_raises_anything_else(text: str) -> None:
     _load_like_every_command(text)
     _load_like_the_admin_api(text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=EXAMPLES // 2, deadline=None)
 @given(_VALUES)
 def test_any_top_level_value_never_raises_anything_else(value: Any) -> None:
     _load_like_every_command(_render(value, as_json=False))

@@ -303,10 +303,17 @@ async def _current(url: str) -> dict[str, Any]:
 
 
 async def _state_warnings(url: str) -> list[str]:
-    """Warnings about the gateway's configuration as it now is."""
-    document = await _current(url)
-    async with AdminClient(url) as client:
-        info = await client.request("GET", "/")
+    """Warnings about the gateway's configuration as it now is (none when it
+    cannot be read: the change itself succeeded)."""
+    try:
+        document = await _current(url)
+    except (CheckFailed, AdminUnreachable):
+        return []
+    try:
+        async with AdminClient(url) as client:
+            info = await client.request("GET", "/")
+    except AdminUnreachable:
+        return []
     listeners: list[Any] = []
     if isinstance(info.body, dict) and isinstance(info.body.get("configuration"), dict):
         listeners = info.body["configuration"].get("proxy_listeners") or []

@@ -142,6 +142,8 @@ class Service(_Entity):
     def _expand_url(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("url"):
             url = data["url"]
+            if not isinstance(url, str):
+                raise ValueError("url: expected a string")
             parts = urlsplit(url)
             if not parts.scheme or not parts.hostname:
                 raise ValueError(f"url: invalid url '{url}'")
