@@ -4,7 +4,10 @@ Each change is ``{"action": "create"|"update"|"delete", "kind", "type", "id",
 "name", "label"}`` (``type`` and ``label`` as decK prints them:
 ``plugin ai-proxy (global)``, ``plugin key-auth for service s1 and route
 r1``); an update also lists its changed leaves as ``fields``:
-``[{"field": "config.model.name", "old": ..., "new": ...}]``.
+``[{"field": "config.model.name", "old": ..., "new": ...}]``. Lists of
+records are compared item by item (``config.targets[1].model.name``), so a
+changed target never prints the whole list; a credential field is shown as
+``[masked]`` on both sides (:mod:`lockgate.config.secrets`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from lockgate.admin.config_check import ENTITY_TYPES
+from lockgate.config.secrets import MASK, is_secret_field, mask_fields
 from lockgate.config.state import KINDS, GatewayState
 
 __all__ = ["describe_changes", "entity_label", "keep_unchanged"]
@@ -84,15 +88,36 @@ def _leaves(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:
     if isinstance(node, dict) and node:
         for key, value in node.items():
             yield from _leaves(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(node, list) and node and all(isinstance(item, dict) for item in node):
+        for index, item in enumerate(node):
+            yield from _leaves(item, f"{prefix}[{index}]")
     else:
         yield prefix, node
 
 
-def _field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+def _last_step(field: str) -> str:
+    return field.rpartition(".")[2].partition("[")[0]
+
+
+def _shown(field: str, value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if is_secret_field(_last_step(field), kind):
+        return MASK
+    return mask_fields(value, kind)
+
+
+def _field_changes(
+    before: dict[str, Any], after: dict[str, Any], kind: str
+) -> list[dict[str, Any]]:
     old = dict(_leaves(_comparable(before), ""))
     new = dict(_leaves(_comparable(after), ""))
     return [
-        {"field": field, "old": old.get(field), "new": new.get(field)}
+        {
+            "field": field,
+            "old": _shown(field, old.get(field), kind),
+            "new": _shown(field, new.get(field), kind),
+        }
         for field in sorted(old.keys() | new.keys())
         if old.get(field) != new.get(field)
     ]
@@ -115,7 +140,7 @@ def describe_changes(old: GatewayState, new: GatewayState) -> list[dict[str, Any
             "label": entity_label(state, kind, entity),
         }
         if action == "update":
-            item["fields"] = _field_changes(old.entities[kind][eid], entity)
+            item["fields"] = _field_changes(old.entities[kind][eid], entity, kind)
         out.append(item)
     order = {kind: i for i, kind in enumerate(KINDS)}
     deletes = sorted((c for c in out if c["action"] == "delete"), key=lambda c: -order[c["kind"]])

@@ -18,6 +18,7 @@ from typing import Any
 from lockgate.config.declarative import DeclarativeError
 from lockgate.config.entities import is_uuid, validate_entity
 from lockgate.config.errors import ConfigError
+from lockgate.config.secrets import MASK, is_secret_field
 from lockgate.config.state import KINDS, GatewayState
 from lockgate.plugins import registry
 
@@ -95,10 +96,15 @@ def _ref_key(ref: Any) -> str | None:
     return key if isinstance(key, str) else None
 
 
+def _hashable(value: Any) -> Any:
+    # An invalid file may hold a list or a record where a name belongs.
+    return value if value is None or isinstance(value, str | int | float) else repr(value)
+
+
 def _plugin_scope(item: dict[str, Any]) -> tuple[Any, ...]:
     return (
-        item.get("name"),
-        item.get("instance_name"),
+        _hashable(item.get("name")),
+        _hashable(item.get("instance_name")),
         *(
             _ref_key(item.get(field))
             for field in ("service", "route", "consumer", "consumer_group")
@@ -137,7 +143,8 @@ def check_declarative(
             for field in _UNIQUE[kind]:
                 value = item.get(field)
                 if isinstance(value, str | int) and value != "":
-                    _duplicate(errors, seen, (kind, field, value), path, field, f"'{value}'")
+                    shown = MASK if is_secret_field(field, kind) else f"'{value}'"
+                    _duplicate(errors, seen, (kind, field, value), path, field, shown)
             if kind == "plugins":
                 scope = _plugin_scope(item)
                 where = ", ".join(

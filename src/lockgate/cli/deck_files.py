@@ -29,13 +29,20 @@ from lockgate.config.state import GatewayState
 from lockgate.config.yaml_core import CoreLoader
 from lockgate.plugins.registry import plugin_class, plugin_schemas
 
-__all__ = ["CheckFailed", "DeckFiles", "dump_yaml", "read_files"]
+__all__ = ["CheckFailed", "DeckFiles", "deck_env_values", "dump_yaml", "read_files"]
 
 _ENV_NAME = re.compile(r"\$\{\{\s*env\s+\"(DECK_[^\"]*)\"\s*\}\}")
 _MERGED_PATH = re.compile(r"^(services|routes|consumers|plugins)\[(\d+)\]")
 #: Values of substituted variables shorter than this are not masked (they
 #: would mask unrelated text such as ``true`` or port numbers).
 _MASK_MIN = 4
+
+
+def deck_env_values(env: Mapping[str, str]) -> list[str]:
+    """What decK masks in its output: the value of every ``DECK_`` variable
+    of the environment, used by the files or not (longest first)."""
+    values = {v for k, v in env.items() if k.startswith("DECK_") and len(v) >= _MASK_MIN}
+    return sorted(values, key=len, reverse=True)
 
 
 class CheckFailed(Exception):

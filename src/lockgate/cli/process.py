@@ -312,6 +312,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         settings.prefix,
         parse_store_url(store_url).shown,
     )
+    await _warn_about_configuration(store, proxy[0])
     while not stopping.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), 0.5)
@@ -337,6 +338,15 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         os.unlink(settings.pid_file)
     log.info("lockgate stopped")
     return 0
+
+
+async def _warn_about_configuration(store: Any, proxy_host: str) -> None:
+    """What ``lockgate gateway apply`` would warn about, for the stored configuration."""
+    from lockgate.cli.config_warnings import config_warnings
+
+    _, state = await store.load()
+    for line in config_warnings(state.dump(), [proxy_host]):
+        log.warning("%s", line)
 
 
 async def _wait_listening(proxy: tuple[str, int], workers: dict[int, Any]) -> None:

@@ -140,6 +140,20 @@ def _list(data: Mapping[str, Any], key: str, path: str, source: str) -> list[dic
     return items
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _named_refs(item: dict[str, Any]) -> dict[str, Any]:
+    """Kong's declarative files let a reference be a bare name or id
+    (``route: my-route``); every later step expects a record."""
+    for field in ("service", "route", "consumer"):
+        value = item.get(field)
+        if isinstance(value, str):
+            key = "id" if _UUID.match(value) else ("username" if field == "consumer" else "name")
+            item[field] = {key: value}
+    return item
+
+
 def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]]:
     """Nested decK entities -> flat lists per kind, with ``_path`` and references."""
     out: dict[str, list[dict[str, Any]]] = {
@@ -155,7 +169,7 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
     def plugins(parent: dict[str, Any], path: str, scope: dict[str, Any]) -> None:
         for i, plugin in enumerate(_list(parent, "plugins", path, source)):
             item = {**plugin, **scope, "_path": f"{source}: {path}plugins[{i}]"}
-            out["plugins"].append(item)
+            out["plugins"].append(_named_refs(item))
 
     def ref(entity: dict[str, Any], field: str) -> dict[str, Any]:
         if entity.get("id"):
@@ -179,7 +193,7 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
         plugins(service, path, {"service": ref(service, "service")})
     for i, route in enumerate(_list(data, "routes", "", source)):
         item = {k: v for k, v in route.items() if k != "plugins"}
-        out["routes"].append({**item, "_path": f"{source}: routes[{i}]"})
+        out["routes"].append(_named_refs({**item, "_path": f"{source}: routes[{i}]"}))
         plugins(route, f"routes[{i}].", {"route": ref(route, "route")})
     for i, consumer in enumerate(_list(data, "consumers", "", source)):
         path = f"consumers[{i}]."

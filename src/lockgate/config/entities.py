@@ -143,6 +143,8 @@ class Service(_Entity):
         # A url that is not a string is left to the field's own check ("a valid string").
         if isinstance(data, dict) and isinstance(data.get("url"), str) and data["url"]:
             url = data["url"]
+            if not isinstance(url, str):
+                raise ValueError("url: expected a string")
             parts = urlsplit(url)
             if not parts.scheme or not parts.hostname:
                 raise ValueError(f"url: invalid url '{url}'")

@@ -26,6 +26,7 @@ from lockgate.config.errors import (
     UniqueError,
 )
 from lockgate.config.plugin_schema import PluginSchemas, validate_plugin_config
+from lockgate.config.secrets import MASK, is_secret_field
 
 __all__ = ["KINDS", "GatewayState"]
 
@@ -174,6 +175,8 @@ class GatewayState:
                 continue
             for other in self.entities[kind].values():
                 if other["id"] != entity["id"] and other.get(field) == value:
+                    if is_secret_field(field, kind):
+                        value = MASK  # a key-auth key is a credential
                     raise UniqueError(
                         f"UNIQUE violation detected on '{{{field}=\"{value}\"}}'",
                         {field: f"UNIQUE violation detected on '{{{field}=\"{value}\"}}'"},

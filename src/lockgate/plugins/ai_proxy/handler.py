@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lockgate.plugins.ai_proxy.credentials import credential_problems, credential_warnings
 from lockgate.plugins.ai_proxy.exchange import (
     AttemptFailed,
     ClientCall,
@@ -65,13 +66,14 @@ class AIProxy(PluginHandler):
     @classmethod
     def check(cls, config: Any) -> list[str]:
         problems = unsupported(config.llm_format, {"config.route_type": config.route_type})
+        problems.extend(credential_problems(config.auth, "config.auth"))
         if config.route_type == "llm/v1/embeddings" and config.llm_format != "openai":
             problems.append("config.route_type: llm/v1/embeddings needs llm_format 'openai'")
         return problems
 
     @classmethod
     def warnings(cls, raw: dict[str, Any]) -> list[str]:
-        return misplaced_options(raw)
+        return misplaced_options(raw) + credential_warnings(raw, "config.auth")
 
     async def access(self, ctx: RequestContext) -> None:
         config: AIProxyConfig = self.config
