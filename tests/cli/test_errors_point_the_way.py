@@ -8,6 +8,8 @@ import socket
 from tests.cli.test_gateway_cli import TUTORIAL, gateway, get
 from tests.support.processes import run_lockgate
 
+from lockgate.plugins.registry import plugin_names
+
 BARE_NAMES = """
 _format_version: "3.0"
 services:
@@ -61,8 +63,7 @@ async def test_an_unknown_plugin_gets_the_list_and_a_suggestion() -> None:
     run = await gateway("validate", "-", stdin=text)
     assert run.err == (
         "Error: -: plugins[0].name: plugin 'ai-proxy-advance' is not supported by lockgate "
-        "(supported: ai-proxy, ai-proxy-advanced, file-log, key-auth, post-function, "
-        "pre-function); did you mean 'ai-proxy-advanced'?\n"
+        f"(supported: {', '.join(plugin_names())}); did you mean 'ai-proxy-advanced'?\n"
     )
     far = await gateway("validate", "-", stdin=text.replace("ai-proxy-advance", "zipkin"))
     assert "did you mean" not in far.err and "configuration property" not in far.err
