@@ -257,6 +257,9 @@ _DASHSCOPE: tuple[ModelFacts, ...] = (
     # The open-weight Qwen3 models and anything newer: the service's usual ceiling per call.
     _qwen("qwen3*", 131_072, 16_384, 32_768, None),
     _qwen("qwen*", 131_072, 16_384, 32_768, None),
+    # Other models on the service (DeepSeek, Kimi, GLM...): the same per-call
+    # ceiling, which lockgate applied to every DashScope model before this table.
+    ModelFacts("*", None, 16_384, max_output_thinking=32_768),
 )
 
 _DEEPSEEK: tuple[ModelFacts, ...] = (
