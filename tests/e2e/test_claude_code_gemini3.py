@@ -3,8 +3,9 @@
 An agent turn of two tool steps: Gemini 3 refuses a request whose earlier
 function calls come back without their thought signatures, so the turn
 completes with the issued signatures only if they survive Claude Code's own
-history handling (they travel in the tool_use ids the gateway mints). And a
-context overflow, which Claude Code must recognise as one."""
+history handling (they travel in the tool_use ids the gateway mints). And
+context overflows (Gemini's, with numbers; DashScope's, without), which
+Claude Code must recognise as such."""
 
 from __future__ import annotations
 
@@ -114,3 +115,38 @@ def test_context_overflow_is_recognised_by_claude_code(emulator: str, tmp_path: 
     assert result["is_error"] is True and result.get("api_error_status") == 400, result
     assert result.get("terminal_reason") == "prompt_too_long", result
     assert "1500000" in result["result"] and "1048576" in result["result"], result
+
+
+def test_overflow_without_numbers_is_recognised_too(emulator: str, tmp_path: Path) -> None:
+    """DashScope names only the accepted input range, never the prompt's size:
+    the 'prompt is too long' wording alone is enough for Claude Code."""
+    plugin = {
+        "name": "ai-proxy",
+        "config": {
+            "route_type": "llm/v1/chat",
+            "llm_format": "anthropic",
+            "auth": {"header_name": "Authorization", "header_value": "Bearer sk-dashscope-e2e"},
+            "model": {
+                "provider": "dashscope",
+                "name": "qwen-plus",
+                "options": {
+                    "upstream_url": emulator + "/dashscope/compatible-mode/v1/chat/completions"
+                },
+            },
+        },
+    }
+    route = {"name": "qwen", "paths": ["/anything"], "plugins": [plugin]}
+    config = {"_format_version": "3.0", "services": [{"name": "qwen", "url": emulator, "routes": [route]}]}  # fmt: skip
+    with start_gateway(tmp_path) as gw:
+        applied = gw.apply(yaml.safe_dump(config))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        gw.wait_config()
+        home = make_home(tmp_path)
+        work = tmp_path / "work"
+        work.mkdir()
+        run = run_claude(
+            home, f"{gw.proxy_url}/anything", "qwen-plus", "[[overflow]] hello", bare=True, cwd=work
+        )
+    result = run.result
+    assert result["is_error"] is True and result.get("api_error_status") == 400, result
+    assert result.get("terminal_reason") == "prompt_too_long", result
