@@ -25,9 +25,9 @@ from lockgate.config.yaml_core import CoreLoader
 
 __all__ = ["CheckFailed", "DeckFiles", "deck_env_values", "dump_yaml", "read_files"]
 
-_TOP_LISTS = ("services", "routes", "consumers", "plugins")
+_TOP_LISTS = ("services", "routes", "consumers", "plugins", "keyauth_credentials")
 _ENV_NAME = re.compile(r"\$\{\{\s*env\s+\"(DECK_[^\"]*)\"\s*\}\}")
-_MERGED_PATH = re.compile(r"^(services|routes|consumers|plugins)\[(\d+)\]")
+_MERGED_PATH = re.compile(r"^(services|routes|consumers|plugins|keyauth_credentials)\[(\d+)\]")
 #: Values of substituted variables shorter than this are not masked (they
 #: would mask unrelated text such as ``true`` or port numbers).
 _MASK_MIN = 4

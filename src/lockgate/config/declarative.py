@@ -33,12 +33,13 @@ _TOP_LEVEL = {
     "routes",
     "plugins",
     "consumers",
+    "keyauth_credentials",
     "upstreams",
     "certificates",
     "ca_certificates",
     "vaults",
 }
-_SUPPORTED = {"services", "routes", "plugins", "consumers"}
+_SUPPORTED = {"services", "routes", "plugins", "consumers", "keyauth_credentials"}
 
 
 class DeclarativeError(Exception):
@@ -203,6 +204,11 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
                 }
             )
         plugins(consumer, path, {"consumer": ref(consumer, "consumer")})
+    # Kong's declarative format also takes credentials at the top level, with
+    # a consumer reference (that is how ``dump`` writes them).
+    for i, cred in enumerate(_list(data, "keyauth_credentials", "", source)):
+        item = _named_refs({**cred, "_path": f"{source}: keyauth_credentials[{i}]"})
+        out["keyauth_credentials"].append(item)
     plugins(data, "", {})
     return out
 
