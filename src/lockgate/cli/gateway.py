@@ -7,8 +7,9 @@
   a decK file, secrets in clear (it is a backup) unless ``--sanitize``.
 - ``validate [FILE...]``: check the files offline (never contacts the server)
   and say what was checked.
-- ``reset [--force] [--skip-consumers]``: delete every entity; asks first on
-  a terminal, and refuses without ``--force`` when stdin is not one.
+- ``reset [--force] [--skip-consumers] [--select-tag TAG...]``: delete every
+  entity (or those carrying every TAG); asks first on a terminal, and
+  refuses without ``--force`` when stdin is not one.
 
 As with decK's ``gateway`` commands, files default to ``-`` (stdin) and
 ``dump`` writes to stdout unless ``-o`` names a file. ``${{ env "DECK_X" }}``
