@@ -266,3 +266,33 @@ async def test_conflict_with_existing_entities_changes_nothing(
     assert body["flattened_errors"][0]["entity_type"] == "consumer"
     assert await store.version() == version
     assert await _names(client, "/consumers") == [(await created.json())["id"]]
+
+
+async def test_errors_and_changes_never_carry_a_credential(client: TestClient) -> None:
+    def ai_proxy(key: str, provider: str = "openai") -> dict[str, Any]:
+        return {
+            "_format_version": "3.0",
+            "plugins": [
+                {
+                    "name": "ai-proxy",
+                    "config": {
+                        "route_type": "llm/v1/chat",
+                        "auth": {"header_name": "Authorization", "header_value": key},
+                        "model": {"provider": provider, "name": "m"},
+                    },
+                }
+            ],
+        }
+
+    await _post_config(client, ai_proxy("Bearer sk-first-secret"))
+    body = await _post_config(client, ai_proxy("Bearer sk-second-secret"), "?dry_run=true", 200)
+    (change,) = body["changes"]
+    assert change["fields"] == [
+        {"field": "config.auth.header_value", "old": "[masked]", "new": "[masked]"}
+    ]
+    # an invalid file: Kong's flattened_errors echo the entity, without its credential
+    bad = await _post_config(client, ai_proxy("Bearer sk-third-secret", "nope"), status=400)
+    assert "sk-third-secret" not in orjson.dumps(bad).decode()
+    (record,) = bad["flattened_errors"]
+    assert record["entity"]["config"]["auth"]["header_value"] == "[masked]"
+    assert record["entity"]["config"]["model"]["provider"] == "nope"

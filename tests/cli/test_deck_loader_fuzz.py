@@ -95,7 +95,14 @@ _TOP = st.fixed_dictionaries(
     {"_format_version": st.sampled_from(["3.0", "3.0", "1.1", 3, None])},
     optional={
         key: st.lists(st.dictionaries(_KEYS, _VALUES, max_size=5), max_size=3) | _VALUES
-        for key in ("services", "routes", "consumers", "plugins", "upstreams")
+        for key in (
+            "services",
+            "routes",
+            "consumers",
+            "plugins",
+            "keyauth_credentials",
+            "upstreams",
+        )
     },
 )
 ENV = {"DECK_X": 'a "quoted"\nvalue'}

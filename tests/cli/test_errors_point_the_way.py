@@ -125,3 +125,23 @@ def test_emulate_on_a_busy_port_prints_one_line() -> None:
         run.stderr
         == f"lockgate emulate: cannot listen on 127.0.0.1:{port}: address already in use\n"
     )
+
+
+async def test_a_dump_with_key_auth_credentials_syncs_back(admin_url: str) -> None:
+    # dump nests credentials under their consumer, as decK does; a file with
+    # them at the top level (Kong's declarative format allows it) loads too
+    text = (
+        '_format_version: "3.0"\nconsumers:\n- username: me\n'
+        "  keyauth_credentials:\n  - key: my-gateway-key\n"
+    )
+    assert (await gateway("apply", "-", "--admin-url", admin_url, stdin=text)).status == 0
+    dump = await gateway("dump", "--admin-url", admin_url)
+    assert "  keyauth_credentials:\n  - id: " in dump.out
+    run = await gateway("sync", "-", "--admin-url", admin_url, stdin=dump.out)
+    assert run.status == 0, run.err
+    assert run.out.endswith("Created: 0\n  Updated: 0\n  Deleted: 0\n")
+    bare = '_format_version: "3.0"\nkeyauth_credentials:\n- key: second-key\n  consumer: me\n'
+    run = await gateway("apply", "-", "--admin-url", admin_url, stdin=bare)
+    assert run.status == 0, run.err
+    keys = sorted(k["key"] for k in (await get(f"{admin_url}/consumers/me/key-auth"))["data"])
+    assert keys == ["my-gateway-key", "second-key"]

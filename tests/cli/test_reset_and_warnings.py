@@ -271,3 +271,51 @@ def test_no_open_credential_warning_on_loopback(tmp_path: pathlib.Path) -> None:
         assert "served by two AI proxy plugins" in both.stderr
         info = gw.admin("GET", "/")[1]
         assert [item["ip"] for item in info["configuration"]["proxy_listeners"]] == ["127.0.0.1"]
+
+
+async def test_reset_select_tag_deletes_only_the_tagged_entities(admin_url: str) -> None:
+    tagged = """
+_format_version: "3.0"
+services:
+- name: tutorial-service
+  host: h
+  tags: [tutorial, gemini]
+  routes:
+  - name: tutorial-route
+    paths: [/tutorial]
+    plugins:
+    - name: file-log
+      config: {path: /tmp/t.json}
+consumers:
+- username: tagged-user
+  tags: [tutorial, gemini]
+"""
+    for text in (TUTORIAL, tagged):
+        assert (await gateway("apply", "-", "--admin-url", admin_url, stdin=text)).status == 0
+    # every tag must match: nothing carries both tutorial and openai
+    none = await gateway(
+        "reset",
+        "-f",
+        "--select-tag",
+        "tutorial",
+        "--select-tag",
+        "openai",
+        "--admin-url",
+        admin_url,
+    )
+    assert none.status == 0 and none.out.endswith("Deleted: 0\n")
+    kept_consumers = await gateway(
+        "reset", "-f", "--select-tag", "tutorial", "--skip-consumers", "--admin-url", admin_url
+    )
+    assert kept_consumers.status == 0, kept_consumers.err
+    assert [c["username"] for c in (await get(f"{admin_url}/consumers"))["data"]] == ["tagged-user"]
+    # the tagged service goes, with its untagged route and that route's plugin
+    assert (await get(f"{admin_url}/plugins"))["data"] == []
+    assert [s["name"] for s in (await get(f"{admin_url}/services"))["data"]] == ["example-service"]
+    assert [r["name"] for r in (await get(f"{admin_url}/routes"))["data"]] == ["example-route"]
+    run = await gateway("reset", "-f", "--select-tag", "gemini", "--admin-url", admin_url)
+    assert (
+        run.out
+        == "deleting consumer tagged-user\n"
+        + "Summary:\n  Created: 0\n  Updated: 0\n  Deleted: 1\n"
+    )

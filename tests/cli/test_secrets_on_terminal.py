@@ -140,7 +140,7 @@ consumers:
     assert "the-shared-secret-key" not in run.err
 
 
-def test_redis_and_database_passwords_are_masked_in_changes() -> None:
+def test_passwords_param_values_and_aws_keys_are_masked_in_changes() -> None:
     # A plugin lockgate may gain (rate limiting with Redis, a database log sink):
     # the masking is by field name, so it covers them without a new rule.
     def state(password: str) -> GatewayState:
@@ -151,6 +151,11 @@ def test_redis_and_database_passwords_are_masked_in_changes() -> None:
                 "redis": {"host": "redis.internal", "password": password},
                 "database": {"pg_password": password, "pg_user": "kong"},
                 "aws_secret_access_key": password,
+                "auth": {
+                    "param_name": "key",
+                    "param_value": password,
+                    "aws_access_key_id": password,
+                },
             },
         }
         return GatewayState({"plugins": {plugin["id"]: plugin}})
@@ -161,7 +166,10 @@ def test_redis_and_database_passwords_are_masked_in_changes() -> None:
         "config.redis.password": ("[masked]", "[masked]"),
         "config.database.pg_password": ("[masked]", "[masked]"),
         "config.aws_secret_access_key": ("[masked]", "[masked]"),
+        "config.auth.param_value": ("[masked]", "[masked]"),
+        "config.auth.aws_access_key_id": ("[masked]", "[masked]"),
     }
+    assert "redis-pass" not in json.dumps(change)
 
 
 async def test_dump_keeps_secrets_and_sanitize_hides_them(admin_url: str) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from lockgate.config.declarative import DeclarativeError
 from lockgate.config.entities import is_uuid, validate_entity
 from lockgate.config.errors import ConfigError
-from lockgate.config.secrets import MASK, is_secret_field
+from lockgate.config.secrets import MASK, is_secret_field, mask_fields
 from lockgate.config.state import KINDS, GatewayState
 from lockgate.plugins import registry
 
@@ -271,7 +271,8 @@ def _flattened(
         tags = entity.get("tags")
         if isinstance(tags, list) and all(isinstance(t, str) for t in tags):
             record["entity_tags"] = tags
-        record["entity"] = entity
+        # Kong echoes the failing entity; its credentials stay out of the answer.
+        record["entity"] = mask_fields(entity, kind)
         record["errors"] = list(_leaves(fields, ""))
         out.append(record)
     return out

@@ -32,7 +32,7 @@ from lockgate.plugins.registry import plugin_class, plugin_schemas
 __all__ = ["CheckFailed", "DeckFiles", "deck_env_values", "dump_yaml", "read_files"]
 
 _ENV_NAME = re.compile(r"\$\{\{\s*env\s+\"(DECK_[^\"]*)\"\s*\}\}")
-_MERGED_PATH = re.compile(r"^(services|routes|consumers|plugins)\[(\d+)\]")
+_MERGED_PATH = re.compile(r"^(" + "|".join(TOP_LEVEL_KINDS) + r")\[(\d+)\]")
 #: Values of substituted variables shorter than this are not masked (they
 #: would mask unrelated text such as ``true`` or port numbers).
 _MASK_MIN = 4

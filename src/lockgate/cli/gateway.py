@@ -7,8 +7,9 @@
   a decK file, secrets in clear (it is a backup) unless ``--sanitize``.
 - ``validate [FILE...]``: check the files offline (never contacts the server)
   and say what was checked.
-- ``reset [--force] [--skip-consumers]``: delete every entity; asks first on
-  a terminal, and refuses without ``--force`` when stdin is not one.
+- ``reset [--force] [--skip-consumers] [--select-tag TAG...]``: delete every
+  entity (or those carrying every TAG); asks first on a terminal, and
+  refuses without ``--force`` when stdin is not one.
 
 As with decK's ``gateway`` commands, files default to ``-`` (stdin) and
 ``dump`` writes to stdout unless ``-o`` names a file. ``${{ env "DECK_X" }}``
@@ -153,6 +154,16 @@ def add_gateway_commands(subparsers: Any, environ: Mapping[str, str] | None = No
                 parser,
                 "--skip-consumers",
                 help="keep consumers, their credentials and their plugins",
+            )
+            add_option(
+                parser,
+                "--select-tag",
+                help="delete only the entities that carry this tag (repeat it: every tag "
+                "must match), with what depends on them",
+                action="append",
+                default=None,
+                shown_default="every entity",
+                environ=env,
             )
         parser.set_defaults(func=_run_parsed)
 
@@ -377,6 +388,40 @@ def _kept_consumers(document: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+_REFS = {"service": "services", "route": "routes", "consumer": "consumers"}
+_ORDER = ("services", "routes", "consumers", "plugins", "keyauth_credentials")
+
+
+def _keys(entity: dict[str, Any]) -> set[str]:
+    return {str(entity[k]) for k in ("id", "name", "username", "custom_id") if entity.get(k)}
+
+
+def _without_tagged(
+    document: dict[str, Any], tags: list[str], skip_consumers: bool
+) -> dict[str, Any]:
+    """What ``reset --select-tag`` keeps: every entity but those carrying all
+    ``tags``, and what depends on a removed entity (Kong would cascade)."""
+    wanted = set(tags)
+    removed: dict[str, set[str]] = {kind: set() for kind in _ORDER}
+    out: dict[str, Any] = {"_format_version": "3.0"}
+    for kind in _ORDER:
+        kept = []
+        for entity in document.get(kind) or []:
+            consumer_owned = kind == "consumers" or bool(entity.get("consumer"))
+            orphan = any(
+                isinstance(ref, dict) and _keys(ref) & removed[_REFS[field]]
+                for field, ref in ((f, entity.get(f)) for f in _REFS)
+            )
+            tagged = wanted <= set(entity.get("tags") or [])
+            if (tagged and not (skip_consumers and consumer_owned)) or orphan:
+                removed[kind] |= _keys(entity)
+            else:
+                kept.append(entity)
+        if kept:
+            out[kind] = kept
+    return out
+
+
 async def _reset(args: argparse.Namespace, console: Console) -> int:
     url = args.admin_url
     if not args.force:
@@ -391,7 +436,9 @@ async def _reset(args: argparse.Namespace, console: Console) -> int:
             print("Nothing deleted.", file=console.stdout)
             return 0
     document: dict[str, Any] = {"_format_version": "3.0"}
-    if args.skip_consumers:
+    if args.select_tag:
+        document = _without_tagged(await _current(url), args.select_tag, args.skip_consumers)
+    elif args.skip_consumers:
         document = _kept_consumers(await _current(url))
     answer = await _send(document, None, url, mode="sync", dry_run=False)
     _print_changes(answer.body.get("changes", []), console)

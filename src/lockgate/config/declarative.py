@@ -34,13 +34,22 @@ _TOP_LEVEL = {
     "plugins",
     "consumers",
     "consumer_groups",
+    "keyauth_credentials",
     "upstreams",
     "certificates",
     "ca_certificates",
     "vaults",
 }
-#: The top-level lists of a decK file that lockgate takes, in file order.
-TOP_LEVEL_KINDS = ("services", "routes", "consumers", "consumer_groups", "plugins")
+#: The top-level lists of a decK file that lockgate takes, in file order (Kong's
+#: declarative format also takes key-auth credentials at the top level).
+TOP_LEVEL_KINDS = (
+    "services",
+    "routes",
+    "consumers",
+    "consumer_groups",
+    "keyauth_credentials",
+    "plugins",
+)
 _SUPPORTED = set(TOP_LEVEL_KINDS)
 
 
@@ -233,6 +242,11 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
                 }
             )
         plugins(group, path, {"consumer_group": ref(group, "consumer_group")})
+    # Kong's declarative format also takes credentials at the top level, with
+    # a consumer reference (that is how ``dump`` writes them).
+    for i, cred in enumerate(_list(data, "keyauth_credentials", "", source)):
+        item = _named_refs({**cred, "_path": f"{source}: keyauth_credentials[{i}]"})
+        out["keyauth_credentials"].append(item)
     plugins(data, "", {})
     return out
 
