@@ -367,5 +367,6 @@ def test_ai_route_read_timeout_names_the_phase(gw: GatewayProcess) -> None:
     assert status == 504
     error = json.loads(answer)["error"]
     assert error["type"] == "api_error"
-    assert "timed out waiting for the response" in error["message"]
-    assert "connecting" not in error["message"]
+    # The phase is named by the setting that ran out; the connection was made.
+    assert "(read_timeout)" in error["message"]
+    assert "connect" not in error["message"]
