@@ -94,6 +94,17 @@ def test_control_plane_pushes_to_data_planes_that_survive_its_loss(
                 assert _get(dp.admin_url + "/status/ready") == (200, b'{"message":"ready"}')
             _, listing = control.admin("GET", "/clustering/data-planes")
             assert len(listing["data"]) == 2 and listing["next"] is None
+            # Each data plane reports the hash it applied; the control plane sees them in sync.
+            until(
+                lambda: (
+                    {
+                        e["sync_status"]
+                        for e in control.admin("GET", "/clustering/data-planes")[1]["data"]
+                    }
+                    == {"normal"}
+                ),
+                "both data planes report the pushed hash",
+            )
             for entry in listing["data"]:
                 assert set(entry) >= {"id", "hostname", "ip", "last_seen", "config_hash", "version"}
                 assert entry["ip"] == "127.0.0.1"
