@@ -8,7 +8,6 @@ import os
 import signal
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from tests.support.echo import echo_server
 from tests.support.nodes import cluster_args, start_role, until
-from tests.support.postgres import PASSWORD, PostgresServer, postgres_server
+from tests.support.postgres import PASSWORD, PostgresServer
 from tests.support.processes import GatewayProcess, free_port, run_lockgate
 
 CONFIG = """
@@ -28,12 +27,6 @@ services:
       - name: {route}
         paths: ["/{route}"]
 """
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PostgresServer]:
-    with postgres_server() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +148,7 @@ def test_a_data_plane_with_another_certificate_is_refused(
     ]
     with (
         start_role(tmp_path / "cp", "control_plane", cp_args) as cp,
-        start_role(tmp_path / "dp", "data_plane", dp_args) as dp,
+        start_role(tmp_path / "dp", "data_plane", dp_args, wait_ready=False) as dp,
     ):
         assert (
             cp.apply(
