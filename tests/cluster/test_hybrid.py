@@ -8,7 +8,6 @@ import os
 import signal
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from tests.support.echo import echo_server
 from tests.support.nodes import cluster_args, start_role, until
-from tests.support.postgres import PASSWORD, PostgresServer, postgres_server
+from tests.support.postgres import PASSWORD, PostgresServer
 from tests.support.processes import GatewayProcess, free_port, run_lockgate
 
 CONFIG = """
@@ -28,12 +27,6 @@ services:
       - name: {route}
         paths: ["/{route}"]
 """
-
-
-@pytest.fixture(scope="module")
-def pg() -> Iterator[PostgresServer]:
-    with postgres_server() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +87,17 @@ def test_control_plane_pushes_to_data_planes_that_survive_its_loss(
                 assert _get(dp.admin_url + "/status/ready") == (200, b'{"message":"ready"}')
             _, listing = control.admin("GET", "/clustering/data-planes")
             assert len(listing["data"]) == 2 and listing["next"] is None
+            # Each data plane reports the hash it applied; the control plane sees them in sync.
+            until(
+                lambda: (
+                    {
+                        e["sync_status"]
+                        for e in control.admin("GET", "/clustering/data-planes")[1]["data"]
+                    }
+                    == {"normal"}
+                ),
+                "both data planes report the pushed hash",
+            )
             for entry in listing["data"]:
                 assert set(entry) >= {"id", "hostname", "ip", "last_seen", "config_hash", "version"}
                 assert entry["ip"] == "127.0.0.1"
@@ -144,7 +148,7 @@ def test_a_data_plane_with_another_certificate_is_refused(
     ]
     with (
         start_role(tmp_path / "cp", "control_plane", cp_args) as cp,
-        start_role(tmp_path / "dp", "data_plane", dp_args) as dp,
+        start_role(tmp_path / "dp", "data_plane", dp_args, wait_ready=False) as dp,
     ):
         assert (
             cp.apply(

@@ -12,7 +12,7 @@ from lockgate.admin.responses import AdminError
 from lockgate.config.state import GatewayState
 from lockgate.store import StaleVersion, StoreUnavailable, open_store
 from lockgate.store.postgres import PostgresStore, SchemaNotReady
-from tests.support.postgres import PASSWORD, PostgresServer, postgres_server
+from tests.support.postgres import PASSWORD, PostgresServer
 
 
 def _state(*names: str) -> GatewayState:
@@ -109,41 +109,45 @@ async def test_watch_wakes_on_another_nodes_save(pg_url: str) -> None:
     await watcher.close()
 
 
-async def test_outage_raises_unavailable_without_password_then_reconnects() -> None:
-    with postgres_server() as server:
-        url = server.new_database()
-        store = await _migrated(url)
-        await store.save(_state("kept"))
-        server.stop()
-        for call in (store.version(), store.load(), store.save(_state("lost")), store.watch(1, 1)):
-            with pytest.raises(StoreUnavailable) as raised:
-                await call
-            assert PASSWORD not in str(raised.value)
-            assert f"lockgate:***@127.0.0.1:{server.port}" in str(raised.value)
-        server.start()
-        version, state = await store.load()  # the same object reconnects by itself
-        assert _names(state) == ["kept"]
-        assert version == await store.version()
-        await store.close()
+async def test_outage_raises_unavailable_without_password_then_reconnects(
+    fresh_pg: PostgresServer,
+) -> None:
+    server = fresh_pg
+    url = server.new_database()
+    store = await _migrated(url)
+    await store.save(_state("kept"))
+    server.stop()
+    for call in (store.version(), store.load(), store.save(_state("lost")), store.watch(1, 1)):
+        with pytest.raises(StoreUnavailable) as raised:
+            await call
+        assert PASSWORD not in str(raised.value)
+        assert f"lockgate:***@127.0.0.1:{server.port}" in str(raised.value)
+    server.start()
+    version, state = await store.load()  # the same object reconnects by itself
+    assert _names(state) == ["kept"]
+    assert version == await store.version()
+    await store.close()
 
 
-async def test_live_state_answers_503_during_an_outage_and_serves_reads() -> None:
-    with postgres_server() as server:
-        store = await _migrated(server.new_database())
-        live = LiveState(store)
-        await live.load()
-        await live.mutate(lambda s: s.put("services", {"name": "before", "host": "h"}))
-        server.stop()
-        with pytest.raises(AdminError) as raised:
-            await live.mutate(lambda s: s.put("services", {"name": "during", "host": "h"}))
-        assert raised.value.status == 503
-        assert "unavailable" in raised.value.body["message"]
-        assert PASSWORD not in raised.value.body["message"]
-        assert _names(await live.read()) == ["before"]
-        server.start()
-        await live.mutate(lambda s: s.put("services", {"name": "after", "host": "h"}))
-        assert _names(await live.read()) == ["after", "before"]
-        await store.close()
+async def test_live_state_answers_503_during_an_outage_and_serves_reads(
+    fresh_pg: PostgresServer,
+) -> None:
+    server = fresh_pg
+    store = await _migrated(server.new_database())
+    live = LiveState(store)
+    await live.load()
+    await live.mutate(lambda s: s.put("services", {"name": "before", "host": "h"}))
+    server.stop()
+    with pytest.raises(AdminError) as raised:
+        await live.mutate(lambda s: s.put("services", {"name": "during", "host": "h"}))
+    assert raised.value.status == 503
+    assert "unavailable" in raised.value.body["message"]
+    assert PASSWORD not in raised.value.body["message"]
+    assert _names(await live.read()) == ["before"]
+    server.start()
+    await live.mutate(lambda s: s.put("services", {"name": "after", "host": "h"}))
+    assert _names(await live.read()) == ["after", "before"]
+    await store.close()
 
 
 async def test_wrong_password_is_unavailable_and_not_echoed(pg: PostgresServer) -> None:

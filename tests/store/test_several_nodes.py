@@ -20,9 +20,10 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from tests.support.nodes import CONFIG, TAG, ask, ready, records, start_nodes, until
-from tests.support.postgres import PASSWORD, postgres_server
+from tests.support.postgres import PASSWORD, PostgresServer
 from tests.support.processes import GatewayProcess, start_emulator
 
 
@@ -38,7 +39,6 @@ def test_a_change_on_one_node_is_served_by_the_other(tmp_path: Path, pg_url: str
         assert applied.returncode == 0, applied.stdout + applied.stderr
         # Each request opens its own connection, so both workers of b take some.
         until(lambda: ask(b.proxy_url) == 200, "node b serves node a's configuration")
-        before = len(records(log))
         statuses = [
             ask(node.proxy_url, tag=f"{name}-{i}")
             for i in range(10)
@@ -54,13 +54,13 @@ def test_a_change_on_one_node_is_served_by_the_other(tmp_path: Path, pg_url: str
         until(lambda: ask(a.proxy_url, "/second") == 200, "node a serves node b's new route")
         assert [ask(a.proxy_url, "/second", tag=f"second-{i}") for i in range(10)] == [200] * 10
 
-        until(lambda: len(records(log)) >= before + 30, "file-log records")
-        tagged = {
-            r["request"]["headers"].get(TAG): r
-            for r in records(log)
-            if r["request"]["headers"].get(TAG)
-        }
-        assert len(tagged) == 30  # every request logged, once
+        def tagged_records() -> list[dict[str, Any]]:
+            return [r for r in records(log) if r["request"]["headers"].get(TAG)]
+
+        until(lambda: len(tagged_records()) >= 30, "file-log records")
+        time.sleep(0.3)
+        tagged = {r["request"]["headers"][TAG]: r for r in tagged_records()}
+        assert len(tagged) == len(tagged_records()) == 30  # every request logged, once
         for tag, record in tagged.items():
             assert record["response"]["status"] == 200
             assert record["route"]["name"] == (
@@ -97,9 +97,10 @@ def test_a_change_on_one_node_is_served_by_the_other(tmp_path: Path, pg_url: str
         _no_password_anywhere(a, b)
 
 
-def test_postgres_outage_during_steady_traffic(tmp_path: Path) -> None:
+def test_postgres_outage_during_steady_traffic(tmp_path: Path, fresh_pg: PostgresServer) -> None:
     log = tmp_path / "claude.json"
-    with postgres_server() as pg, start_emulator() as emulator:
+    pg = fresh_pg
+    with start_emulator() as emulator:
         url = pg.new_database()
         with start_nodes(tmp_path, url) as (a, b):
             assert (
@@ -166,10 +167,16 @@ def test_postgres_outage_during_steady_traffic(tmp_path: Path) -> None:
             )
             assert status == 201
             until(lambda: ask(a.proxy_url, "/late") == 200, "propagation after the outage")
-            until(lambda: len(records(log)) >= before + len(results), "file-log records")
-            tags = [r["request"]["headers"].get(TAG, "") for r in records(log)[before:]]
-            traffic_tags = [t for t in tags if t[:2] in ("a-", "b-")]
-            assert len(traffic_tags) == len(set(traffic_tags)) == len(results)  # each logged once
+
+            def traffic_tags() -> list[str]:
+                tags = [r["request"]["headers"].get(TAG, "") for r in records(log)[before:]]
+                return [t for t in tags if t[:2] in ("a-", "b-")]
+
+            until(lambda: len(traffic_tags()) >= len(results), "file-log records")
+            time.sleep(0.3)
+            assert (
+                len(traffic_tags()) == len(set(traffic_tags())) == len(results)
+            )  # each logged once
             _no_password_anywhere(a, b)
             assert "serving configuration version" in a.error_log() + a.log_path.read_text()
 
@@ -184,20 +191,22 @@ def _worker_pids(gw: GatewayProcess) -> list[int]:
     return [int(line.split()[0]) for line in out.splitlines() if "spawn_main" in line]
 
 
-def test_ready_waits_for_every_worker_to_hold_a_configuration(tmp_path: Path) -> None:
-    with postgres_server() as pg:
-        url = pg.new_database()
-        with start_nodes(tmp_path, url, count=1) as (node,):
-            assert ready(node) == (200, "ready")
-            pids = _worker_pids(node)
-            assert len(pids) == 2
-            pg.stop()
-            assert ready(node) == (200, "ready")  # serving the last configuration is ready
-            os.kill(pids[0], signal.SIGKILL)
-            # Its replacement cannot load a configuration while the store is away.
-            until(lambda: ready(node)[0] == 503, "not ready while a worker has no configuration")
-            _, message = ready(node)
-            assert message == "1 of 2 proxy workers do not yet listen with a configuration"
-            pg.start()
-            until(lambda: ready(node) == (200, "ready"), "ready again", timeout=30)
-            assert len(_worker_pids(node)) == 2
+def test_ready_waits_for_every_worker_to_hold_a_configuration(
+    tmp_path: Path, fresh_pg: PostgresServer
+) -> None:
+    pg = fresh_pg
+    url = pg.new_database()
+    with start_nodes(tmp_path, url, count=1) as (node,):
+        assert ready(node) == (200, "ready")
+        pids = _worker_pids(node)
+        assert len(pids) == 2
+        pg.stop()
+        assert ready(node) == (200, "ready")  # serving the last configuration is ready
+        os.kill(pids[0], signal.SIGKILL)
+        # Its replacement cannot load a configuration while the store is away.
+        until(lambda: ready(node)[0] == 503, "not ready while a worker has no configuration")
+        _, message = ready(node)
+        assert message == "1 of 2 proxy workers do not yet listen with a configuration"
+        pg.start()
+        until(lambda: ready(node) == (200, "ready"), "ready again", timeout=30)
+        assert len(_worker_pids(node)) == 2

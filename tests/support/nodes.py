@@ -143,10 +143,12 @@ def start_role(
     role: str,
     args: list[str],
     env: dict[str, str] | None = None,
+    wait_ready: bool = True,
 ) -> Iterator[GatewayProcess]:
     """A hybrid-mode node (``role`` control_plane or data_plane) with its prefix
     in ``tmp``. ``admin_url`` is a control plane's Admin API, or a data
-    plane's status listener; ready once it answers ``/status/ready``."""
+    plane's status listener. Yields once ``/status/ready`` answers 200 (with
+    ``wait_ready=False``: once it answers at all)."""
     tmp.mkdir(parents=True, exist_ok=True)
     proxy_port, admin_port = free_port(), free_port()
     listen = ["--admin-listen"] if role == "control_plane" else ["--status-listen"]
@@ -170,6 +172,8 @@ def start_role(
     gw = GatewayProcess(proc, tmp / "prefix", proxy_port, admin_port, tmp / "gateway.out")
     try:
         wait_http(gw.admin_url + "/status/ready", proc=proc)
+        if wait_ready:
+            until(lambda: ready(gw)[0] == 200, f"{role} ready")
         yield gw
     finally:
         gw.stop()

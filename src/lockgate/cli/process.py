@@ -171,8 +171,7 @@ def _prepare_store(url: str) -> list[str] | None:
     async def prepare() -> list[str]:
         store = open_store(url)
         try:
-            migrate = getattr(store, "migrate", None)
-            applied: list[str] = await migrate() if migrate is not None else []
+            applied = await store.migrate()
             await store.load()
             return applied
         finally:

@@ -126,6 +126,8 @@ class DataPlaneLink:
                 message = await asyncio.wait_for(read_frame(reader), SILENCE_LIMIT + PING_INTERVAL)
                 if message["type"] == "reconfigure":
                     await self._apply(message)
+                    # Tell the control plane at once which configuration this node now holds.
+                    await write_frame(writer, {"type": "ping", "config_hash": self.hash})
         finally:
             if pinger is not None:
                 pinger.cancel()

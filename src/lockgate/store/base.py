@@ -63,4 +63,9 @@ class ConfigStore(Protocol):
         reached (the caller waits and calls again)."""
         ...
 
+    async def migrate(self) -> list[str]:
+        """Apply pending schema migrations (safe while other nodes do the same);
+        the names of those applied."""
+        ...
+
     async def close(self) -> None: ...

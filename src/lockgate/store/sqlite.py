@@ -81,5 +81,8 @@ class SQLiteStore:
                 return newest
             await asyncio.sleep(min(remaining, POLL_INTERVAL))
 
+    async def migrate(self) -> list[str]:
+        return []  # its one table is created when the store opens
+
     async def close(self) -> None:
         self._db.close()
