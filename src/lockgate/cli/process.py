@@ -237,6 +237,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
     from aiohttp import web
 
     from lockgate.counters.local import create_table
+    from lockgate.proxy.malformed import MalformedRequestAppRunner, MalformedRequestLog
     from lockgate.store import parse_store_url
 
     role = settings.role
@@ -286,7 +287,14 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         return None
 
     app = await node.build_app(store, not_ready)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # A malformed HTTP request to the Admin API is one log line naming the fault
+    # (never a traceback, never the client's bytes), as on the proxy.
+    runner = MalformedRequestAppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        logger=MalformedRequestLog(logging.getLogger("lockgate.admin.http")),
+    )
     await runner.setup()
     site = web.TCPSite(runner, admin[0], admin[1], reuse_address=True)
     await site.start()

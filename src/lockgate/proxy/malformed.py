@@ -39,6 +39,7 @@ from aiohttp.http_exceptions import (
 
 __all__ = [
     "BODY_ERRORS",
+    "MalformedRequestAppRunner",
     "MalformedRequestLog",
     "MalformedRequestServer",
     "body_fault",
@@ -149,6 +150,22 @@ class MalformedRequestServer(web.Server):
 
     def __call__(self) -> web.RequestHandler:
         return _JsonErrorHandler(self, loop=asyncio.get_running_loop(), **self._protocol_options)
+
+
+class MalformedRequestAppRunner(web.AppRunner):
+    """An application runner whose server answers unparsable requests as
+    :class:`MalformedRequestServer` does (the Admin API's)."""
+
+    async def _make_server(self) -> web.Server:
+        made = await super()._make_server()
+        # The server aiohttp built for the application, rebuilt with the same
+        # handler, request factory and per-connection options (``_kwargs``).
+        return MalformedRequestServer(
+            made.request_handler,
+            request_factory=made.request_factory,
+            loop=asyncio.get_running_loop(),
+            **made._kwargs,
+        )
 
 
 class MalformedRequestLog(logging.LoggerAdapter):  # type: ignore[type-arg]
