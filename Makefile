@@ -6,7 +6,7 @@ CLAUDE_CODE_VERSION := 2.1.197
 TOOLS := .tools
 CLAUDE_DIR := $(TOOLS)/claude-code
 
-.PHONY: run test lint bench install install-test claude-code clean
+.PHONY: run test lint bench install install-test claude-code promtool clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,13 @@ $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 
 claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
+# promtool checks the /metrics text in the tests: Debian's prometheus package ships it.
+# Installed once when root; otherwise the promtool test is skipped with the reason.
+promtool:
+	@command -v promtool >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } \
+	  || echo "promtool not installed (needs root and apt-get): its test will be skipped"
+
 run: install
 	$(BIN)/lockgate start
 
@@ -41,7 +48,7 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install-test claude-code lint
+test: install-test claude-code promtool lint
 	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q
 
 bench: install-test

@@ -41,6 +41,8 @@ from lockgate.admin.live_state import LiveState
 from lockgate.admin.responses import AdminError, config_error_response, json_response
 from lockgate.admin.routes_config import add_config_routes
 from lockgate.admin.routes_entities import add_entity_routes
+from lockgate.admin.routes_metrics import add_metrics_route
+from lockgate.admin.routes_usage import add_usage_routes
 from lockgate.config.errors import ConfigError
 from lockgate.plugins.registry import plugin_class, plugin_names, plugin_schemas
 from lockgate.store.base import ConfigStore
@@ -212,4 +214,6 @@ def build_admin_app(
     app.router.add_get("/status", _status, allow_head=False)
     add_entity_routes(app, live)
     add_config_routes(app, live)
+    add_usage_routes(app, store)
+    add_metrics_route(app, store, info, KONG_VERSION)
     return app

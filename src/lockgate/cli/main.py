@@ -36,6 +36,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--prefix", default=os.environ.get("LOCKGATE_PREFIX", os.path.expanduser("~/.lockgate"))
     )
     start.add_argument("--daemon", action="store_true", help="detach and run in the background")
+    start.add_argument(
+        "--status-listen",
+        default=os.environ.get("LOCKGATE_STATUS_LISTEN", ""),
+        metavar="HOST:PORT",
+        help="serve /metrics and /status/ready on this address, apart from the Admin API "
+        "(default: $LOCKGATE_STATUS_LISTEN, else off)",
+    )
+    start.add_argument(
+        "--usage-ledger",
+        choices=("on", "off"),
+        default=os.environ.get("LOCKGATE_USAGE_LEDGER", "on"),
+        help="keep one row per AI request in the store's database, read by GET /ai/usage and "
+        "lockgate usage (default: $LOCKGATE_USAGE_LEDGER, else on)",
+    )
+    start.add_argument(
+        "--usage-retention-days",
+        type=float,
+        default=float(os.environ.get("LOCKGATE_USAGE_RETENTION_DAYS", 30)),
+        metavar="DAYS",
+        help="delete usage ledger rows older than this, checked hourly; 0 keeps them all "
+        "(default: $LOCKGATE_USAGE_RETENTION_DAYS, else 30)",
+    )
 
     for name, text in (
         ("stop", "stop a running gateway"),
@@ -66,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     from lockgate.cli.gateway import add_gateway_commands
 
     add_gateway_commands(sub)
+    from lockgate.cli.usage import add_usage_command
+
+    add_usage_command(sub)
     return parser
 
 
@@ -89,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.workers,
                 os.path.expanduser(args.prefix),
                 args.daemon,
+                status_listen=args.status_listen,
+                usage_ledger=args.usage_ledger == "on",
+                usage_retention_days=args.usage_retention_days,
             )
         )
     if args.command == "stop":
@@ -109,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         run_emulator(host, port, max_records=args.max_records)
         return 0
-    if args.command == "gateway":
+    if args.command in ("gateway", "usage"):
         return int(args.func(args))
     parser.print_help()
     return 2

@@ -19,6 +19,7 @@ import socket
 import sys
 import time
 import urllib.request
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,12 @@ class Settings:
     workers: int
     prefix: str
     daemon: bool = False
+    #: HOST:PORT of the status listener (/metrics, /status/ready); empty: none.
+    status_listen: str = ""
+    #: Keep a usage ledger row for every AI request.
+    usage_ledger: bool = True
+    #: Delete ledger rows older than this many days (0: keep them all).
+    usage_retention_days: float = 30
 
     @property
     def pid_file(self) -> str:
@@ -87,7 +94,10 @@ def start(settings: Settings) -> int:
         return 1
     phost, pport = split_listen(settings.proxy_listen)
     ahost, aport = split_listen(settings.admin_listen)
-    for host, port, what in ((phost, pport, "proxy"), (ahost, aport, "Admin API")):
+    listeners = [(phost, pport, "proxy"), (ahost, aport, "Admin API")]
+    if settings.status_listen:
+        listeners.append((*split_listen(settings.status_listen), "status listener"))
+    for host, port, what in listeners:
         if not _port_free(host, port):
             print(
                 f"Error: cannot listen on {host}:{port} for the {what}: address already in use",
@@ -139,24 +149,33 @@ def _daemonize(log_file: str, pid_file: str) -> None:
     os.dup2(out, 2)
 
 
-def run_worker(host: str, port: int, prefix: str, worker_id: int, log_file: str | None) -> None:
+def run_worker(
+    host: str,
+    port: int,
+    prefix: str,
+    worker_id: int,
+    log_file: str | None,
+    usage_ledger: bool = False,
+) -> None:
     """A worker process's entry point (spawned): logging, the plugin registry, the loop."""
     from lockgate.cli.logs import run_loop, setup_logging
     from lockgate.plugins.registry import plugin_classes
     from lockgate.proxy.worker import worker_main
 
     setup_logging(log_file, foreground=False)
-    run_loop(worker_main(host, port, prefix, worker_id, plugin_classes()))
+    run_loop(worker_main(host, port, prefix, worker_id, plugin_classes(), usage_ledger))
 
 
 async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[str, int]) -> int:
     from aiohttp import web
 
     from lockgate.admin.app import build_admin_app
+    from lockgate.cli.monitoring import NodeMonitoring
     from lockgate.store import open_store
 
     store = open_store(settings.prefix)
     await store.version()  # creates the database before the workers open it
+    monitoring = NodeMonitoring(settings, store)
     ctx = multiprocessing.get_context("spawn")
     workers: dict[int, Any] = {}
 
@@ -169,6 +188,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
                 settings.prefix,
                 index,
                 settings.log_file if settings.daemon else None,
+                settings.usage_ledger,
             ),
             name=f"lockgate-worker-{index}",
             daemon=False,
@@ -181,6 +201,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         "admin_listen": settings.admin_listen,
         "workers": settings.workers,
         "prefix": settings.prefix,
+        "node_id": str(uuid.uuid4()),
     }
     app = build_admin_app(store, node_info=node_info)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -194,6 +215,10 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     await _wait_listening(proxy, workers)
+    await monitoring.start(
+        str(node_info["node_id"]),
+        lambda: None if all(p.is_alive() for p in workers.values()) else "a proxy worker is down",
+    )
     with open(settings.pid_file, "w") as fh:
         fh.write(f"{os.getpid()}\n")
     log.info(
@@ -224,6 +249,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
             await asyncio.sleep(0.05)
         if proc.is_alive():
             proc.kill()
+    await monitoring.stop()
     await runner.cleanup()
     await store.close()
     with contextlib.suppress(OSError):

@@ -23,6 +23,7 @@ def plugin_classes() -> dict[str, type[PluginHandler]]:
     from lockgate.plugins.file_log.handler import FileLog
     from lockgate.plugins.key_auth.handler import KeyAuth
     from lockgate.plugins.pre_function.handler import PostFunction, PreFunction
+    from lockgate.plugins.prometheus.handler import Prometheus
 
     classes: list[type[PluginHandler]] = [
         AIProxy,
@@ -31,6 +32,7 @@ def plugin_classes() -> dict[str, type[PluginHandler]]:
         KeyAuth,
         PreFunction,
         PostFunction,
+        Prometheus,
     ]
     return {c.name: c for c in classes}
 

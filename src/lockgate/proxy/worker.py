@@ -16,6 +16,7 @@ from lockgate.proxy.plugin import PluginHandler
 from lockgate.proxy.server import Gateway, compile_state
 from lockgate.proxy.worker_env import WorkerEnv
 from lockgate.store import open_store
+from lockgate.usage import LedgerWriter, open_usage_storage
 
 __all__ = ["POLL_INTERVAL", "serve_proxy", "worker_main"]
 
@@ -33,9 +34,12 @@ async def serve_proxy(
     worker_id: int,
     stop: asyncio.Event,
     plugins: Mapping[str, type[PluginHandler]],
+    usage_ledger: bool = False,
 ) -> None:
     store = open_store(prefix)
     env = WorkerEnv(worker_id, plugins)
+    if usage_ledger:
+        env.ledger = LedgerWriter(open_usage_storage(store))
     version, state = await store.load()
     gateway = Gateway(env, compile_state(state, version, env))
     # What exists now lives as long as the worker: keep it out of every future collection.
@@ -73,11 +77,17 @@ async def serve_proxy(
 
 
 async def worker_main(
-    host: str, port: int, prefix: str, worker_id: int, plugins: Mapping[str, type[PluginHandler]]
+    host: str,
+    port: int,
+    prefix: str,
+    worker_id: int,
+    plugins: Mapping[str, type[PluginHandler]],
+    usage_ledger: bool = False,
 ) -> None:
     """A worker process's life: serve until SIGTERM or SIGINT, then drain.
     ``plugins`` (the plugin registry's classes) are handed in by the command
-    line, which owns the process."""
+    line, which owns the process; with ``usage_ledger`` every AI request
+    leaves a row in the usage ledger."""
     # Each request allocates many short-lived containers (parsed bodies, events);
     # CPython's default threshold (700) would run a collection every few requests.
     gc.set_threshold(50_000, 20, 100)
@@ -85,4 +95,4 @@ async def worker_main(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await serve_proxy(host, port, prefix, worker_id, stop, plugins)
+    await serve_proxy(host, port, prefix, worker_id, stop, plugins, usage_ledger)

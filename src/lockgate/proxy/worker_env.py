@@ -13,6 +13,7 @@ import aiohttp
 if TYPE_CHECKING:
     from lockgate.lua import LuaRuntime
     from lockgate.proxy.plugin import PluginHandler
+    from lockgate.usage.writer import LedgerWriter
 
 
 class Closeable(Protocol):
@@ -37,6 +38,8 @@ class WorkerEnv:
         self._resources: dict[tuple[str, str], Closeable] = {}
         #: Caches plugins may keep across configuration versions (e.g. OAuth tokens), by key.
         self.caches: dict[str, Any] = {}
+        #: The usage ledger's writer when the node keeps one (set by the worker at start).
+        self.ledger: LedgerWriter | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -70,3 +73,5 @@ class WorkerEnv:
             await self._session.close()
         for resource in self._resources.values():
             resource.close()
+        if self.ledger is not None:
+            await self.ledger.close()

@@ -39,6 +39,7 @@ from lockgate.llm.wire.openai import (
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.worker_env import WorkerEnv
+from lockgate.usage.rows import AICall
 
 __all__ = [
     "AttemptFailed",
@@ -366,10 +367,21 @@ def record_failure(
     ctx: RequestContext, target: Target, call: ClientCall, failure: AttemptFailed
 ) -> None:
     """Failed calls are logged too: which provider and model, and what the request would have cost."""
+    prompt = _estimate_prompt(call)
+    ctx.ai_call = AICall(
+        provider=target.provider_name,
+        request_model=target.resolve_model(call.requested_model),
+        response_model=None,
+        prompt_tokens=prompt,
+        cost=prompt * target.input_cost / 1e6,
+        llm_latency_ms=round((time.perf_counter_ns() - ctx.upstream_started_ns) / 1e6)
+        if ctx.upstream_started_ns
+        else 0,
+        mode="stream" if call.stream else "oneshot",
+    )
     if not target.logging.log_statistics:
         return
     proxy = ctx.log_extra.setdefault("ai", {}).setdefault("proxy", {})
-    prompt = _estimate_prompt(call)
     proxy["usage"] = {
         "prompt_tokens": prompt,
         "completion_tokens": 0,
@@ -446,19 +458,32 @@ class Recorder:
             if not usage.completion_tokens:
                 usage.completion_tokens = 1
                 usage.estimated = True
-        if not target.logging.log_statistics and not target.logging.log_payloads:
-            return
         latency = round((now_ns - self.started) / 1e6)
         ttft = round(((self.first_ns or now_ns) - self.started) / 1e6)
+        completion = usage.completion_tokens
+        cost = (usage.prompt_tokens * target.input_cost + completion * target.output_cost) / 1e6
+        ctx.ai_call = AICall(
+            provider=target.provider_name,
+            request_model=self.model,
+            response_model=response_model or self.model,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=completion,
+            cached_tokens=usage.cached_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            cost=cost,
+            llm_latency_ms=latency,
+            ttft_ms=ttft,
+            mode="stream" if call.stream else "oneshot",
+        )
+        if not target.logging.log_statistics and not target.logging.log_payloads:
+            return
         proxy: dict[str, Any] = {}
         if target.logging.log_statistics:
-            completion = usage.completion_tokens
             proxy["usage"] = {
                 "prompt_tokens": usage.prompt_tokens,
                 "completion_tokens": completion,
                 "total_tokens": usage.total_tokens,
-                "cost": (usage.prompt_tokens * target.input_cost + completion * target.output_cost)
-                / 1e6,
+                "cost": cost,
                 "time_per_token": latency / completion if completion else 0,
                 "time_to_first_token": ttft,
                 "prompt_tokens_details": {"cached_tokens": usage.cached_tokens}

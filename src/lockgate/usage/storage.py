@@ -1,0 +1,57 @@
+"""Where ledger rows live: the seam, and the choice that follows the
+configuration store.
+
+An implementation keeps the rows in the configuration store's own database
+(one place for every node's usage) in a table of its own, created by its own
+migration. All methods are coroutines so that a database driver with an
+asyncio API fits as well as SQLite, which runs in a thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from lockgate.store.base import ConfigStore
+
+__all__ = ["Totals", "UsageStorage", "open_usage_storage"]
+
+#: One group of totals: the group's key and the sums (see :meth:`UsageStorage.totals`).
+Totals = dict[str, Any]
+
+
+class UsageStorage(Protocol):
+    async def write(self, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Append rows (tuples in :data:`lockgate.usage.rows.COLUMNS` order) in one transaction."""
+        ...
+
+    async def totals(
+        self, since: float, until: float, group_by: str, consumer: str | None
+    ) -> list[Totals]:
+        """Per group (``group_by`` is a key of :data:`lockgate.usage.rows.GROUPS`)
+        of the rows with ``since <= time < until``: ``key``, ``requests``,
+        ``errors`` (status 400 and above), the four token sums, ``cost``,
+        ``latency_ms_avg`` and ``ttft_ms_avg``; largest cost first (time
+        buckets: in time order)."""
+        ...
+
+    async def recent(self, limit: int, before: float | None) -> list[dict[str, Any]]:
+        """The newest ``limit`` rows (older than ``before`` when given), newest first."""
+        ...
+
+    async def prune(self, before: float) -> int:
+        """Delete rows older than ``before``; how many were deleted."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def open_usage_storage(store: ConfigStore) -> UsageStorage:
+    """The ledger's storage beside ``store``, in the same database."""
+    from lockgate.store.sqlite import SQLiteStore
+
+    if isinstance(store, SQLiteStore):
+        from lockgate.usage.sqlite import SQLiteUsage
+
+        return SQLiteUsage(store.path)
+    raise NotImplementedError(f"no usage ledger storage for {type(store).__name__} yet")
