@@ -12,6 +12,7 @@ embeddings labels are empty (lockgate has no semantic cache).
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from lockgate.plugins.base import PluginHandler
@@ -34,7 +35,9 @@ class Prometheus(PluginHandler):
 
     def __init__(self, entity: dict[str, Any], config: PrometheusConfig, env: WorkerEnv) -> None:
         super().__init__(entity, config, env)
-        self.metrics = env.resource(("prometheus", "metrics"), KongMetrics)
+        # lockgate start hands its workers the node's value directory.
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        self.metrics = env.resource(("prometheus", "metrics"), lambda: KongMetrics(directory))
 
     def log(self, ctx: RequestContext, record: dict[str, Any]) -> None:
         config: PrometheusConfig = self.config
