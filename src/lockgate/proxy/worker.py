@@ -25,6 +25,8 @@ log = logging.getLogger("lockgate.worker")
 #: How often a worker checks for a new configuration (changes reach it within this time).
 POLL_INTERVAL = 0.2
 DRAIN_TIMEOUT = 30.0
+#: The longest a usage ledger batch waits for another process's write lock (on the loop).
+LEDGER_BUSY_TIMEOUT = 0.05
 
 
 async def serve_proxy(
@@ -39,7 +41,7 @@ async def serve_proxy(
     store = open_store(prefix)
     env = WorkerEnv(worker_id, plugins)
     if usage_ledger:
-        env.ledger = LedgerWriter(open_usage_storage(store))
+        env.ledger = LedgerWriter(open_usage_storage(store, busy_timeout=LEDGER_BUSY_TIMEOUT))
     version, state = await store.load()
     gateway = Gateway(env, compile_state(state, version, env))
     # What exists now lives as long as the worker: keep it out of every future collection.

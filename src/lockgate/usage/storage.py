@@ -46,12 +46,14 @@ class UsageStorage(Protocol):
     async def close(self) -> None: ...
 
 
-def open_usage_storage(store: ConfigStore) -> UsageStorage:
-    """The ledger's storage beside ``store``, in the same database."""
+def open_usage_storage(store: ConfigStore, *, busy_timeout: float = 30.0) -> UsageStorage:
+    """The ledger's storage beside ``store``, in the same database.
+    ``busy_timeout``: the longest a write waits for another writer (a proxy
+    worker passes a short one: its loop must not wait)."""
     from lockgate.store.sqlite import SQLiteStore
 
     if isinstance(store, SQLiteStore):
         from lockgate.usage.sqlite import SQLiteUsage
 
-        return SQLiteUsage(store.path)
+        return SQLiteUsage(store.path, busy_timeout=busy_timeout)
     raise NotImplementedError(f"no usage ledger storage for {type(store).__name__} yet")

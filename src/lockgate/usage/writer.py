@@ -2,8 +2,8 @@
 (an append) and written in batches by a background task, one transaction
 per batch, at most ``interval`` seconds after they were queued.
 
-A batch that cannot be written (the database is away or locked for long)
-stays queued and is tried again at the next interval; beyond ``max_pending``
+A batch that cannot be written (the database is away, or another process
+holds its write lock) stays queued and is tried again at the next interval; beyond ``max_pending``
 rows the oldest are dropped, with an error in the log. :meth:`close` writes
 everything still queued, so a graceful stop loses no row.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from lockgate.usage.storage import UsageStorage
@@ -19,6 +20,9 @@ from lockgate.usage.storage import UsageStorage
 __all__ = ["LedgerWriter"]
 
 log = logging.getLogger("lockgate.usage")
+
+#: How long a stopping worker keeps trying to write its last rows.
+STOP_TIMEOUT = 10.0
 
 
 class LedgerWriter:
@@ -88,10 +92,16 @@ class LedgerWriter:
             self._timer = None
         if self._task is not None:
             await self._task
-        if self._pending:
-            rows, self._pending = self._pending, []
+        rows, self._pending = self._pending, []
+        deadline = time.monotonic() + STOP_TIMEOUT
+        while rows:
             try:
                 await self.storage.write(rows)
+                break
             except Exception:
-                log.exception("usage ledger: %d rows could not be written at stop", len(rows))
+                # Other workers stop at the same moment and hold the write lock in turn.
+                if time.monotonic() > deadline:
+                    log.exception("usage ledger: %d rows could not be written at stop", len(rows))
+                    break
+                await asyncio.sleep(0.02)
         await self.storage.close()
