@@ -6,7 +6,7 @@ CLAUDE_CODE_VERSION := 2.1.197
 TOOLS := .tools
 CLAUDE_DIR := $(TOOLS)/claude-code
 
-.PHONY: run test lint bench install install-test claude-code promtool clean
+.PHONY: run test lint bench install install-test claude-code promtool test-servers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,23 @@ promtool:
 	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } \
 	  || echo "promtool not installed (needs root and apt-get): its test will be skipped"
 
+# Real servers the tests start on loopback ports (Redis, PostgreSQL): Debian's
+# packages, installed once when run as root (tests/support/ starts its own servers).
+test-servers:
+	@missing=""; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
+	  || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing$$missing (Debian packages) for the tests"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive \
+	      apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else \
+	    echo "the tests need$$missing: install Debian's packages" >&2; exit 1; \
+	  fi; \
+	fi
+
 run: install
 	$(BIN)/lockgate start
 
@@ -48,7 +65,7 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install-test claude-code promtool lint
+test: install-test claude-code promtool test-servers lint
 	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q
 
 bench: install-test

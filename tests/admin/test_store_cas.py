@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from lockgate.admin.live_state import ATTEMPTS, LiveState
+from lockgate.admin.responses import AdminError
 from lockgate.config.state import GatewayState
 from lockgate.store import StaleVersion
 from lockgate.store.sqlite import SQLiteStore
@@ -86,8 +87,10 @@ async def test_a_node_that_keeps_losing_gives_up(tmp_path: pathlib.Path) -> None
         await b.mutate(_service(f"b{count}"))
 
     racing.before_save = b_always_first
-    with pytest.raises(StaleVersion):
+    with pytest.raises(AdminError) as raised:
         await a.mutate(_service("from-a"))
+    assert raised.value.status == 409  # a clear conflict, never a silent loss
+    assert "retry" in raised.value.body["message"]
     assert racing.saves == ATTEMPTS
     _, state = await plain.load()
     assert "from-a" not in _names(state) and len(_names(state)) == ATTEMPTS

@@ -7,137 +7,31 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 from tests.support.claude import make_home, run_claude
-from tests.support.processes import GatewayProcess, lockgate_cmd, start_emulator, start_gateway
-from tests.support.readme import common_blocks, tutorials
-
-LOG_PATH = Path("/tmp/claude.json")
-TOOL_PROMPT = (
-    'Run this: [[tool Bash {"command":"echo lockgate-e2e-ok","description":"print a marker"}]]'
+from tests.support.processes import start_emulator, start_gateway
+from tests.support.readme import tutorials
+from tests.support.tutorial_run import (
+    CASES,
+    LOG_PATH,
+    MARKER,
+    TOOL_PROMPT,
+    Case,
+    apply_tutorial,
+    http,
+    log_records,
 )
-MARKER = "lockgate-e2e-ok"
-
-
-@dataclass
-class Case:
-    tutorial: str
-    provider: str
-    model: str
-    emulator_path: str  # the part of the upstream path the emulator must have seen
-    credential: tuple[str, str]
-    upstream_url: str | None
-    plugin: str = "ai-proxy"
-    env: dict[str, str] = field(default_factory=dict)
-
-
-CASES = [
-    Case(
-        "HuggingFace",
-        "huggingface",
-        "meta-llama/Llama-3.3-70B-Instruct",
-        "/huggingface/v1/chat/completions",
-        ("authorization", "Bearer hf-emulated-token"),
-        "/huggingface/v1/chat/completions",
-        env={"DECK_HUGGINGFACE_API_TOKEN": "hf-emulated-token"},
-    ),
-    Case(
-        "Anthropic",
-        "anthropic",
-        "claude-sonnet-4-5-20250929",
-        "/anthropic/v1/messages",
-        ("x-api-key", "sk-ant-emulated"),
-        "/anthropic/v1/messages",
-        env={"DECK_ANTHROPIC_API_KEY": "sk-ant-emulated"},
-    ),
-    Case(
-        "DashScope (Qwen)",
-        "dashscope",
-        "qwen-plus",
-        "/dashscope/compatible-mode/v1/chat/completions",
-        ("authorization", "Bearer sk-dashscope-emulated"),
-        "/dashscope/compatible-mode/v1/chat/completions",
-        env={"DECK_DASHSCOPE_API_KEY": "sk-dashscope-emulated"},
-    ),
-    Case(
-        "Gemini (Vertex AI)",
-        "gemini",
-        "gemini-2.0-flash",
-        "/v1/projects/lockgate-e2e/locations/us-central1/publishers/google/models/gemini-2.0-flash:streamGenerateContent",
-        ("authorization", "Bearer "),
-        None,
-        plugin="ai-proxy-advanced",
-        env={"DECK_GCP_PROJECT_ID": "lockgate-e2e", "DECK_GEMINI_LOCATION_ID": "us-central1"},
-    ),
-    Case(
-        "OpenAI",
-        "openai",
-        "gpt-5-mini",
-        "/openai/v1/chat/completions",
-        ("authorization", "Bearer sk-openai-emulated"),
-        "/openai/v1/chat/completions",
-        env={"DECK_OPENAI_API_KEY": "sk-openai-emulated"},
-    ),
-]
-
-
-def _http(method: str, url: str, body: Any = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(
-        url, data=data, method=method, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        raw = resp.read()
-    return json.loads(raw) if raw else None
 
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
     with start_emulator() as url:
         yield url
-
-
-def _apply_tutorial(gw: GatewayProcess, case: Case, emulator: str, tmp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DECK_", "LOCKGATE_"))}
-    env.update(case.env)
-    env["LOCKGATE_ADMIN_URL"] = gw.admin_url
-    env["PATH"] = str(Path(lockgate_cmd()[0]).parent) + os.pathsep + env.get("PATH", "")
-    if case.provider == "gemini":
-        account = _http("POST", emulator + "/_emulator/service-account", {})
-        (tmp / "sa.json").write_text(json.dumps(account))
-        env["DECK_GEMINI_API_ENDPOINT"] = emulator
-    tutorial = tutorials()[case.tutorial]
-    blocks = common_blocks() + tutorial.apply_blocks
-    assert len(blocks) >= 3
-    outputs = []
-    for block in blocks:
-        script = block
-        if case.provider == "gemini":
-            script = f'export DECK_GEMINI_API_KEY="$(cat {tmp / "sa.json"})"\n' + block
-        result = subprocess.run(
-            ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False
-        )
-        assert result.returncode == 0, f"{block}\n{result.stdout}\n{result.stderr}"
-        outputs.append(result.stdout + result.stderr)
-    if case.upstream_url:
-        plugins = gw.admin("GET", "/plugins")[1]["data"]
-        plugin_id = next(p["id"] for p in plugins if p["name"] == case.plugin)
-        status, _ = gw.admin(
-            "PATCH",
-            f"/plugins/{plugin_id}",
-            {"config": {"model": {"options": {"upstream_url": emulator + case.upstream_url}}}},
-        )
-        assert status == 200
-    gw.wait_config()
-    return {"apply_output": "\n".join(outputs)}
 
 
 def _save_artifacts(case: Case, received: list[dict[str, Any]], log: list[dict[str, Any]]) -> None:
@@ -199,18 +93,12 @@ def _save_artifacts(case: Case, received: list[dict[str, Any]], log: list[dict[s
     (out / f"{case.provider}.json").write_text(json.dumps(summary, indent=2))
 
 
-def _log_records() -> list[dict[str, Any]]:
-    if not LOG_PATH.exists():
-        return []
-    return [json.loads(line) for line in LOG_PATH.read_text().splitlines() if line.strip()]
-
-
 @pytest.mark.parametrize("case", CASES, ids=[c.provider for c in CASES])
 def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) -> None:
     LOG_PATH.unlink(missing_ok=True)
-    _http("DELETE", emulator + "/_emulator/requests")
+    http("DELETE", emulator + "/_emulator/requests")
     with start_gateway(tmp_path) as gw:
-        applied = _apply_tutorial(gw, case, emulator, tmp_path)
+        applied = apply_tutorial(gw, case, emulator, tmp_path)
         if case.provider == "gemini":
             assert "max_tokens" in applied["apply_output"] and "options" in applied["apply_output"]
         claude_env = tutorials()[case.tutorial].claude_env
@@ -245,7 +133,7 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
             runs[bare] = (plain, tool)
         time.sleep(0.5)  # log lines are written just after each response
 
-    records = _http("GET", emulator + "/_emulator/requests")
+    records = http("GET", emulator + "/_emulator/requests")
     chat = [r for r in records if case.emulator_path in r["path"]]
     assert len(chat) >= 6, [
         r["path"] for r in records
@@ -270,7 +158,7 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
     sizes = sorted(len(json.dumps(r["body"])) for r in chat)
     assert sizes[-1] > 40_000, sizes  # the full default tool set went through
 
-    records_log = _log_records()
+    records_log = log_records()
     posts = [r for r in records_log if r["request"]["method"] == "POST"]
     assert len(posts) == len(chat), (len(posts), len(chat))
     _save_artifacts(case, chat, posts)

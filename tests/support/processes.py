@@ -138,8 +138,13 @@ class GatewayProcess:
 
 @contextmanager
 def start_gateway(
-    tmp: Path, *, workers: int = 1, env: dict[str, str] | None = None
+    tmp: Path,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    args: list[str] | None = None,
 ) -> Iterator[GatewayProcess]:
+    """``lockgate start`` with its prefix in ``tmp``; ``args`` are added (e.g. ``--store``)."""
     proxy_port, admin_port = free_port(), free_port()
     prefix = tmp / "prefix"
     log_path = tmp / "gateway.out"
@@ -156,6 +161,7 @@ def start_gateway(
             str(workers),
             "--prefix",
             str(prefix),
+            *(args or []),
         ],
         stdout=out,
         stderr=subprocess.STDOUT,

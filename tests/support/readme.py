@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ROOT", "Tutorial", "common_blocks", "tutorials"]
+__all__ = ["ROOT", "Tutorial", "common_blocks", "reset_block", "tutorials"]
 
 ROOT = Path(__file__).resolve().parents[2]
 _BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
@@ -21,6 +21,16 @@ class Tutorial:
     def apply_blocks(self) -> list[str]:
         """The ``echo '...' | lockgate gateway apply -`` commands, in order."""
         return [b for b in _BLOCK.findall(self.text) if "| lockgate gateway apply -" in b]
+
+    @property
+    def setup_blocks(self) -> list[str]:
+        """What a reader using the emulator runs before Claude Code, in order: the
+        apply commands and the "# With the emulator" steps."""
+        return [
+            b
+            for b in _BLOCK.findall(self.text)
+            if "| lockgate gateway apply -" in b or b.startswith("# With the emulator")
+        ]
 
     @property
     def claude_env(self) -> dict[str, str]:
@@ -41,6 +51,14 @@ def common_blocks() -> list[str]:
     section = _section()
     head = section[: section.index("\n### ")]
     return [b for b in _BLOCK.findall(head) if "| lockgate gateway apply -" in b]
+
+
+def reset_block() -> str:
+    """The command the README gives for starting a tutorial on an empty gateway."""
+    section = _section()
+    head = section[: section.index("\n### ")]
+    (block,) = [b for b in _BLOCK.findall(head) if "lockgate gateway reset" in b]
+    return block
 
 
 def tutorials() -> dict[str, Tutorial]:

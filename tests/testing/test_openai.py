@@ -232,8 +232,10 @@ async def test_content_parts(raw: Raw) -> None:
         *user("hi"),
     ]
     answer = await raw.post(CHAT, {"model": "gpt-4o", "messages": system_image}, OPENAI)
-    assert (
-        error_of(answer)["message"] == "Invalid value: 'image_url'. Supported values are: 'text'."
+    # OpenAI's wording (openai/openai-node#1030, OpenHands/OpenHands#7700).
+    assert error_of(answer)["message"] == (
+        "Invalid 'messages[0]'. Image URLs are only allowed for messages with role 'user', "
+        "but this message with role 'system' contains an image URL."
     )
     leaked = [
         *user("hi"),

@@ -45,6 +45,7 @@ from lockgate.admin.routes_metrics import add_metrics_route
 from lockgate.admin.routes_usage import add_usage_routes
 from lockgate.config.errors import ConfigError
 from lockgate.plugins.registry import plugin_class, plugin_names, plugin_schemas
+from lockgate.proxy.malformed import BODY_ERRORS, body_fault
 from lockgate.store.base import ConfigStore
 from lockgate.store.sqlite import SQLiteStore
 
@@ -93,6 +94,10 @@ async def _kong_answers(request: web.Request, handler: Any) -> web.StreamRespons
         if exc.status < 400:
             raise
         return json_response({"message": exc.reason}, exc.status)
+    except BODY_ERRORS as exc:
+        # The body could not be read: a Content-Encoding that lies, a short body.
+        fault = body_fault(exc, request.headers.get("Content-Encoding", ""))
+        return json_response({"message": f"Cannot read the request body: {fault}"}, 400)
     except Exception:
         log.exception("Admin API: %s %s failed", request.method, request.path)
         return json_response({"message": "An unexpected error occurred"}, 500)

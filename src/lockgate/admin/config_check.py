@@ -198,7 +198,10 @@ def _duplicate(
     field: str,
     shown: str,
 ) -> None:
-    first = seen.setdefault(key, path)
+    try:
+        first = seen.setdefault(key, path)
+    except TypeError:  # a name that is a list or a map: its schema error already says so
+        return
     if first != path:
         _add(errors, path, {field: f"duplicate {shown}: already defined at {first}"})
 

@@ -40,7 +40,12 @@ def cannot_parse_json() -> AdminError:
 
 async def read_form_pairs(request: web.Request) -> list[tuple[str, str]]:
     """The pairs of a form body, file parts read as text."""
-    form = await request.post()
+    try:
+        form = await request.post()
+    except (ValueError, LookupError, RuntimeError, AssertionError) as exc:
+        # aiohttp's form and multipart readers raise these for a missing or
+        # wrong boundary, an unknown charset, a bad part encoding.
+        raise AdminError(400, {"message": f"Cannot parse form body: {_form_fault(exc)}"}) from exc
     pairs: list[tuple[str, str]] = []
     for key, value in form.items():
         if isinstance(value, web.FileField):
@@ -48,6 +53,15 @@ async def read_form_pairs(request: web.Request) -> list[tuple[str, str]]:
         else:
             pairs.append((key, str(value)))
     return pairs
+
+
+def _form_fault(exc: Exception) -> str:
+    if isinstance(exc, LookupError):
+        return "unknown charset"
+    text = str(exc)
+    if "boundary" in text:
+        return "no multipart boundary" if "missed" in text else "the multipart boundary is wrong"
+    return "malformed body"
 
 
 async def read_entity_body(
@@ -134,7 +148,9 @@ def _finish(node: Any) -> Any:
         done = {k: _finish(v) for k, v in node.items()}
         if done and all(isinstance(k, int) for k in done):
             return [done[k] for k in sorted(done)]
-        return done
+        # Indexes mixed with names (``tags[1]=a&tags[b]=c``) make a map, as Kong's
+        # JSON encoder does: its keys are strings.
+        return {str(k): v for k, v in done.items()}
     if isinstance(node, list):
         return [_finish(x) for x in node]
     return node

@@ -27,12 +27,45 @@ __all__ = [
     "config_error_response",
     "invalid_options",
     "json_response",
+    "kong_fields",
     "not_found",
 ]
 
+#: Kong's JSON encoder (lua-cjson) writes a table with integer keys as an array
+#: unless it is "excessively sparse": its largest index above this and above
+#: twice the number of entries.
+_SPARSE_SAFE = 10
+
 
 def json_response(body: Any, status: int = 200) -> web.Response:
-    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+    # Error bodies echo what the client sent; a YAML file may have had integer keys.
+    payload = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+    return web.Response(body=payload, status=status, content_type="application/json")
+
+
+def kong_fields(node: Any) -> Any:
+    """Error ``fields`` as Kong writes them: a list item's error sits at its
+    position in an array (``{"paths": [null, "expected a string"]}``) and any
+    other key is a string."""
+    if isinstance(node, list):
+        return [kong_fields(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    indexes = [k for k in node if isinstance(k, int) and not isinstance(k, bool) and k >= 0]
+    if node and len(indexes) == len(node):
+        top = max(indexes)
+        if top <= _SPARSE_SAFE or top < 2 * len(indexes):
+            out: list[Any] = [None] * (top + 1)
+            for index in indexes:
+                out[index] = kong_fields(node[index])
+            return out
+    return {str(k): kong_fields(v) for k, v in node.items()}
+
+
+def _with_kong_fields(body: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(body.get("fields"), dict):
+        return {**body, "fields": kong_fields(body["fields"])}
+    return body
 
 
 class AdminError(Exception):
@@ -44,7 +77,7 @@ class AdminError(Exception):
         self.body = body
 
     def response(self) -> web.Response:
-        return json_response(self.body, self.status)
+        return json_response(_with_kong_fields(self.body), self.status)
 
 
 def not_found() -> AdminError:
@@ -72,4 +105,4 @@ def config_error_response(exc: ConfigError) -> web.Response:
     body = exc.body()
     if isinstance(exc, ForeignKeyError | UniqueError) and "fields" not in body:
         body["fields"] = {}
-    return json_response(body, status)
+    return json_response(_with_kong_fields(body), status)

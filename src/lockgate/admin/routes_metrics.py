@@ -5,23 +5,22 @@ Admin API and by the status listener alike."""
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
 
-from lockgate.plugins.prometheus.exposition import CONTENT_TYPE, NodeGauge, render_metrics
+from lockgate.plugins.prometheus.exposition import (
+    CONTENT_TYPE,
+    NodeGauge,
+    metrics_dir,
+    render_metrics,
+)
 from lockgate.store.base import ConfigStore
 
-__all__ = ["add_metrics_route", "metrics_dir", "metrics_handler"]
+__all__ = ["add_metrics_route", "metrics_handler"]
 
 log = logging.getLogger("lockgate.admin")
-
-
-def metrics_dir(prefix: str) -> str:
-    """Where the proxy workers of the node in ``prefix`` keep their metric values."""
-    return os.path.join(prefix, "prometheus")
 
 
 def metrics_handler(

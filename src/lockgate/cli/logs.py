@@ -17,7 +17,7 @@ def setup_logging(log_file: str | None, *, foreground: bool) -> None:
     if log_file:
         os.makedirs(os.path.dirname(log_file), exist_ok=True)
         handlers.append(logging.FileHandler(log_file))
-    if foreground or not log_file:
+    if not log_file or (foreground and not _stderr_is(log_file)):
         handlers.append(logging.StreamHandler(sys.stderr))
     level = os.environ.get("LOCKGATE_LOG_LEVEL", "INFO").upper()
     logging.basicConfig(
@@ -27,6 +27,16 @@ def setup_logging(log_file: str | None, *, foreground: bool) -> None:
         force=True,
     )
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+
+
+def _stderr_is(path: str) -> bool:
+    """Whether stderr already writes to ``path`` (a daemon's does), so that a
+    record is not written there twice."""
+    try:
+        err, target = os.fstat(sys.stderr.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (err.st_dev, err.st_ino) == (target.st_dev, target.st_ino)
 
 
 def run_loop(main: Coroutine[Any, Any, None]) -> None:

@@ -37,6 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--daemon", action="store_true", help="detach and run in the background")
     start.add_argument(
+        "--store",
+        default=os.environ.get("LOCKGATE_STORE", ""),
+        metavar="URL",
+        help="where the configuration lives: sqlite:///path/to/file.db (default: "
+        "lockgate.db in the prefix) or postgresql://user:password@host:port/database "
+        "(shared by several nodes); also LOCKGATE_STORE",
+    )
+    start.add_argument(
         "--status-listen",
         default=os.environ.get("LOCKGATE_STATUS_LISTEN", ""),
         metavar="HOST:PORT",
@@ -86,8 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     from lockgate.cli.gateway import add_gateway_commands
+    from lockgate.cli.migrations import add_migrations_command
 
     add_gateway_commands(sub)
+    add_migrations_command(sub)
     from lockgate.cli.usage import add_usage_command
 
     add_usage_command(sub)
@@ -104,9 +114,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "start":
         from lockgate.cli.process import Settings, start
+        from lockgate.store import parse_store_url
 
         if args.workers < 1:
             parser.error("--workers must be at least 1")
+        if args.store:
+            try:
+                parse_store_url(args.store)
+            except ValueError as exc:
+                parser.error(str(exc))
         return start(
             Settings(
                 args.proxy_listen,
@@ -114,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.workers,
                 os.path.expanduser(args.prefix),
                 args.daemon,
+                args.store,
                 status_listen=args.status_listen,
                 usage_ledger=args.usage_ledger == "on",
                 usage_retention_days=args.usage_retention_days,
@@ -137,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         run_emulator(host, port, max_records=args.max_records)
         return 0
-    if args.command in ("gateway", "usage"):
+    if args.command in ("gateway", "migrations", "usage"):
         return int(args.func(args))
     parser.print_help()
     return 2

@@ -1,8 +1,8 @@
 """What ``lockgate start`` runs for monitoring beside the Admin API:
 
 - the directory where every proxy worker keeps its Prometheus values
-  (``<prefix>/prometheus``, emptied at start, handed to the workers through
-  ``PROMETHEUS_MULTIPROC_DIR``, prometheus-client's multiprocess mode);
+  (``<prefix>/prometheus``, emptied at start: a node counts from zero, as a
+  restarted Kong does);
 - the status listener (``--status-listen``), when asked for;
 - the usage ledger's retention: rows older than ``--usage-retention-days``
   are deleted at start and every hour.
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -33,15 +32,12 @@ PRUNE_EVERY = 3600.0
 
 class NodeMonitoring:
     def __init__(self, settings: Settings, store: ConfigStore) -> None:
-        from lockgate.admin.routes_metrics import metrics_dir
-        from lockgate.plugins.prometheus.exposition import prepare_metrics_dir
+        from lockgate.plugins.prometheus.exposition import metrics_dir, prepare_metrics_dir
 
         self.settings = settings
         self.store = store
         self.metrics_dir = metrics_dir(settings.prefix)
         prepare_metrics_dir(self.metrics_dir)
-        # Read by prometheus-client when a spawned worker imports it.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = self.metrics_dir
         self._runner: web.AppRunner | None = None
         self._pruner: asyncio.Task[None] | None = None
 

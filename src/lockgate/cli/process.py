@@ -4,6 +4,12 @@ The supervisor serves the Admin API and starts the proxy workers (separate
 processes sharing the proxy port through SO_REUSEPORT); it restarts a worker
 that dies, and on SIGTERM or Ctrl-C lets every worker drain its in-flight
 requests before exiting 0.
+
+Before anything listens, ``start`` checks that the store answers and applies
+its pending schema migrations (PostgreSQL: under an advisory lock, so nodes
+starting together are safe), so a wrong ``--store`` fails at once with the
+reason on the terminal. Each worker tells the supervisor when it listens and
+holds a configuration; ``GET /status/ready`` answers from that.
 """
 
 from __future__ import annotations
@@ -35,12 +41,20 @@ class Settings:
     workers: int
     prefix: str
     daemon: bool = False
+    #: Store URL (may hold a password: show ``redact_url(store)`` only); empty: SQLite in the prefix.
+    store: str = ""
     #: HOST:PORT of the status listener (/metrics, /status/ready); empty: none.
     status_listen: str = ""
     #: Keep a usage ledger row for every AI request.
     usage_ledger: bool = True
     #: Delete ledger rows older than this many days (0: keep them all).
     usage_retention_days: float = 30
+
+    @property
+    def store_url(self) -> str:
+        from lockgate.store import default_store_url
+
+        return self.store or default_store_url(self.prefix)
 
     @property
     def pid_file(self) -> str:
@@ -104,6 +118,9 @@ def start(settings: Settings) -> int:
                 file=sys.stderr,
             )
             return 1
+    migrated = _prepare_store(settings.store_url)
+    if migrated is None:
+        return 1
     if settings.daemon:
         with contextlib.suppress(OSError):
             os.unlink(settings.pid_file)  # stale: its process is gone (checked above)
@@ -111,6 +128,8 @@ def start(settings: Settings) -> int:
     from lockgate.cli.logs import run_loop, setup_logging
 
     setup_logging(settings.log_file, foreground=not settings.daemon)
+    for name in migrated:
+        log.info("applied store migration %s", name)
     code = 0
 
     async def main() -> None:
@@ -119,6 +138,30 @@ def start(settings: Settings) -> int:
 
     run_loop(main())
     return code
+
+
+def _prepare_store(url: str) -> list[str] | None:
+    """Reach the store and apply pending migrations; their names, or None
+    (with the reason on stderr) when the store cannot be used."""
+    import asyncio
+
+    from lockgate.store import StoreError, open_store, redact_url
+
+    async def prepare() -> list[str]:
+        store = open_store(url)
+        try:
+            migrate = getattr(store, "migrate", None)
+            applied: list[str] = await migrate() if migrate is not None else []
+            await store.load()
+            return applied
+        finally:
+            await store.close()
+
+    try:
+        return asyncio.run(prepare())
+    except (StoreError, OSError) as exc:
+        print(f"Error: cannot use the store {redact_url(url)}: {exc}", file=sys.stderr)
+        return None
 
 
 def _daemonize(log_file: str, pid_file: str) -> None:
@@ -152,9 +195,11 @@ def _daemonize(log_file: str, pid_file: str) -> None:
 def run_worker(
     host: str,
     port: int,
+    store_url: str,
     prefix: str,
     worker_id: int,
     log_file: str | None,
+    ready: Any = None,
     usage_ledger: bool = False,
 ) -> None:
     """A worker process's entry point (spawned): logging, the plugin registry, the loop."""
@@ -162,32 +207,44 @@ def run_worker(
     from lockgate.plugins.registry import plugin_classes
     from lockgate.proxy.worker import worker_main
 
-    setup_logging(log_file, foreground=False)
-    run_loop(worker_main(host, port, prefix, worker_id, plugin_classes(), usage_ledger))
+    # Into error.log, and onto the terminal too when the gateway runs in the
+    # foreground (a daemon's stderr already is error.log: written once).
+    setup_logging(log_file, foreground=True)
+    run_loop(
+        worker_main(host, port, store_url, prefix, worker_id, plugin_classes(), ready, usage_ledger)
+    )
 
 
 async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[str, int]) -> int:
     from aiohttp import web
 
     from lockgate.admin.app import build_admin_app
+    from lockgate.admin.readiness import add_readiness_route
     from lockgate.cli.monitoring import NodeMonitoring
-    from lockgate.store import open_store
+    from lockgate.counters.local import create_table
+    from lockgate.store import open_store, parse_store_url
 
-    store = open_store(settings.prefix)
-    await store.version()  # creates the database before the workers open it
+    store = open_store(settings.store_url)
+    # The node's rate-limiting counters, shared by its workers; they start from zero.
+    create_table(os.path.join(settings.prefix, "counters"))
     monitoring = NodeMonitoring(settings, store)
     ctx = multiprocessing.get_context("spawn")
     workers: dict[int, Any] = {}
+    ready: dict[int, Any] = {}
 
     def spawn(index: int) -> None:
+        ready[index] = ctx.Event()
         proc = ctx.Process(
             target=run_worker,
+            # Passed to the child through a pipe, not its command line: the URL may hold a password.
             args=(
                 proxy[0],
                 proxy[1],
+                settings.store_url,
                 settings.prefix,
                 index,
-                settings.log_file if settings.daemon else None,
+                settings.log_file,
+                ready[index],
                 settings.usage_ledger,
             ),
             name=f"lockgate-worker-{index}",
@@ -196,33 +253,48 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         proc.start()
         workers[index] = proc
 
-    node_info = {
+    stopping = asyncio.Event()
+
+    def not_ready() -> str | None:
+        if stopping.is_set():
+            return "the node is shutting down"
+        waiting = [
+            i
+            for i in range(settings.workers)
+            if i not in workers or not ready[i].is_set() or not workers[i].is_alive()
+        ]
+        if waiting:
+            return (
+                f"{len(waiting)} of {settings.workers} proxy workers do not yet listen "
+                "with a configuration"
+            )
+        return None
+
+    node_info: dict[str, Any] = {
         "proxy_listen": settings.proxy_listen,
         "admin_listen": settings.admin_listen,
         "workers": settings.workers,
         "prefix": settings.prefix,
         "node_id": str(uuid.uuid4()),
+        **parse_store_url(settings.store_url).kong_fields(),
     }
     app = build_admin_app(store, node_info=node_info)
+    add_readiness_route(app, not_ready)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, admin[0], admin[1], reuse_address=True)
     await site.start()
+    await monitoring.start(str(node_info["node_id"]), not_ready)
     for i in range(settings.workers):
         spawn(i)
-    stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     await _wait_listening(proxy, workers)
-    await monitoring.start(
-        str(node_info["node_id"]),
-        lambda: None if all(p.is_alive() for p in workers.values()) else "a proxy worker is down",
-    )
     with open(settings.pid_file, "w") as fh:
         fh.write(f"{os.getpid()}\n")
     log.info(
-        "lockgate %s ready: proxy on %s:%d (%d workers), Admin API on %s:%d, prefix %s",
+        "lockgate %s ready: proxy on %s:%d (%d workers), Admin API on %s:%d, prefix %s, store %s",
         _version(),
         proxy[0],
         proxy[1],
@@ -230,6 +302,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         admin[0],
         admin[1],
         settings.prefix,
+        parse_store_url(settings.store_url).shown,
     )
     while not stopping.is_set():
         with contextlib.suppress(TimeoutError):

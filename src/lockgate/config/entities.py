@@ -140,7 +140,8 @@ class Service(_Entity):
     @model_validator(mode="before")
     @classmethod
     def _expand_url(cls, data: Any) -> Any:
-        if isinstance(data, dict) and data.get("url"):
+        # A url that is not a string is left to the field's own check ("a valid string").
+        if isinstance(data, dict) and isinstance(data.get("url"), str) and data["url"]:
             url = data["url"]
             parts = urlsplit(url)
             if not parts.scheme or not parts.hostname:

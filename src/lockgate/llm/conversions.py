@@ -12,6 +12,12 @@ from typing import Any
 
 from lockgate.llm.usage import Usage
 from lockgate.llm.wire import StreamTranslator
+from lockgate.llm.wire.tool_identifiers import (
+    client_tool_names,
+    restore_gemini_tool_names,
+    shorten_gemini_tool_names,
+    tool_name_map,
+)
 
 __all__ = ["Conversion", "conversion"]
 
@@ -41,6 +47,49 @@ def _stops(body: dict[str, Any]) -> list[str] | None:
     return stops if isinstance(stops, list) else None
 
 
+def _gemini_names(body: dict[str, Any]) -> dict[str, str]:
+    """Gemini refuses function names over 64 characters (Claude Code's MCP
+    tools have longer ones): shortened name -> the client's."""
+    return tool_name_map(client_tool_names(body))
+
+
+class _GeminiNamesRestored:
+    """A Gemini stream translator fed chunks whose shortened function names
+    were given back their client names first."""
+
+    __slots__ = ("_inner", "_names", "completed", "response_model", "usage")
+
+    def __init__(self, inner: StreamTranslator, names: dict[str, str]) -> None:
+        self._inner = inner
+        self._names = names
+        self._sync()
+
+    def _sync(self) -> None:
+        self.usage = self._inner.usage
+        self.response_model = self._inner.response_model
+        self.completed = self._inner.completed
+
+    def feed(self, data: dict[str, Any]) -> bytes:
+        out = self._inner.feed(restore_gemini_tool_names(data, self._names))
+        self._sync()
+        return out
+
+    def finish(self) -> bytes:
+        out = self._inner.finish()
+        self._sync()
+        return out
+
+    def fail(self, error_type: str, message: str) -> bytes:
+        out = self._inner.fail(error_type, message)
+        self._sync()
+        return out
+
+
+def _gemini_stream(inner: StreamTranslator, body: dict[str, Any]) -> StreamTranslator:
+    names = _gemini_names(body)
+    return _GeminiNamesRestored(inner, names) if names else inner
+
+
 def conversion(client: str, upstream: str) -> Conversion:
     if client == upstream:
         return Conversion(client, upstream, None, None, None)
@@ -57,36 +106,53 @@ def conversion(client: str, upstream: str) -> Conversion:
             upstream,
             anthropic_openai.anthropic_to_openai_request,
             lambda resp, model, body: anthropic_openai.openai_to_anthropic_response(
-                resp, model, _stops(body)
+                resp, model, _stops(body), anthropic_openai.shortened_tool_names(body)
             ),
             lambda model, est, call: anthropic_openai.OpenAIToAnthropicStream(
-                model, est, _stops(call.body)
+                model, est, _stops(call.body), anthropic_openai.shortened_tool_names(call.body)
             ),
         )
     if client == "anthropic" and upstream == "gemini":
         return Conversion(
             client,
             upstream,
-            lambda body, model: anthropic_gemini.anthropic_to_gemini_request(body, model=model),
-            lambda resp, model, body: anthropic_gemini.gemini_to_anthropic_response(resp, model),
-            lambda model, est, call: anthropic_gemini.GeminiToAnthropicStream(model, est),
+            lambda body, model: shorten_gemini_tool_names(
+                anthropic_gemini.anthropic_to_gemini_request(body, model=model)
+            ),
+            lambda resp, model, body: anthropic_gemini.gemini_to_anthropic_response(
+                restore_gemini_tool_names(resp, _gemini_names(body)), model
+            ),
+            lambda model, est, call: _gemini_stream(
+                anthropic_gemini.GeminiToAnthropicStream(model, est), call.body
+            ),
         )
     if client == "openai" and upstream == "anthropic":
         return Conversion(
             client,
             upstream,
             openai_anthropic.openai_to_anthropic_request,
-            lambda resp, model, body: openai_anthropic.anthropic_to_openai_response(resp, model),
+            lambda resp, model, body: openai_anthropic.anthropic_to_openai_response(
+                resp, model, json_tool=openai_anthropic.json_object_tool(body)
+            ),
             lambda model, est, call: openai_anthropic.AnthropicToOpenAIStream(
-                model, call.include_usage, est
+                model,
+                call.include_usage,
+                est,
+                json_tool=openai_anthropic.json_object_tool(call.body),
             ),
         )
     if client == "openai" and upstream == "gemini":
         return Conversion(
             client,
             upstream,
-            lambda body, model: openai_gemini.openai_to_gemini_request(body, model=model),
-            lambda resp, model, body: openai_gemini.gemini_to_openai_response(resp, model),
-            lambda model, est, call: openai_gemini.GeminiToOpenAIStream(model, call.include_usage),
+            lambda body, model: shorten_gemini_tool_names(
+                openai_gemini.openai_to_gemini_request(body, model=model)
+            ),
+            lambda resp, model, body: openai_gemini.gemini_to_openai_response(
+                restore_gemini_tool_names(resp, _gemini_names(body)), model
+            ),
+            lambda model, est, call: _gemini_stream(
+                openai_gemini.GeminiToOpenAIStream(model, call.include_usage), call.body
+            ),
         )
     raise ValueError(f"no conversion from {client} clients to {upstream} upstreams")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Usage", "estimate_tokens"]
+__all__ = ["Usage", "estimate_tokens", "usage_cost"]
 
 
 @dataclass(slots=True)
@@ -36,3 +36,25 @@ class Usage:
 def estimate_tokens(text_bytes: int) -> int:
     """A provider-neutral estimate: about four bytes of UTF-8 per token."""
     return max(1, (text_bytes + 3) // 4)
+
+
+def usage_cost(
+    usage: Usage,
+    input_price: float,
+    output_price: float,
+    cached_input_price: float | None = None,
+    cache_write_price: float | None = None,
+) -> float:
+    """What ``usage`` costs at these prices (per million tokens). Cache hits
+    and cache writes cost their own prices where given, else the input price;
+    reasoning tokens are output tokens."""
+    cached = min(usage.cached_tokens, usage.prompt_tokens)
+    written = min(usage.cache_creation_tokens, usage.prompt_tokens - cached)
+    fresh = usage.prompt_tokens - cached - written
+    total = (
+        fresh * input_price
+        + cached * (input_price if cached_input_price is None else cached_input_price)
+        + written * (input_price if cache_write_price is None else cache_write_price)
+        + usage.completion_tokens * output_price
+    )
+    return total / 1e6

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 import time
 from collections.abc import AsyncIterator
 
@@ -10,10 +13,38 @@ from multidict import CIMultiDict
 
 from lockgate.proxy.context import HOP_BY_HOP, Exit, RequestContext, UpstreamResponse
 
-__all__ = ["HOP_BY_HOP", "HttpUpstream", "stream_body"]
+__all__ = ["HOP_BY_HOP", "HttpUpstream", "connection_error_text", "stream_body"]
+
+log = logging.getLogger("lockgate.proxy")
 
 BAD_GATEWAY = {"message": "An invalid response was received from the upstream server"}
 GATEWAY_TIMEOUT = {"message": "The upstream server is timing out"}
+
+
+def connection_error_text(exc: BaseException, scheme: str, host: str, port: int) -> str:
+    """What went wrong reaching ``host:port``, in words that fit the URL.
+
+    aiohttp's own text (``Cannot connect to host h:p ssl:default [...]``)
+    names an SSL setting even for a plain-HTTP URL, which sends users
+    looking for a TLS problem that does not exist; TLS is named here only
+    when the failure is one.
+    """
+    where = f"{host}:{port}"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"the TLS certificate of {where} was not accepted: {exc.certificate_error}"
+    if isinstance(exc, aiohttp.ClientConnectorSSLError | aiohttp.ClientSSLError):
+        return f"the TLS handshake with {where} failed: {exc.os_error}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if isinstance(exc.os_error, socket.gaierror):
+            return f"cannot resolve {host}: {exc.os_error.strerror or exc.os_error}"
+        errno = exc.os_error.errno
+        reason = os.strerror(errno) if errno and errno > 0 else str(exc.os_error)
+        return f"cannot connect to {where} ({scheme}): {reason}"
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return f"{where} closed the connection before answering"
+    if isinstance(exc, TimeoutError | aiohttp.ServerTimeoutError):
+        return f"{where} did not answer in time"
+    return f"{where}: {type(exc).__name__}: {exc}"
 
 
 async def stream_body(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:
@@ -58,10 +89,13 @@ class HttpUpstream:
                 if attempt < retries and isinstance(exc, aiohttp.ClientConnectorError):
                     attempt += 1
                     continue
+                _log_failure(ctx, exc, attempt)
                 raise Exit(502, BAD_GATEWAY) from exc
             except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
+                _log_failure(ctx, exc, attempt)
                 raise Exit(504, GATEWAY_TIMEOUT) from exc
             except aiohttp.ClientError as exc:
+                _log_failure(ctx, exc, attempt)
                 raise Exit(502, BAD_GATEWAY) from exc
             break
         ctx.upstream_headers_ns = time.perf_counter_ns()
@@ -72,6 +106,12 @@ class HttpUpstream:
         return UpstreamResponse(
             resp.status, headers, _guarded(resp), resp.release, resp.content_length
         )
+
+
+def _log_failure(ctx: RequestContext, exc: BaseException, retries: int) -> None:
+    text = connection_error_text(exc, ctx.upstream_scheme, ctx.upstream_host, ctx.upstream_port)
+    tries = f" (after {retries} retries)" if retries else ""
+    log.error("request %s: upstream failed%s: %s", ctx.request_id, tries, text)
 
 
 async def _guarded(resp: aiohttp.ClientResponse) -> AsyncIterator[bytes]:

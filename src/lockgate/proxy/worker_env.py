@@ -4,7 +4,9 @@ state, and what plugins keep open across versions (log files, token caches)."""
 
 from __future__ import annotations
 
+import inspect
 import logging
+import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class Closeable(Protocol):
-    def close(self) -> None: ...
+    def close(self) -> Any: ...
 
 
 R = TypeVar("R", bound=Closeable)
@@ -27,9 +29,14 @@ __all__ = ["WorkerEnv"]
 
 class WorkerEnv:
     def __init__(
-        self, worker_id: int = 0, plugins: Mapping[str, type[PluginHandler]] | None = None
+        self,
+        worker_id: int = 0,
+        plugins: Mapping[str, type[PluginHandler]] | None = None,
+        prefix: str | None = None,
     ) -> None:
         self.worker_id = worker_id
+        #: The node's prefix directory (None in tests that run without a node).
+        self.prefix = prefix
         #: Plugin classes by name (the registry's), handed in by whoever starts the worker.
         self.plugins: Mapping[str, type[PluginHandler]] = plugins or {}
         self.log = logging.getLogger("lockgate")
@@ -60,6 +67,10 @@ class WorkerEnv:
             self._lua = LuaRuntime()
         return self._lua
 
+    def prefix_path(self, name: str) -> str:
+        assert self.prefix is not None
+        return os.path.join(self.prefix, name)
+
     def resource(self, key: tuple[str, str], make: Callable[[], R]) -> R:
         """One object per ``key`` for the worker's life (e.g. file-log's writer per
         path), made on first use and closed with the worker."""
@@ -72,6 +83,8 @@ class WorkerEnv:
         if self._session is not None:
             await self._session.close()
         for resource in self._resources.values():
-            resource.close()
+            closing = resource.close()
+            if inspect.isawaitable(closing):
+                await closing
         if self.ledger is not None:
             await self.ledger.close()

@@ -3,11 +3,13 @@
 Writes replace the whole document in one transaction, so a reader sees
 either the old or the new configuration, never a mix. WAL mode lets worker
 processes read while the Admin API writes. Queries are sub-millisecond, so
-they run on the event loop's thread.
+they run on the event loop's thread; change notification
+(:meth:`SQLiteStore.watch`) polls the version, which is that cheap.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import time
@@ -18,9 +20,13 @@ from lockgate.store.base import StaleVersion
 __all__ = ["SQLiteStore"]
 
 _KEEP = 20
+#: How often :meth:`SQLiteStore.watch` looks at the version.
+POLL_INTERVAL = 0.2
 
 
 class SQLiteStore:
+    database = "sqlite"
+
     def __init__(self, path: str) -> None:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         self.path = path
@@ -64,6 +70,16 @@ class SQLiteStore:
             db.execute("ROLLBACK")
             raise
         return version
+
+    async def watch(self, known: int, timeout: float) -> int:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            newest = await self.version()
+            remaining = deadline - loop.time()
+            if newest != known or remaining <= 0:
+                return newest
+            await asyncio.sleep(min(remaining, POLL_INTERVAL))
 
     async def close(self) -> None:
         self._db.close()

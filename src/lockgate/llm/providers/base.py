@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from lockgate.llm.providers.config import AuthConfig, ModelConfig
+    from lockgate.llm.providers.models import ModelFacts
 
 __all__ = ["Endpoint", "Provider", "ProviderError"]
 
@@ -15,10 +16,13 @@ __all__ = ["Endpoint", "Provider", "ProviderError"]
 class ProviderError(Exception):
     """The provider cannot serve this request as configured (e.g. credentials cannot be minted)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        #: The configuration field at fault, relative to the plugin's config
+        #: (``auth.gcp_service_account_json``), so the error can name it.
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +46,9 @@ class Provider:
     name: ClassVar[str]
     #: The wire format the provider speaks upstream.
     wire: ClassVar[str]
-    #: Models known to cap output tokens below what clients ask (clamped when sending).
-    max_output_tokens: ClassVar[dict[str, int]] = {}
+    #: Whether a same-format client's body must go through :meth:`prepare_chat`
+    #: even when nothing else changes it (else it is forwarded byte for byte).
+    passthrough_quirks: ClassVar[bool] = False
 
     def __init__(self, model: ModelConfig, auth: AuthConfig | None) -> None:
         self.model = model
@@ -93,15 +98,49 @@ class Provider:
         return {}
 
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
-        """Quirks applied to a request already in the provider's wire format."""
+        """Quirks applied to a request already in the provider's wire format
+        (by default: the output limit clamped to the model's). ``body`` is the
+        gateway's own copy at the top level; nested objects may be shared with
+        the client's request and are replaced, not changed."""
+        self.clamp_output(body, model_name)
         return body
 
-    def clamp_max_tokens(self, model_name: str, requested: int | None) -> int | None:
-        limit = None
-        for prefix, value in self.max_output_tokens.items():
-            if model_name.startswith(prefix):
-                limit = value
-                break
-        if limit is not None and requested is not None and requested > limit:
-            return limit
-        return requested
+    # -- model facts -----------------------------------------------------------
+
+    def model_facts(self, model_name: str) -> ModelFacts | None:
+        """The model's row in :mod:`lockgate.llm.providers.models` (None: unknown)."""
+        from lockgate.llm.providers.models import model_facts
+
+        return model_facts(self.name, model_name)
+
+    def output_limit(self, body: dict[str, Any], model_name: str) -> int | None:
+        """The most output tokens the model takes for this request (None: unknown)."""
+        facts = self.model_facts(model_name)
+        return facts.output_limit() if facts is not None else None
+
+    def output_fields(self, body: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+        """Where a request in the provider's wire format limits output: (object, key) pairs."""
+        return []
+
+    def output_over_limit(self, body: dict[str, Any], model_name: str) -> bool:
+        """Whether the request asks for more output than the model takes."""
+        limit = self.output_limit(body, model_name)
+        if limit is None:
+            return False
+        for obj, key in self.output_fields(body):
+            value = obj.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+                return True
+        return False
+
+    def clamp_output(self, body: dict[str, Any], model_name: str) -> None:
+        """Lowers the request's output limit to the model's: clients such as
+        Claude Code ask for 32000-64000 tokens whatever the model, and the
+        provider answers 400 above its limit. Unknown models are left alone."""
+        limit = self.output_limit(body, model_name)
+        if limit is None:
+            return
+        for obj, key in self.output_fields(body):
+            value = obj.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > limit:
+                obj[key] = limit

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lockgate.llm.providers.base import Endpoint, Provider, ProviderError
+
+if TYPE_CHECKING:
+    from lockgate.llm.providers.models import ModelFacts
 
 __all__ = ["GeminiProvider"]
 
@@ -59,19 +62,51 @@ class GeminiProvider(Provider):
         if auth is not None and auth.gcp_use_service_account:
             from lockgate.llm.providers.google_auth import ServiceAccountTokens, TokenError
 
+            field = "auth.gcp_service_account_json"
             account = auth.gcp_service_account_json or os.environ.get("GCP_SERVICE_ACCOUNT")
             if not account:
                 raise ProviderError(
-                    500, "gcp_use_service_account is set but no service account JSON is configured"
+                    500,
+                    "is empty and GCP_SERVICE_ACCOUNT is not set, but gcp_use_service_account "
+                    "is true: a service account key JSON is needed to mint access tokens",
+                    field,
                 )
+            source = (
+                ""
+                if auth.gcp_service_account_json
+                else " (the field is empty: the value came from the GCP_SERVICE_ACCOUNT environment variable)"
+            )
             tokens = caches.get("gcp_tokens")
             if tokens is None:
                 tokens = caches["gcp_tokens"] = ServiceAccountTokens()
             try:
                 headers["Authorization"] = "Bearer " + await tokens.token(account)
             except TokenError as exc:
-                raise ProviderError(500, str(exc)) from exc
+                raise ProviderError(500, _without(str(exc), account) + source, field) from exc
         return headers, query
 
+    def model_facts(self, model_name: str) -> ModelFacts | None:
+        from lockgate.llm.providers.models import model_facts
+
+        return model_facts("vertex" if self.vertex else "gemini", model_name)
+
+    def output_fields(self, body: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+        config = body.get("generationConfig")
+        return [(config, "maxOutputTokens")] if isinstance(config, dict) else []
+
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
+        # Vertex answers 400 above the model's limit (gemini-2.0-flash: 8192).
+        if self.output_over_limit(body, model_name):
+            body["generationConfig"] = dict(body["generationConfig"])
+            self.clamp_output(body, model_name)
         return body
+
+
+def _without(message: str, secret: str) -> str:
+    """``message`` with any piece of the secret it quotes cut out: a parser's
+    complaint may echo the text it choked on, and the text is a credential."""
+    for line in secret.splitlines():
+        piece = line.strip()
+        if len(piece) >= 8 and piece in message:
+            message = message.replace(piece, "<redacted>")
+    return message

@@ -43,10 +43,10 @@ class ServiceAccountTokens:
         try:
             info: dict[str, Any] = json.loads(account_json)
         except ValueError as exc:
-            raise TokenError(f"gcp_service_account_json is not valid JSON: {exc}") from exc
+            raise TokenError(f"not a service account key: not valid JSON ({exc})") from exc
         if not isinstance(info, dict) or info.get("type") != "service_account":
             raise TokenError(
-                "gcp_service_account_json is not a service account key (type must be 'service_account')"
+                "not a service account key (a JSON object whose type is 'service_account')"
             )
         key = (str(info.get("client_email")), str(info.get("private_key_id")))
         cached = self._tokens.get(key)
@@ -79,7 +79,9 @@ def _mint(info: dict[str, Any]) -> _Cached:
         creds = service_account.Credentials.from_service_account_info(info, scopes=SCOPES)
         creds.refresh(google.auth.transport.requests.Request())
     except (ValueError, google.auth.exceptions.GoogleAuthError) as exc:
-        raise TokenError(f"could not mint a Google access token: {exc}") from exc
+        # A refusal's first argument is the readable part; the rest repeats it as a dict.
+        detail = exc.args[0] if exc.args and isinstance(exc.args[0], str) else exc
+        raise TokenError(f"could not mint a Google access token: {detail}") from exc
     expiry = creds.expiry.timestamp() if creds.expiry else time.time() + 3000
     # google-auth gives a naive UTC datetime
     if creds.expiry is not None and creds.expiry.tzinfo is None:

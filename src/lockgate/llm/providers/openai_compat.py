@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from lockgate.llm.providers.base import Endpoint, Provider
+from lockgate.llm.wire.tool_identifiers import mistral_tool_id
 
 __all__ = ["OPENAI_COMPATIBLE", "OpenAICompatible"]
 
@@ -36,15 +37,18 @@ class OpenAICompatible(Provider):
     def reasoning_model(self, model_name: str) -> bool:
         return self.accepts_reasoning_effort
 
+    def output_fields(self, body: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
+        return [(body, "max_tokens"), (body, "max_completion_tokens")]
+
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
         if "reasoning_effort" in body and not self.reasoning_model(model_name):
             del body["reasoning_effort"]
-        if "max_tokens" in body:
-            body["max_tokens"] = self.clamp_max_tokens(model_name, body["max_tokens"])
+        self.clamp_output(body, model_name)
         return body
 
 
 def _is_openai_reasoning(model: str) -> bool:
+    """For model names the table does not know (e.g. Azure deployments)."""
     base = model.rsplit("/", 1)[-1]
     return base.startswith(("gpt-5", "o1", "o3", "o4"))
 
@@ -55,14 +59,23 @@ class OpenAIProvider(OpenAICompatible):
     default_embeddings_url = "https://api.openai.com/v1/embeddings"
 
     def reasoning_model(self, model_name: str) -> bool:
+        facts = self.model_facts(model_name)
+        if facts is not None:
+            return facts.reasoning == "effort"
         return _is_openai_reasoning(model_name)
 
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
         body = super().prepare_chat(body, model_name)
-        if _is_openai_reasoning(model_name):
-            # Reasoning models take max_completion_tokens and only the default sampling.
-            if "max_tokens" in body:
-                body["max_completion_tokens"] = body.pop("max_tokens")
+        facts = self.model_facts(model_name)
+        if facts is not None:
+            renames = facts.output_param == "max_completion_tokens"
+            default_sampling = facts.sampling == "default_only"
+        else:
+            renames = default_sampling = _is_openai_reasoning(model_name)
+        if renames and "max_tokens" in body:
+            # Reasoning models refuse max_tokens.
+            body["max_completion_tokens"] = body.pop("max_tokens")
+        if default_sampling:
             if body.get("temperature") not in (None, 1):
                 del body["temperature"]
             body.pop("top_p", None)
@@ -106,15 +119,14 @@ class DashScopeProvider(OpenAICompatible):
                 body["enable_thinking"] = False
             elif effort is not None:
                 body["enable_thinking"] = True
-        body = super().prepare_chat(body, model_name)
-        # DashScope refuses more output tokens than a call may produce, while
-        # clients such as Claude Code ask for 32000 or more whatever the model.
-        ceiling = 32768 if body.get("enable_thinking") else 16384
-        for key in ("max_tokens", "max_completion_tokens"):
-            value = body.get(key)
-            if isinstance(value, int) and value > ceiling:
-                body[key] = ceiling
-        return body
+        return super().prepare_chat(body, model_name)
+
+    def output_limit(self, body: dict[str, Any], model_name: str) -> int | None:
+        # A thinking call may produce more (qwen-plus: 32768 rather than 16384).
+        facts = self.model_facts(model_name)
+        if facts is None:
+            return None
+        return facts.output_limit(thinking=bool(body.get("enable_thinking")))
 
 
 class AzureProvider(OpenAICompatible):
@@ -137,6 +149,52 @@ class MistralProvider(OpenAICompatible):
     name = "mistral"
     default_url = "https://api.mistral.ai/v1/chat/completions"
     default_embeddings_url = "https://api.mistral.ai/v1/embeddings"
+    passthrough_quirks = True  # OpenAI clients send what Mistral refuses
+
+    def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
+        """Mistral answers 422 ``extra_forbidden`` to fields its schema lacks and
+        400 to tool call ids that are not nine letters or digits."""
+        body = super().prepare_chat(body, model_name)
+        body.pop("stream_options", None)  # the last chunk carries usage unasked
+        body.pop("user", None)
+        completion = body.pop("max_completion_tokens", None)
+        if completion is not None:
+            body.setdefault("max_tokens", completion)
+        if "seed" in body:
+            body["random_seed"] = body.pop("seed")
+        messages = body.get("messages")
+        if isinstance(messages, list):
+            body["messages"] = [_mistral_message(m) for m in messages]
+        return body
+
+
+#: Message fields Mistral defines, by role (others are refused).
+_MISTRAL_MESSAGE_FIELDS = {
+    "system": ("role", "content"),
+    "user": ("role", "content"),
+    "assistant": ("role", "content", "tool_calls", "prefix"),
+    "tool": ("role", "content", "tool_call_id", "name"),
+}
+
+
+def _mistral_message(message: Any) -> Any:
+    """A copy of a message with only the fields Mistral defines and its tool
+    call ids rewritten the same way on both sides of a call."""
+    if not isinstance(message, dict):
+        return message
+    fields = _MISTRAL_MESSAGE_FIELDS.get(message.get("role"))  # type: ignore[arg-type]
+    out = {k: v for k, v in message.items() if k in fields} if fields else dict(message)
+    if isinstance(out.get("tool_call_id"), str):
+        out["tool_call_id"] = mistral_tool_id(out["tool_call_id"])
+    calls = out.get("tool_calls")
+    if isinstance(calls, list):
+        out["tool_calls"] = [
+            {**c, "id": mistral_tool_id(c["id"])}
+            if isinstance(c, dict) and isinstance(c.get("id"), str)
+            else c
+            for c in calls
+        ]
+    return out
 
 
 class XAIProvider(OpenAICompatible):
@@ -150,7 +208,6 @@ class XAIProvider(OpenAICompatible):
 class DeepSeekProvider(OpenAICompatible):
     name = "deepseek"
     default_url = "https://api.deepseek.com/chat/completions"
-    max_output_tokens = {"deepseek-chat": 8192, "deepseek-reasoner": 65536}
 
 
 class CerebrasProvider(OpenAICompatible):

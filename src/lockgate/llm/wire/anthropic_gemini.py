@@ -25,9 +25,9 @@ Mapping decisions (see also :mod:`lockgate.llm.wire.gemini`):
   ``disable_parallel_tool_use``, server tools (``{"type": "web_search_..."}``)
   and unknown fields are dropped.
 - thinking (and any thought signature) is sent only to models that support
-  it, the budget is clamped to the model's range, and ``max_tokens`` is
-  capped at the model's limit (gemini-2.0-flash: 8192): Claude Code sends
-  thinking and 32000-64000 tokens whatever the model.
+  it, and the budget is clamped to the model's range: Claude Code sends
+  thinking whatever the model. ``max_tokens`` becomes ``maxOutputTokens`` as
+  asked; the provider layer lowers it to the model's limit.
 """
 
 from __future__ import annotations
@@ -45,7 +45,6 @@ from lockgate.llm.wire.gemini import (
     finalize_contents,
     first_candidate,
     function_declaration,
-    max_output_tokens,
     response_seed,
     supports_thinking,
     thinking_budget,
@@ -92,8 +91,7 @@ def anthropic_to_gemini_request(
     config: dict[str, Any] = {}
     max_tokens = body.get("max_tokens")
     if _is_int(max_tokens) and max_tokens > 0:
-        limit = max_output_tokens(target)
-        config["maxOutputTokens"] = min(max_tokens, limit) if limit else max_tokens
+        config["maxOutputTokens"] = max_tokens
     for src, dst in (("temperature", "temperature"), ("top_p", "topP"), ("top_k", "topK")):
         value = body.get(src)
         if isinstance(value, int | float) and not isinstance(value, bool):

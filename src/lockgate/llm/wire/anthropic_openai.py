@@ -29,11 +29,13 @@ from lockgate.llm.wire.anthropic_openai_response import (
     OpenAIToAnthropicStream,
     openai_to_anthropic_response,
 )
+from lockgate.llm.wire.tool_identifiers import openai_tool_id, short_tool_name, tool_name_map
 
 __all__ = [
     "OpenAIToAnthropicStream",
     "anthropic_to_openai_request",
     "openai_to_anthropic_response",
+    "shortened_tool_names",
 ]
 
 #: OpenAI rejects a ``user`` longer than this; Claude Code's ``metadata.user_id``
@@ -225,8 +227,11 @@ class _Conversation:
                 call_id = block.get("id")
                 if not isinstance(call_id, str) or not call_id:
                     call_id = f"toolu_{len(self.messages)}_{len(calls)}"
-                elif call_id in self._pending:
-                    continue  # a repeated id could never be answered twice
+                else:
+                    # Ids minted by Gemini carry a thought signature: too long for OpenAI.
+                    call_id = openai_tool_id(call_id)
+                    if call_id in self._pending:
+                        continue  # a repeated id could never be answered twice
                 name = block.get("name")
                 arguments = orjson.dumps(block.get("input") or {}).decode()
                 calls.append(
@@ -234,7 +239,7 @@ class _Conversation:
                         "id": call_id,
                         "type": "function",
                         "function": {
-                            "name": name if isinstance(name, str) else "",
+                            "name": short_tool_name(name) if isinstance(name, str) else "",
                             "arguments": arguments,
                         },
                     }
@@ -261,6 +266,8 @@ class _Conversation:
                 _content_part(block, parts)
                 continue
             call_id = block.get("tool_use_id")
+            if isinstance(call_id, str):
+                call_id = openai_tool_id(call_id)
             text, images = _tool_result(block)
             if isinstance(call_id, str) and call_id in self._pending:
                 del self._pending[call_id]
@@ -289,7 +296,7 @@ def _tools(tools: list[Any]) -> list[dict[str, Any]]:
         schema = tool.get("input_schema")
         if schema is None and tool.get("type") not in (None, "custom"):
             continue  # a server tool (web_search_..., bash_...): the upstream cannot run it
-        function: dict[str, Any] = {"name": tool["name"]}
+        function: dict[str, Any] = {"name": short_tool_name(str(tool["name"]))}
         if tool.get("description"):
             function["description"] = tool["description"]
         function["parameters"] = (
@@ -371,6 +378,17 @@ def _reasoning_effort(body: dict[str, Any]) -> str | None:
     return None
 
 
+def shortened_tool_names(body: dict[str, Any]) -> dict[str, str]:
+    """The tool names of a request that OpenAI would refuse as too long, by
+    the shortened name sent instead (to restore them in the answer)."""
+    tools = body.get("tools")
+    if not isinstance(tools, list):
+        return {}
+    return tool_name_map(
+        [t["name"] for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str)]
+    )
+
+
 def anthropic_to_openai_request(body: dict[str, Any], model: str) -> dict[str, Any]:
     """An Anthropic Messages request -> a Chat Completions request for ``model``.
 
@@ -380,7 +398,9 @@ def anthropic_to_openai_request(body: dict[str, Any], model: str) -> dict[str, A
     string stays a string); assistant text is joined into one string and
     ``tool_use`` becomes ``tool_calls`` (``content: null`` when there is no
     text). Each ``tool_result`` becomes a ``tool`` message, before the turn's
-    other content; ``is_error`` prefixes ``Error: ``.
+    other content; ``is_error`` prefixes ``Error: ``. Tool-call ids longer
+    than OpenAI takes and tool names over 64 characters are shortened
+    (:mod:`lockgate.llm.wire.tool_identifiers`).
     """
     messages: list[dict[str, Any]] = []
     conversation = _Conversation(messages)
@@ -429,7 +449,8 @@ def anthropic_to_openai_request(body: dict[str, Any], model: str) -> dict[str, A
             elif kind == "none":
                 out["tool_choice"] = "none"
             elif kind == "tool" and choice.get("name"):
-                out["tool_choice"] = {"type": "function", "function": {"name": choice["name"]}}
+                name = short_tool_name(str(choice["name"]))
+                out["tool_choice"] = {"type": "function", "function": {"name": name}}
             if choice.get("disable_parallel_tool_use") is True:
                 out["parallel_tool_calls"] = False
 

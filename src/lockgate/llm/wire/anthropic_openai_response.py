@@ -65,6 +65,10 @@ def _stop_reason(
         if isinstance(finish_reason, str)
         else "end_turn"
     )
+    if reason == "tool_use" and not has_tools:
+        # vLLM and others say tool_calls with no call (e.g. under tool_choice
+        # "required"); tool_use with no tool_use block stalls Claude Code's loop.
+        return "end_turn", None
     if reason == "end_turn":
         if has_tools:
             return "tool_use", None
@@ -101,7 +105,10 @@ def _reasoning_of(holder: dict[str, Any]) -> str | None:
 
 
 def openai_to_anthropic_response(
-    resp: dict[str, Any], model: str, stop_sequences: list[str] | None = None
+    resp: dict[str, Any],
+    model: str,
+    stop_sequences: list[str] | None = None,
+    tool_names: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], Usage]:
     """A chat completion -> (an Anthropic Messages response, its usage).
 
@@ -109,7 +116,9 @@ def openai_to_anthropic_response(
     ``reasoning_content``; its signature is empty as there is none to give),
     text, then one ``tool_use`` per tool call. A ``refusal`` becomes text with
     stop reason ``refusal``. Finish reasons map as in SPEC 4; a response with
-    tool calls always stops with ``tool_use`` (some providers say ``stop``).
+    tool calls always stops with ``tool_use`` (some providers say ``stop``), one
+    without stops with ``end_turn`` whatever the finish reason. ``tool_names``
+    maps names shortened for the upstream back to the client's.
     """
     choices = resp.get("choices")
     choice = choices[0] if isinstance(choices, list) and choices else {}
@@ -143,6 +152,8 @@ def openai_to_anthropic_response(
                 continue
             call_id = call.get("id")
             name = function.get("name")
+            if tool_names and name in tool_names:
+                name = tool_names[name]
             content.append(
                 {
                     "type": "tool_use",
@@ -249,13 +260,18 @@ class OpenAIToAnthropicStream:
         "_stop_sequence",
         "_stop_sequences",
         "_tool_blocks",
+        "_tool_names",
         "completed",
         "response_model",
         "usage",
     )
 
     def __init__(
-        self, model: str, input_tokens_estimate: int = 0, stop_sequences: list[str] | None = None
+        self,
+        model: str,
+        input_tokens_estimate: int = 0,
+        stop_sequences: list[str] | None = None,
+        tool_names: dict[str, str] | None = None,
     ) -> None:
         self.usage = Usage(prompt_tokens=input_tokens_estimate, estimated=True)
         self.response_model: str | None = None
@@ -263,6 +279,7 @@ class OpenAIToAnthropicStream:
         self._model = model
         self._input_estimate = input_tokens_estimate
         self._stop_sequences = stop_sequences
+        self._tool_names = tool_names or {}
         self._started = False
         self._done = False
         self._next_index = 0
@@ -444,9 +461,8 @@ class OpenAIToAnthropicStream:
     def _start_call(self, call: _ToolCall, out: list[bytes]) -> None:
         if not call.id:
             call.id = f"toolu_{uuid.uuid4().hex[:24]}"
-        self._open_block(
-            {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}, out, call
-        )
+        name = self._tool_names.get(call.name, call.name)
+        self._open_block({"type": "tool_use", "id": call.id, "name": name, "input": {}}, out, call)
         self._tool_blocks += 1
         self._send_fragments(call, out)
 

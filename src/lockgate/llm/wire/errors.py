@@ -15,6 +15,11 @@ from typing import Any
 import orjson
 
 from lockgate.llm.wire.anthropic import anthropic_error_body
+from lockgate.llm.wire.context_overflow import (
+    anthropic_overflow_message,
+    find_context_overflow,
+    openai_overflow_message,
+)
 from lockgate.llm.wire.openai import openai_error_body
 
 __all__ = [
@@ -91,12 +96,6 @@ _OPENAI_TYPE_BY_STATUS = {
     422: "invalid_request_error",
     429: "rate_limit_error",
 }
-
-# Anthropic says this when a prompt overflows the context window, and Claude
-# Code reacts to it (offers to compact); OpenAI-compatible upstreams say it otherwise.
-_PROMPT_TOO_LONG = "prompt is too long: "
-_CONTEXT_OVERFLOW_CODES = frozenset({"context_length_exceeded", "string_above_max_length_context"})
-_CONTEXT_OVERFLOW_PHRASES = ("maximum context length", "context length exceeded", "context window")
 
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
@@ -204,13 +203,6 @@ def extract_upstream_message(body: bytes) -> str:
     return _truncate(body.decode("utf-8", "replace"))
 
 
-def _is_context_overflow(obj: dict[str, Any] | None, message: str) -> bool:
-    if obj is not None and obj.get("code") in _CONTEXT_OVERFLOW_CODES:
-        return True
-    lowered = message.lower()
-    return any(phrase in lowered for phrase in _CONTEXT_OVERFLOW_PHRASES)
-
-
 def _parse(body: bytes) -> tuple[Any, dict[str, Any] | None]:
     """(the decoded body, its error object), or (None, None) when it is not JSON."""
     if not body:
@@ -229,7 +221,8 @@ def upstream_error_to_anthropic(status: int, body: bytes) -> tuple[int, dict[str
     something unusable). An Anthropic-shaped body keeps its error type. A
     context overflow reported by an OpenAI-compatible upstream is phrased the
     way Anthropic phrases it (``prompt is too long: ...``, original message
-    kept) so that Claude Code recognises it and offers to compact.
+    kept) so that Claude Code recognises it and compacts
+    (:mod:`lockgate.llm.wire.context_overflow`).
     """
     if status < 400:
         status = 502
@@ -241,12 +234,16 @@ def upstream_error_to_anthropic(status: int, body: bytes) -> tuple[int, dict[str
             error_type = obj["type"]
     elif obj is not None and status not in _ANTHROPIC_TYPE_BY_STATUS:
         error_type = anthropic_error_type_for_error_object(obj, status)
-    if (
-        status == 400
-        and not message.startswith("prompt is too long")
-        and _is_context_overflow(obj, message)
-    ):
-        message = _PROMPT_TOO_LONG + message
+    overflow = (
+        find_context_overflow(message, obj.get("code") if obj else None)
+        if 400 <= status < 500
+        else None
+    )
+    if overflow is not None:
+        # Claude Code compacts only on Anthropic's 400 worded "prompt is too
+        # long" (some providers answer 413 or 422 for the same fault).
+        status, error_type = 400, "invalid_request_error"
+        message = anthropic_overflow_message(overflow)
     return status, anthropic_error_body(error_type, message)
 
 
@@ -278,4 +275,18 @@ def upstream_error_to_openai(status: int, body: bytes) -> tuple[int, dict[str, A
         upstream_param = obj.get("param")
         if isinstance(upstream_param, str):
             param = upstream_param
+    overflow = (
+        find_context_overflow(message, obj.get("code") if obj else None)
+        if 400 <= status < 500
+        else None
+    )
+    if overflow is not None:
+        # OpenAI's own shape, which clients and libraries test for.
+        status, error_type, code, param = (
+            400,
+            "invalid_request_error",
+            "context_length_exceeded",
+            "messages",
+        )
+        message = openai_overflow_message(overflow)
     return status, openai_error_body(message, error_type, code, param)

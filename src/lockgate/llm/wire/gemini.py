@@ -40,7 +40,6 @@ __all__ = [
     "function_declaration",
     "gemini_error_body",
     "gemini_status",
-    "max_output_tokens",
     "openai_error_type",
     "openai_finish_reason",
     "response_seed",
@@ -233,17 +232,6 @@ def supports_thinking(model: str) -> bool:
     models reject the field with 400 ("thinking is not supported by this
     model"). Unknown names are assumed current, hence thinking."""
     return not _NO_THINKING.match(_model_name(model))
-
-
-def max_output_tokens(model: str) -> int | None:
-    """The model's output limit where Vertex rejects larger values (Claude Code
-    asks for 32000-64000; gemini-2.0-flash allows 8192). None: unknown."""
-    name = _model_name(model)
-    if name.startswith(("gemini-1.", "gemini-2.0")):
-        return 8192
-    if name.startswith(("gemini-2.5", "gemini-3")):
-        return 65536
-    return None
 
 
 def thinking_budget(model: str, budget: int) -> int:

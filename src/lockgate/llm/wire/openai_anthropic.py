@@ -4,9 +4,25 @@ Request: Chat Completions body -> Anthropic Messages body. Response: an
 Anthropic message -> a chat completion. Stream: Anthropic events -> chat
 completion chunks, incrementally.
 
+Structured output: ``response_format`` ``json_schema`` becomes
+``output_config.format`` with the schema reduced to the subset Anthropic's
+grammar compiles (:mod:`lockgate.llm.wire.anthropic_schema`; the name and
+``strict`` have no Anthropic field). ``json_object`` asks for "any JSON
+object", which ``output_config.format`` cannot say (every object there must be
+closed with ``additionalProperties: false``, so a permissive object schema
+would only admit ``{}``). It becomes a forced call of one tool,
+:data:`JSON_OBJECT_TOOL`, whose ``input_schema`` is ``{"type": "object"}``:
+a tool's input is always a JSON object and tool schemas may be open; the
+call's input comes back as the message ``content`` (streamed as content
+deltas) with ``finish_reason: stop``. Anthropic refuses a forced tool beside
+thinking, and a forced tool would keep the client's own tools from being
+called, so with ``reasoning_effort`` or client tools ``json_object`` becomes a
+system instruction instead (the best the API allows; OpenAI itself requires
+the prompt to ask for JSON in this mode).
+
 Dropped, as Anthropic has no equivalent: ``n``, ``logprobs``,
 ``top_logprobs``, ``presence_penalty``, ``frequency_penalty``, ``logit_bias``,
-``seed``, ``response_format``, ``stream_options`` (the caller passes
+``seed``, ``stream_options`` (the caller passes
 ``include_usage`` to the stream translator), audio and legacy ``functions``,
 prior ``reasoning_content`` (Anthropic needs signed thinking blocks), and every
 unknown field.
@@ -23,11 +39,15 @@ import orjson
 from lockgate.llm.sse import encode_data
 from lockgate.llm.usage import Usage
 from lockgate.llm.wire.anthropic import AnthropicStreamObserver, usage_from_anthropic
+from lockgate.llm.wire.anthropic_schema import anthropic_output_schema
 from lockgate.llm.wire.openai import openai_error_body
+from lockgate.llm.wire.tool_identifiers import anthropic_tool_id
 
 __all__ = [
+    "JSON_OBJECT_TOOL",
     "AnthropicToOpenAIStream",
     "anthropic_to_openai_response",
+    "json_object_tool",
     "openai_to_anthropic_request",
 ]
 
@@ -49,6 +69,16 @@ _FINISH_REASONS = {
     "refusal": "content_filter",
 }
 _MISSING_RESULT = "Error: the client sent no result for this tool call."
+#: The tool whose forced call carries a ``json_object`` answer.
+JSON_OBJECT_TOOL = "json_object"
+_JSON_OBJECT_DESCRIPTION = (
+    "Give your complete answer by calling this tool: its input is the JSON object "
+    "the user asked for."
+)
+_JSON_OBJECT_INSTRUCTION = (
+    "Answer with a single valid JSON object and nothing else: no prose before or "
+    "after it, no code fences."
+)
 # Anthropic error types an OpenAI client would not recognise.
 _OPENAI_ERROR_TYPES = {"api_error": "server_error", "overloaded_error": "server_error"}
 
@@ -69,12 +99,33 @@ def _text_of(content: Any) -> str:
     )
 
 
+#: Leading bytes of the image formats Anthropic takes, base64-encoded (a base64
+#: prefix of 4 characters encodes exactly 3 bytes, so the prefixes compare as text).
+_IMAGE_SIGNATURES = (
+    ("iVBORw", "image/png"),  # \x89PNG
+    ("/9j/", "image/jpeg"),  # \xff\xd8\xff
+    ("R0lGOD", "image/gif"),  # GIF8
+    ("UklGR", "image/webp"),  # RIFF
+)
+
+
+def _sniffed_media_type(data: str, declared: str) -> str:
+    """The media type of base64 image data by its first bytes; Anthropic refuses
+    an image whose declared type is not the one its bytes show."""
+    if declared.startswith("image/"):
+        for prefix, media_type in _IMAGE_SIGNATURES:
+            if data.startswith(prefix):
+                return media_type
+    return declared
+
+
 def _data_uri_source(url: str) -> dict[str, Any] | None:
     """``data:<type>;base64,<data>`` -> an Anthropic base64 source (None if not one)."""
     head, sep, data = url.partition(",")
     if not sep or not head.startswith("data:") or not head.endswith(";base64"):
         return None
-    return {"type": "base64", "media_type": head[5:-7] or "image/png", "data": data}
+    media_type = _sniffed_media_type(data, head[5:-7] or "image/png")
+    return {"type": "base64", "media_type": media_type, "data": data}
 
 
 def _part_block(part: dict[str, Any]) -> dict[str, Any] | None:
@@ -82,7 +133,8 @@ def _part_block(part: dict[str, Any]) -> dict[str, Any] | None:
     kind = part.get("type")
     if kind == "text" or kind == "refusal":
         text = part.get(kind)
-        return {"type": "text", "text": text} if isinstance(text, str) and text else None
+        # Anthropic refuses empty and whitespace-only text blocks.
+        return {"type": "text", "text": text} if isinstance(text, str) and text.strip() else None
     if kind == "image_url":
         image = part.get("image_url")
         url = image.get("url") if isinstance(image, dict) else image
@@ -106,7 +158,7 @@ def _part_block(part: dict[str, Any]) -> dict[str, Any] | None:
 def _content_blocks(content: Any) -> list[dict[str, Any]]:
     """A message's content (string or parts) -> Anthropic blocks, empty text left out."""
     if isinstance(content, str):
-        return [{"type": "text", "text": content}] if content else []
+        return [{"type": "text", "text": content}] if content.strip() else []
     if not isinstance(content, list):
         return []
     blocks = []
@@ -134,7 +186,7 @@ def _arguments_input(arguments: Any) -> dict[str, Any]:
 def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
     blocks = _content_blocks(message.get("content"))
     refusal = message.get("refusal")
-    if isinstance(refusal, str) and refusal:
+    if isinstance(refusal, str) and refusal.strip():
         blocks.append({"type": "text", "text": refusal})
     calls = message.get("tool_calls")
     if isinstance(calls, list):
@@ -144,10 +196,11 @@ def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
             function = call.get("function")
             if not isinstance(function, dict):
                 continue
+            call_id = call.get("id")
             blocks.append(
                 {
                     "type": "tool_use",
-                    "id": call.get("id") or "",
+                    "id": anthropic_tool_id(call_id if isinstance(call_id, str) else ""),
                     "name": function.get("name") or "",
                     "input": _arguments_input(function.get("arguments")),
                 }
@@ -156,9 +209,10 @@ def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _tool_result(message: dict[str, Any]) -> dict[str, Any]:
+    call_id = message.get("tool_call_id")
     block: dict[str, Any] = {
         "type": "tool_result",
-        "tool_use_id": message.get("tool_call_id") or "",
+        "tool_use_id": anthropic_tool_id(call_id if isinstance(call_id, str) else ""),
     }
     content = message.get("content")
     if isinstance(content, str):
@@ -269,6 +323,43 @@ def _tool_choice(choice: Any, parallel: Any) -> dict[str, Any] | None:
     return result
 
 
+def _json_schema_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The schema of a ``json_schema`` response format (None: not one, or no schema)."""
+    fmt = body.get("response_format")
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
+        return None
+    spec = fmt.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    return schema if isinstance(schema, dict) else None
+
+
+def _wants_json_object(body: dict[str, Any]) -> bool:
+    """``json_object``, or ``json_schema`` without a schema (which says no more)."""
+    fmt = body.get("response_format")
+    if not isinstance(fmt, dict):
+        return False
+    return fmt.get("type") == "json_object" or (
+        fmt.get("type") == "json_schema" and _json_schema_of(body) is None
+    )
+
+
+def _declares_tools(body: dict[str, Any]) -> bool:
+    tools = body.get("tools")
+    return isinstance(tools, list) and bool(_tools(tools))
+
+
+def json_object_tool(body: dict[str, Any]) -> str | None:
+    """The tool name whose forced call answers this request's ``json_object``
+    format (None: the request does not use one). The request and the response
+    translators decide it from the same client body."""
+    if not _wants_json_object(body) or _declares_tools(body):
+        return None
+    effort = body.get("reasoning_effort")
+    if isinstance(effort, str) and effort in THINKING_BUDGETS:
+        return None
+    return JSON_OBJECT_TOOL
+
+
 def openai_to_anthropic_request(
     body: dict[str, Any], model: str, default_max_tokens: int = 4096
 ) -> dict[str, Any]:
@@ -306,6 +397,10 @@ def openai_to_anthropic_request(
     if turns and turns[-1]["role"] == "assistant":
         _strip_final_whitespace(turns)
 
+    json_tool = json_object_tool(body)
+    if json_tool is None and _wants_json_object(body):
+        system.append({"type": "text", "text": _JSON_OBJECT_INSTRUCTION})
+
     out: dict[str, Any] = {"model": model}
     if system:
         out["system"] = system
@@ -320,6 +415,15 @@ def openai_to_anthropic_request(
     choice = (
         _tool_choice(body.get("tool_choice"), body.get("parallel_tool_calls")) if tools else None
     )
+    if json_tool is not None:
+        tools = [
+            {
+                "name": json_tool,
+                "description": _JSON_OBJECT_DESCRIPTION,
+                "input_schema": {"type": "object"},
+            }
+        ]
+        choice = {"type": "tool", "name": json_tool}
     # Anthropic refuses thinking when tool_choice forces a tool; the forced tool wins.
     forced = choice is not None and choice["type"] in ("any", "tool")
     thinking_budget = 0
@@ -342,7 +446,8 @@ def openai_to_anthropic_request(
         temperature = body.get("temperature")
         if isinstance(temperature, (int, float)):
             out["temperature"] = min(max(temperature, 0), 1)
-        for key in ("top_p", "top_k"):
+        # Claude 4.1 and later refuse temperature and top_p together; temperature wins.
+        for key in ("top_k",) if "temperature" in out else ("top_p", "top_k"):
             if body.get(key) is not None:
                 out[key] = body[key]
 
@@ -359,6 +464,11 @@ def openai_to_anthropic_request(
         out["tools"] = tools
         if choice is not None:
             out["tool_choice"] = choice
+    schema = _json_schema_of(body)
+    if schema is not None:
+        out["output_config"] = {
+            "format": {"type": "json_schema", "schema": anthropic_output_schema(schema)}
+        }
     user = body.get("user") or body.get("safety_identifier")
     if isinstance(user, str) and user:
         if len(user) > MAX_USER_CHARS:
@@ -396,14 +506,15 @@ def _completion_id(upstream_id: Any) -> str:
 
 
 def anthropic_to_openai_response(
-    resp: dict[str, Any], model: str, created: int | None = None
+    resp: dict[str, Any], model: str, created: int | None = None, json_tool: str | None = None
 ) -> tuple[dict[str, Any], Usage]:
     """An Anthropic message -> (a chat completion, its usage).
 
     Text blocks are concatenated into ``content`` (``null`` when the message
     is only tool calls), ``thinking`` into ``reasoning_content``, ``tool_use``
     into ``tool_calls``; redacted thinking and server-tool blocks are dropped.
-    ``created`` defaults to now.
+    A call of ``json_tool`` (see :func:`json_object_tool`) is the answer
+    itself: its input becomes the content. ``created`` defaults to now.
     """
     texts: list[str] = []
     thoughts: list[str] = []
@@ -417,6 +528,8 @@ def anthropic_to_openai_response(
             texts.append(block["text"])
         elif kind == "thinking" and isinstance(block.get("thinking"), str):
             thoughts.append(block["thinking"])
+        elif kind == "tool_use" and json_tool is not None and block.get("name") == json_tool:
+            texts.append(orjson.dumps(block.get("input") or {}).decode())
         elif kind == "tool_use":
             calls.append(
                 {
@@ -438,6 +551,8 @@ def anthropic_to_openai_response(
     finish_reason = (
         _FINISH_REASONS.get(stop_reason, "stop") if isinstance(stop_reason, str) else "stop"
     )
+    if finish_reason == "tool_calls" and not calls and json_tool is not None:
+        finish_reason = "stop"  # the forced json_object call ended the answer
     raw_usage = resp.get("usage")
     usage = usage_from_anthropic(raw_usage) if isinstance(raw_usage, dict) else Usage()
     upstream_model = resp.get("model")
@@ -463,7 +578,8 @@ class AnthropicToOpenAIStream:
     ``message_start`` gives the role chunk; text, thinking (as
     ``reasoning_content``) and tool input deltas become content, reasoning and
     ``tool_calls`` deltas (the first with ``index``, ``id``, ``name``, then
-    ``arguments`` fragments); ``message_delta`` gives the finish-reason chunk;
+    ``arguments`` fragments), except a call of ``json_tool`` whose input
+    fragments are content deltas; ``message_delta`` gives the finish-reason chunk;
     ``message_stop`` the usage chunk (``choices: []``) when ``include_usage``.
     :meth:`finish` ends a complete stream with ``data: [DONE]``; an incomplete
     one, an upstream ``error`` event, or :meth:`fail` end it with a data chunk
@@ -475,6 +591,8 @@ class AnthropicToOpenAIStream:
         "_done",
         "_id",
         "_include_usage",
+        "_json_blocks",
+        "_json_tool",
         "_model",
         "_observer",
         "_tool_index",
@@ -489,8 +607,11 @@ class AnthropicToOpenAIStream:
         include_usage: bool = False,
         input_tokens_estimate: int = 0,
         created: int | None = None,
+        json_tool: str | None = None,
     ) -> None:
         self._observer = AnthropicStreamObserver(input_tokens_estimate)
+        self._json_tool = json_tool
+        self._json_blocks: set[int] = set()
         self.usage = self._observer.usage
         self.response_model: str | None = None
         self.completed = False
@@ -530,6 +651,8 @@ class AnthropicToOpenAIStream:
                 return self._chunk({"reasoning_content": delta.get("thinking") or ""})
             if delta_kind == "input_json_delta":
                 partial = delta.get("partial_json")
+                if data.get("index") in self._json_blocks:
+                    return self._chunk({"content": partial}) if partial else b""
                 tool = self._tool_index.get(data.get("index", -1))
                 if tool is None or not partial:
                     return b""
@@ -549,7 +672,10 @@ class AnthropicToOpenAIStream:
             stop_reason = delta.get("stop_reason")
             if not isinstance(stop_reason, str):
                 return b""
-            return self._chunk({}, _FINISH_REASONS.get(stop_reason, "stop"))
+            finish_reason = _FINISH_REASONS.get(stop_reason, "stop")
+            if finish_reason == "tool_calls" and self._json_blocks and not self._tool_index:
+                finish_reason = "stop"  # the forced json_object call ended the answer
+            return self._chunk({}, finish_reason)
         if kind == "message_stop":
             self.completed = True
             if not self._include_usage:
@@ -577,6 +703,14 @@ class AnthropicToOpenAIStream:
     def _block_start(self, data: dict[str, Any]) -> bytes:
         block = data.get("content_block") or {}
         kind = block.get("type")
+        if (
+            kind == "tool_use"
+            and self._json_tool is not None
+            and block.get("name") == self._json_tool
+        ):
+            self._json_blocks.add(data.get("index", -1))
+            initial = block.get("input")
+            return self._chunk({"content": orjson.dumps(initial).decode()}) if initial else b""
         if kind == "tool_use":
             tool = len(self._tool_index)
             self._tool_index[data.get("index", tool)] = tool

@@ -28,7 +28,6 @@ from lockgate.llm.wire.gemini import (
     finalize_contents,
     first_candidate,
     function_declaration,
-    max_output_tokens,
     openai_error_type,
     openai_finish_reason,
     response_seed,
@@ -132,8 +131,7 @@ def _generation_config(
     if not _is_int(max_tokens):
         max_tokens = body.get("max_tokens")
     if _is_int(max_tokens) and max_tokens > 0:
-        limit = max_output_tokens(target)
-        config["maxOutputTokens"] = min(max_tokens, limit) if limit else max_tokens
+        config["maxOutputTokens"] = max_tokens
     for src, dst in (
         ("temperature", "temperature"),
         ("top_p", "topP"),

@@ -10,6 +10,7 @@ a byte has reached the client.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,15 +30,21 @@ from lockgate.llm.wire.anthropic import (
     estimate_anthropic_input_tokens,
     usage_from_anthropic,
 )
-from lockgate.llm.wire.errors import upstream_error_to_anthropic, upstream_error_to_openai
+from lockgate.llm.wire.errors import (
+    extract_upstream_message,
+    upstream_error_to_anthropic,
+    upstream_error_to_openai,
+)
 from lockgate.llm.wire.openai import (
     OpenAIStreamObserver,
     estimate_openai_input_tokens,
     openai_error_body,
     usage_from_openai,
 )
+from lockgate.llm.wire.rate_limit_headers import client_rate_limit_headers, google_retry_after
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
+from lockgate.proxy.upstream import connection_error_text
 from lockgate.proxy.worker_env import WorkerEnv
 from lockgate.usage.rows import AICall
 
@@ -49,6 +56,8 @@ __all__ = [
     "run_attempt",
     "upstream_failure",
 ]
+
+log = logging.getLogger("lockgate.ai")
 
 USER_AGENT = f"lockgate/{__version__}"
 #: Response headers of the provider never passed to the client.
@@ -70,12 +79,21 @@ _DROP_RESPONSE_HEADERS = frozenset(
 class AttemptFailed(Exception):
     """A target failed before answering. ``criterion`` names the failover criterion it meets."""
 
-    def __init__(self, criterion: str, status: int, body: bytes, message: str) -> None:
+    def __init__(
+        self,
+        criterion: str,
+        status: int,
+        body: bytes,
+        message: str,
+        headers: CIMultiDict[str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.criterion = criterion
         self.status = status
         self.body = body
         self.message = message
+        #: The provider's response headers (retry-after, rate limits), when it answered.
+        self.headers: CIMultiDict[str] = headers if headers is not None else CIMultiDict()
 
 
 @dataclass(slots=True)
@@ -147,12 +165,17 @@ def _apply_overrides(target: Target, call: ClientCall, body: dict[str, Any]) -> 
         for key, value in overrides.items():
             if key == "top_k" and call.client_format == "openai":
                 continue
-            if (
-                key == "max_tokens"
-                and call.client_format == "openai"
-                and "max_completion_tokens" in body
-            ):
-                body["max_completion_tokens"] = value
+            if key == "max_tokens":
+                # The operator's max_tokens is a ceiling: a client asking for
+                # less gets what it asked, one asking for nothing gets the ceiling.
+                field = (
+                    "max_completion_tokens"
+                    if call.client_format == "openai" and "max_completion_tokens" in body
+                    else "max_tokens"
+                )
+                asked = body.get(field)
+                if not isinstance(asked, int) or isinstance(asked, bool) or asked > value:
+                    body[field] = value
                 continue
             body[key] = value
     return body
@@ -164,8 +187,9 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
     if call.operation == "count_tokens":
         if target.provider.wire == "gemini":
             from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_count_tokens_request
+            from lockgate.llm.wire.tool_identifiers import shorten_gemini_tool_names
 
-            counted = anthropic_to_gemini_count_tokens_request(parsed)
+            counted = shorten_gemini_tool_names(anthropic_to_gemini_count_tokens_request(parsed))
             if not getattr(target.provider, "vertex", True):
                 # The public API wants the request wrapped, with the model named.
                 counted = {"generateContentRequest": {"model": f"models/{model}", **counted}}
@@ -178,22 +202,21 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
             not target.overrides
             and parsed.get("model") == model
             and not target.provider.body_credentials()
+            and not target.provider.output_over_limit(parsed, model)
+            and not target.provider.passthrough_quirks
         ):
             return call.raw  # byte-faithful: nothing to change
         body = _apply_overrides(target, call, parsed)
         if body is parsed:
             body = dict(body)
         body["model"] = model
-        if conv.upstream == "openai":
-            body = target.provider.prepare_chat(body, model)
+        body = target.provider.prepare_chat(body, model)
     else:
         assert conv.request is not None
         body = conv.request(_apply_overrides(target, call, parsed), model)
-        if conv.upstream == "openai":
+        if conv.upstream != "gemini":
             body["model"] = model
-            body = target.provider.prepare_chat(body, model)
-        elif conv.upstream == "anthropic":
-            body["model"] = model
+        body = target.provider.prepare_chat(body, model)
     extra = target.provider.body_credentials()
     if extra:
         body.update(extra)
@@ -212,13 +235,9 @@ async def _headers_and_url(
     headers.update(target.provider.base_headers(client_headers))
     try:
         auth_headers, auth_query = await target.provider.credentials(env.caches)
+        _check_header_values(auth_headers)
     except ProviderError as exc:
-        raise client_error(
-            call.client_format,
-            exc.status,
-            exc.message,
-            "api_error" if call.client_format == "anthropic" else None,
-        ) from exc
+        raise configuration_error(ctx, target, call, exc) from exc
     for name, value in auth_headers.items():
         if target.allow_override and name in client_headers:
             value = client_headers[name]
@@ -238,6 +257,41 @@ async def _headers_and_url(
     return headers, url
 
 
+def _check_header_values(headers: dict[str, str]) -> None:
+    """A configured credential that cannot travel in a header (a multi-line
+    JSON key pasted into ``header_value``) is a configuration error, not a crash."""
+    for value in headers.values():
+        if "\n" in value or "\r" in value:
+            raise ProviderError(
+                500, "contains a line break, which no HTTP header can carry", "auth.header_value"
+            )
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError as exc:
+            raise ProviderError(
+                500,
+                "contains characters an HTTP header cannot carry (not Latin-1)",
+                "auth.header_value",
+            ) from exc
+
+
+def configuration_error(
+    ctx: RequestContext, target: Target, call: ClientCall, exc: ProviderError
+) -> Exit:
+    """A request-time configuration failure (credentials that cannot be used),
+    logged with the request id and answered with a 5xx in the client's format;
+    the message names the plugin and the field, never the secret."""
+    field = f"{target.config_path}.{exc.field}: " if exc.field else ""
+    message = f"{target.plugin_name}: {field}{exc.message}"
+    log.error("request %s: %s", ctx.request_id, message)
+    return client_error(
+        call.client_format,
+        exc.status,
+        message,
+        "api_error" if call.client_format == "anthropic" else None,
+    )
+
+
 def _criterion(status: int) -> str:
     return f"http_{status}"
 
@@ -251,7 +305,39 @@ async def run_attempt(
     timeouts: tuple[float, float] | None = None,
 ) -> UpstreamResponse:
     """One attempt on ``target``. Raises :class:`AttemptFailed` before any byte
-    reaches the client, or returns the response for the client."""
+    reaches the client, or returns the response for the client. A failed
+    attempt is logged (one line, with the request id) whether or not a
+    balancer tries another target."""
+    try:
+        return await _attempt(ctx, env, target, call, timeouts)
+    except AttemptFailed as failure:
+        _log_attempt_failure(ctx, target, failure)
+        raise
+
+
+def _log_attempt_failure(ctx: RequestContext, target: Target, failure: AttemptFailed) -> None:
+    said = extract_upstream_message(failure.body)[:300] if failure.body else ""
+    level = (
+        logging.WARNING if 400 <= failure.status < 500 and failure.status != 429 else logging.ERROR
+    )
+    log.log(
+        level,
+        "request %s: %s: upstream %s failed: %s%s",
+        ctx.request_id,
+        target.plugin_name,
+        target.describe(),
+        failure.message,
+        f": {said}" if said else "",
+    )
+
+
+async def _attempt(
+    ctx: RequestContext,
+    env: WorkerEnv,
+    target: Target,
+    call: ClientCall,
+    timeouts: tuple[float, float] | None,
+) -> UpstreamResponse:
     call.restore_parsed()
     requested = call.requested_model
     model = target.resolve_model(requested)
@@ -322,7 +408,10 @@ async def run_attempt(
         ) from exc
     except aiohttp.ClientError as exc:
         raise AttemptFailed(
-            "error", 502, b"", f"could not reach {endpoint.host}:{endpoint.port}: {exc}"
+            "error",
+            502,
+            b"",
+            connection_error_text(exc, endpoint.scheme, endpoint.host, endpoint.port),
         ) from exc
     ctx.upstream_headers_ns = time.perf_counter_ns()
     if resp.status >= 400:
@@ -333,7 +422,11 @@ async def run_attempt(
         finally:
             resp.release()
         raise AttemptFailed(
-            _criterion(resp.status), resp.status, body, f"{provider.name} answered {resp.status}"
+            _criterion(resp.status),
+            resp.status,
+            body,
+            f"{provider.name} answered {resp.status}",
+            CIMultiDict(resp.headers),
         )
     out_headers: CIMultiDict[str] = CIMultiDict()
     for name, value in resp.headers.items():
@@ -341,6 +434,7 @@ async def run_attempt(
             ("anthropic-ratelimit", "x-ratelimit", "openai-", "x-request-id", "request-id", "cf-")
         ):
             out_headers.add(name, value)
+    out_headers.update(client_rate_limit_headers(resp.headers, call.client_format))
     recorder = Recorder(ctx, target, call, model, started)
     if call.operation == "count_tokens":
         return await _count_response(ctx, target, call, resp, out_headers)
@@ -368,12 +462,14 @@ def record_failure(
 ) -> None:
     """Failed calls are logged too: which provider and model, and what the request would have cost."""
     prompt = _estimate_prompt(call)
+    model = target.resolve_model(call.requested_model)
+    cost, cost_source = target.cost(Usage(prompt_tokens=prompt), model)
     ctx.ai_call = AICall(
         provider=target.provider_name,
-        request_model=target.resolve_model(call.requested_model),
+        request_model=model,
         response_model=None,
         prompt_tokens=prompt,
-        cost=prompt * target.input_cost / 1e6,
+        cost=cost,
         llm_latency_ms=round((time.perf_counter_ns() - ctx.upstream_started_ns) / 1e6)
         if ctx.upstream_started_ns
         else 0,
@@ -386,7 +482,8 @@ def record_failure(
         "prompt_tokens": prompt,
         "completion_tokens": 0,
         "total_tokens": prompt,
-        "cost": prompt * target.input_cost / 1e6,
+        "cost": cost,
+        "cost_source": cost_source,
         "time_per_token": 0,
         "time_to_first_token": 0,
         "prompt_tokens_details": {},
@@ -422,7 +519,18 @@ def upstream_failure(call: ClientCall, failure: AttemptFailed) -> Exit:
         status, body = upstream_error_to_anthropic(failure.status, failure.body)
     else:
         status, body = upstream_error_to_openai(failure.status, failure.body)
-    return Exit(status, body)
+    return Exit(status, body, back_off_headers(call, failure))
+
+
+def back_off_headers(call: ClientCall, failure: AttemptFailed) -> dict[str, str]:
+    """retry-after and the rate-limit headers of a refusal, named for the client,
+    so that Claude Code and the SDKs wait as long as the provider asked."""
+    headers = client_rate_limit_headers(failure.headers, call.client_format)
+    if "retry-after" not in headers:
+        delay = google_retry_after(failure.body)
+        if delay is not None:
+            headers["retry-after"] = delay
+    return headers
 
 
 class Recorder:
@@ -461,7 +569,7 @@ class Recorder:
         latency = round((now_ns - self.started) / 1e6)
         ttft = round(((self.first_ns or now_ns) - self.started) / 1e6)
         completion = usage.completion_tokens
-        cost = (usage.prompt_tokens * target.input_cost + completion * target.output_cost) / 1e6
+        cost, cost_source = target.cost(usage, self.model)
         ctx.ai_call = AICall(
             provider=target.provider_name,
             request_model=self.model,
@@ -484,6 +592,7 @@ class Recorder:
                 "completion_tokens": completion,
                 "total_tokens": usage.total_tokens,
                 "cost": cost,
+                "cost_source": cost_source,
                 "time_per_token": latency / completion if completion else 0,
                 "time_to_first_token": ttft,
                 "prompt_tokens_details": {"cached_tokens": usage.cached_tokens}
@@ -616,6 +725,7 @@ async def _stream(
                         parsed = orjson.loads(data)
                     except orjson.JSONDecodeError:
                         failed = True
+                        _log_stream_failure(recorder, "the upstream stream sent invalid JSON")
                         out.append(
                             _fail(
                                 translator,
@@ -650,6 +760,7 @@ async def _stream(
                     return
         except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
             failed = True
+            _log_stream_failure(recorder, f"the upstream stream broke: {type(exc).__name__}")
             yield _fail(
                 translator,
                 passthrough,
@@ -661,6 +772,7 @@ async def _stream(
         if passthrough:
             if not translator.completed and not upstream_error:
                 failed = True
+                _log_stream_failure(recorder, "the upstream stream ended before it was complete")
                 yield _fail(
                     translator,
                     passthrough,
@@ -685,6 +797,17 @@ async def _stream(
             usage.prompt_tokens = _estimate_prompt(call)
             usage.estimated = True
         recorder.finish(usage, translator.response_model)
+
+
+def _log_stream_failure(recorder: Recorder, what: str) -> None:
+    target = recorder.target
+    log.error(
+        "request %s: %s: upstream %s failed mid-stream: %s",
+        recorder.ctx.request_id,
+        target.plugin_name,
+        target.describe(),
+        what,
+    )
 
 
 def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, message: str) -> bytes:

@@ -11,6 +11,7 @@ from typing import Any
 from lockgate.llm.conversions import Conversion, conversion
 from lockgate.llm.providers import Provider, provider_class
 from lockgate.llm.providers.config import AuthConfig, ModelConfig
+from lockgate.llm.usage import Usage, usage_cost
 from lockgate.plugins.ai_proxy.schema import LoggingConfig
 
 __all__ = ["Target"]
@@ -29,8 +30,14 @@ class Target:
         weight: int = 100,
         description: str | None = None,
         index: int = 0,
+        plugin_name: str = "ai-proxy",
+        config_path: str = "config",
     ) -> None:
         self.plugin_id = plugin_id
+        #: Where this target's settings live, for errors that name a field
+        #: (``ai-proxy-advanced``, ``config.targets[1]``).
+        self.plugin_name = plugin_name
+        self.config_path = config_path
         self.client_format = client_format
         self.route_type = route_type
         self.model = model
@@ -51,11 +58,28 @@ class Target:
                     self.overrides[key] = value
         self.input_cost = (options.input_cost if options else None) or 0.0
         self.output_cost = (options.output_cost if options else None) or 0.0
+        #: Costs the operator typed in win over list prices (even a lone one, as in Kong).
+        self.priced = bool(
+            options and (options.input_cost is not None or options.output_cost is not None)
+        )
         self.allow_override = bool(auth and auth.allow_override)
 
     @property
     def provider_name(self) -> str:
         return self.provider.name
+
+    def cost(self, usage: Usage, model: str | None) -> tuple[float, str]:
+        """The call's cost in dollars and where its prices came from:
+        ``configured`` (model.options), ``list_price`` (the table of model
+        facts) or ``unpriced`` (neither: 0)."""
+        if self.priced:
+            return usage_cost(usage, self.input_cost, self.output_cost), "configured"
+        facts = self.provider.model_facts(model) if model else None
+        price = facts.price if facts is not None else None
+        if price is None:
+            return 0.0, "unpriced"
+        cost = usage_cost(usage, price.input, price.output, price.cached_input, price.cache_write)
+        return cost, "list_price"
 
     def resolve_model(self, requested: str | None) -> str | None:
         """The upstream model for a request naming ``requested`` (None when unset everywhere)."""

@@ -173,6 +173,8 @@ class AIProxyAdvanced(PluginHandler):
                 weight=t.weight,
                 description=t.description,
                 index=i,
+                plugin_name=self.name,
+                config_path=f"config.targets[{i}]",
             )
             for i, t in enumerate(config.targets)
         ]

@@ -21,13 +21,18 @@ from prometheus_client.utils import floatToGoString
 
 from lockgate.plugins.prometheus.metrics import FAMILIES
 
-__all__ = ["CONTENT_TYPE", "NodeGauge", "prepare_metrics_dir", "render_metrics"]
+__all__ = ["CONTENT_TYPE", "NodeGauge", "metrics_dir", "prepare_metrics_dir", "render_metrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _BY_CLIENT_NAME = {f.client_name: f for f in FAMILIES.values()}
 
 #: A gauge of the node: name, help text, and (labels, value) samples.
 NodeGauge = tuple[str, str, list[tuple[dict[str, str], float]]]
+
+
+def metrics_dir(prefix: str) -> str:
+    """Where the proxy workers of the node in ``prefix`` keep their value files."""
+    return os.path.join(prefix, "prometheus")
 
 
 def prepare_metrics_dir(path: str) -> None:

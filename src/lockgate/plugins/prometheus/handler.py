@@ -12,10 +12,10 @@ embeddings labels are empty (lockgate has no semantic cache).
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from lockgate.plugins.base import PluginHandler
+from lockgate.plugins.prometheus.exposition import metrics_dir
 from lockgate.plugins.prometheus.metrics import KongMetrics
 from lockgate.plugins.prometheus.schema import PrometheusConfig
 from lockgate.proxy.context import RequestContext
@@ -35,8 +35,8 @@ class Prometheus(PluginHandler):
 
     def __init__(self, entity: dict[str, Any], config: PrometheusConfig, env: WorkerEnv) -> None:
         super().__init__(entity, config, env)
-        # lockgate start hands its workers the node's value directory.
-        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        # The node's value files live in its prefix (a worker without one counts in memory).
+        directory = metrics_dir(env.prefix) if env.prefix else None
         self.metrics = env.resource(("prometheus", "metrics"), lambda: KongMetrics(directory))
 
     def log(self, ctx: RequestContext, record: dict[str, Any]) -> None:

@@ -17,12 +17,15 @@ import orjson
 from aiohttp import web
 
 from .anthropic_validate import anthropic_error, sign_thinking, validate_messages
+from .rate_limits import anthropic_headers
 from .responses import ApiError, json_response
 from .script import (
     Reply,
     Script,
+    ToolCall,
     Turn,
     apply_limits,
+    json_instance,
     parse_script,
     plan_reply,
     split_chunks,
@@ -80,10 +83,7 @@ MODELS = (
 
 def failure(status: int) -> ApiError:
     type_, message = FAILURES.get(status, ("api_error", f"Emulated error with status {status}."))
-    headers = (
-        {"retry-after": "1", "anthropic-ratelimit-requests-remaining": "0"} if status == 429 else {}
-    )
-    return anthropic_error(status, type_, message, headers)
+    return anthropic_error(status, type_, message, anthropic_headers(status))
 
 
 def authenticate(request: web.Request, state: EmulatorState) -> None:
@@ -131,6 +131,7 @@ def _headers() -> dict[str, str]:
     return {
         "request-id": "req_011C" + secrets.token_hex(10),
         "anthropic-organization-id": str(uuid.uuid4()),
+        **anthropic_headers(),
     }
 
 
@@ -166,6 +167,29 @@ def extract_turn(body: dict[str, Any], names: set[str]) -> tuple[Turn, Script]:
     text = "\n".join(t for t in texts if t)
     turn = Turn(NAME, body["model"], text, results, names, json_schema=schema)
     return turn, parse_script(text, NAME, body["model"])
+
+
+def _forced_call(body: dict[str, Any], reply: Reply, script: Script) -> Reply:
+    """``tool_choice`` ``tool`` or ``any`` makes the model call a tool whatever
+    the prompt says (how clients get structured output through a tool): the
+    named tool, else the first, with arguments that fit its schema (an object
+    schema that declares nothing gets ``{"reply": <prompt text>}``)."""
+    choice = body.get("tool_choice") or {}
+    if reply.tool_calls or choice.get("type") not in ("tool", "any"):
+        return reply
+    tools = [t for t in body.get("tools") or [] if "input_schema" in t]
+    if choice["type"] == "tool":
+        tools = [t for t in tools if t.get("name") == choice.get("name")]
+    if not tools:
+        return reply
+    tool = tools[0]
+    schema = tool["input_schema"]
+    if isinstance(schema, dict) and schema.get("properties"):
+        arguments = json_instance(schema)
+    else:
+        arguments = {"reply": script.text or "emulated"}
+    call = ToolCall(tool["name"], arguments, "toolu_01" + uuid.uuid4().hex[:24])
+    return Reply(tool_calls=[call], finish="tool_calls")
 
 
 def _segments(body: dict[str, Any]) -> tuple[list[Any], list[int]]:
@@ -236,7 +260,7 @@ async def messages_handler(request: web.Request) -> web.StreamResponse:
         return err.response()
     if script.cut is not None and not stream:
         return cut_before_answer(request)
-    reply = plan_reply(turn, script, id_prefix="toolu_01")
+    reply = _forced_call(body, plan_reply(turn, script, id_prefix="toolu_01"), script)
     thinking = body.get("thinking") or {}
     signature = None
     if script.think and thinking.get("type") in ("enabled", "adaptive"):

@@ -17,6 +17,9 @@ import re
 import secrets
 from typing import Any
 
+from lockgate.llm.providers.models import model_facts
+
+from .anthropic_structured import structured_schema_problem
 from .responses import ApiError
 
 __all__ = [
@@ -74,6 +77,8 @@ CUSTOM_TOOL_FIELDS = frozenset(
     }
 )  # fmt: skip
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+# Ids minted by other providers ("functions.get_weather:0", "call|1") are refused.
+_TOOL_ID = re.compile(r"^[a-zA-Z0-9_-]+$")
 _SERVER_TOOL = re.compile(r"^[a-z_]+_\d{8}$")
 _VERSION = re.compile(r"^claude-(?:([a-z]+)-(\d+)(?:-(\d{1,2}))?(?=-|@|$)|(\d)-(?:(\d)-)?[a-z]+)")
 _IMAGE_MAGIC = {
@@ -106,19 +111,6 @@ def model_version(model: str) -> tuple[int, int]:
     if m.group(1):
         return (int(m.group(2)), int(m.group(3) or 0))
     return (int(m.group(4)), int(m.group(5) or 0))
-
-
-def max_output_tokens(model: str) -> int:
-    major, minor = model_version(model)
-    if major == 3:
-        return 64000 if minor == 7 else 8192 if minor == 5 else 4096
-    if model.startswith("claude-opus-4") and (major, minor) in ((4, 0), (4, 1)):
-        return 32000
-    if (major, minor) >= (4, 6):
-        return 128000
-    if major == 4:
-        return 64000
-    return 128000
 
 
 def sign_thinking(secret: bytes, thinking: str) -> str:
@@ -181,7 +173,7 @@ class _Validator:
                 raise _invalid(f"{path}.source.base64.data: Could not process image")
             if actual != media:
                 raise _invalid(
-                    f"{path}.source.base64.data: The image was specified using the {media} media type, "
+                    f"{path}.image.source.base64: The image was specified using the {media} media type, "
                     f"but the image appears to be a {actual} image"
                 )
         elif source.get("type") not in ("url", "file"):
@@ -220,6 +212,10 @@ class _Validator:
             for req in ("id", "name"):
                 if not isinstance(block[req], str):
                     raise _invalid(f"{path}.tool_use.{req}: Input should be a valid string")
+            if not _TOOL_ID.match(block["id"]):
+                raise _invalid(
+                    f"{path}.tool_use.id: String should match pattern '^[a-zA-Z0-9_-]+$'"
+                )
             if not isinstance(block["input"], dict):
                 raise _invalid(f"{path}.tool_use.input: Input should be a valid dictionary")
         elif btype == "tool_result":
@@ -229,6 +225,10 @@ class _Validator:
                 raise _invalid(f"{path}.tool_result.tool_use_id: Field required")
             if not isinstance(block["tool_use_id"], str):
                 raise _invalid(f"{path}.tool_result.tool_use_id: Input should be a valid string")
+            if not _TOOL_ID.match(block["tool_use_id"]):
+                raise _invalid(
+                    f"{path}.tool_result.tool_use_id: String should match pattern '^[a-zA-Z0-9_-]+$'"
+                )
             content = block.get("content")
             if isinstance(content, list):
                 for k, sub in enumerate(content):
@@ -510,13 +510,21 @@ class _Validator:
                 raise _invalid(
                     "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"
                 )
-            fmt = out.get("format")
-            if fmt is not None and (
-                not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or "schema" not in fmt
-            ):
-                raise _invalid("output_config.format.schema: Field required")
+            _output_format(out.get("format"), "output_config.format")
+        _output_format(self.body.get("output_format"), "output_format")
         if self.body.get("service_tier") not in (None, "auto", "standard_only"):
             raise _invalid("service_tier: Input should be 'auto' or 'standard_only'")
+
+
+def _output_format(fmt: Any, field: str) -> None:
+    """Structured output: a JSON schema within the subset the grammar compiles."""
+    if fmt is None:
+        return
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_schema" or "schema" not in fmt:
+        raise _invalid(f"{field}.schema: Field required")
+    problem = structured_schema_problem(fmt["schema"], f"{field}.schema")
+    if problem:
+        raise _invalid(problem)
 
 
 def validate_messages(
@@ -544,8 +552,9 @@ def validate_messages(
             raise _invalid("max_tokens: Input should be a valid integer")
         if max_tokens < 1:
             raise _invalid("max_tokens: Input should be greater than or equal to 1")
-        ceiling = max_output_tokens(model)
-        if model.startswith("claude-") and max_tokens > ceiling:
+        facts = model_facts("anthropic", model)
+        ceiling = facts.max_output if facts is not None else None
+        if ceiling is not None and max_tokens > ceiling:
             raise _invalid(
                 f"max_tokens: {max_tokens} > {ceiling}, which is the maximum allowed number of output "
                 f"tokens for {model}"

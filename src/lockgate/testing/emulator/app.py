@@ -21,6 +21,7 @@ from aiohttp import web
 from . import anthropic, gemini, openai
 from .dashscope import DashScopeProfile
 from .huggingface import HuggingFaceProfile
+from .mistral import MistralProfile
 from .openai import ChatProfile, OpenAIProfile
 from .records import RecordedRequest, Recorder
 from .responses import json_response
@@ -61,6 +62,7 @@ ROUTES: tuple[tuple[str, str, Handler, str | Callable[[web.Request], str]], ...]
     ("GET", "/openai/v1/models", openai.models_handler, "openai"),
     ("GET", "/v1/models", _models, _models_provider),
     ("POST", "/huggingface/v1/chat/completions", _chat(HuggingFaceProfile), "huggingface"),
+    ("POST", "/mistral/v1/chat/completions", _chat(MistralProfile), "mistral"),
     ("POST", "/compatible-mode/v1/chat/completions", _chat(DashScopeProfile), "dashscope"),
     (
         "POST",
@@ -140,7 +142,15 @@ def build_app(state: EmulatorState) -> web.Application:
     return app
 
 
-KEYED_PROVIDERS = ("openai", "anthropic", "huggingface", "dashscope", "gemini", "vertex")
+KEYED_PROVIDERS = (
+    "openai",
+    "anthropic",
+    "huggingface",
+    "dashscope",
+    "gemini",
+    "vertex",
+    "mistral",
+)
 
 
 def parse_key_specs(specs: Iterable[str]) -> dict[str, set[str]]:

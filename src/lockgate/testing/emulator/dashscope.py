@@ -4,7 +4,8 @@ Quirks kept from the real service: its error envelope (``error`` plus
 ``request_id``), the ``x-dashscope-call-gateway`` header, ``enable_thinking``
 (refused on non-streaming calls, as the service does) with
 ``reasoning_content`` output, an output-token ceiling per call, and tool
-sequence errors worded by its algorithm backend. The real service ignores
+sequence errors worded by its algorithm backend. Output ceilings per model
+come from the gateway's table of model facts. The real service ignores
 unknown fields; the emulator rejects them (the stricter choice) so a gateway
 that forwards Anthropic- or OpenAI-only fields is caught.
 """
@@ -16,6 +17,8 @@ import uuid
 from typing import Any
 
 from aiohttp import web
+
+from lockgate.llm.providers.models import model_facts
 
 from .openai import ChatProfile, bearer
 from .openai_validate import OPENAI_FIELDS, ChatRules
@@ -52,6 +55,8 @@ class DashScopeProfile(ChatProfile):
         user_parts=("text", "image_url", "input_audio", "video_url", "video"),
         assistant_fields=frozenset({"reasoning_content", "partial"}),
         algo_prefix="<400> InternalError.Algo.InvalidParameter: ",
+        max_tool_call_id=None,
+        max_user=None,
     )
     obfuscation = False
 
@@ -127,12 +132,16 @@ class DashScopeProfile(ChatProfile):
             raise self.bad_request(
                 "parameter.enable_thinking must be set to false for non-streaming calls", None, None
             )
-        ceiling = 32768 if thinking else 16384
+        facts = model_facts(self.name, body["model"])
+        ceiling = facts.output_limit(thinking) if facts is not None else None
         limit = body.get("max_tokens") or body.get("max_completion_tokens")
-        if isinstance(limit, int) and limit > ceiling:
+        if ceiling is not None and isinstance(limit, int) and limit > ceiling:
             raise self.bad_request(
                 f"Range of max_tokens should be [1, {ceiling}]", "max_tokens", None
             )
+
+    def check_output_limit(self, body: dict[str, Any]) -> None:
+        """Checked with the other parameters (the ceiling depends on thinking)."""
 
     def failure(self, status: int, model: str) -> ApiError:
         if status == 429:

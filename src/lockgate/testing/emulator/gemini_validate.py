@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from lockgate.llm.providers.models import model_facts
+
 from .responses import ApiError
 
 __all__ = ["google_error", "validate_generate"]
@@ -469,6 +471,23 @@ class _Semantics:
                 f"The thinking budget {budget} is invalid. Please choose a value between {lo} and {hi}."
             )
 
+    def output_limit(self, body: dict[str, Any], model: str) -> None:
+        """Vertex AI refuses more output than the model gives (the public API
+        lowers the value instead). Limits from the gateway's table of model facts."""
+        if not self.vertex:
+            return
+        value = _get(_get(body, "generationConfig") or {}, "maxOutputTokens")
+        facts = model_facts("vertex", model)
+        limit = facts.max_output if facts is not None else None
+        if limit is None or not isinstance(value, int | str):
+            return
+        if int(value) > limit:
+            raise self.invalid(
+                f"Unable to submit request because it has a maxOutputTokens value of {value} "
+                f"but the supported range is from 1 (inclusive) to {limit + 1} (exclusive). "
+                "Update the value and try again."
+            )
+
 
 def thinking_model(model: str) -> bool:
     return not re.match(r"^gemini-(1\.|2\.0)", model)
@@ -510,6 +529,8 @@ def validate_generate(body: Any, model: str, vertex: bool, counting: bool = Fals
     rules.contents(body)
     names = rules.tools(body)
     rules.thinking(body, model)
+    if not counting:
+        rules.output_limit(body, model)
     if not counting and model.startswith("gemini-3"):
         rules.signatures(_get(body, "contents") or [])
     return names

@@ -36,7 +36,12 @@ _REASONER = re.compile(r"(deepseek-r1|qwen3|qwq|gpt-oss|thinking|magistral)", re
 
 class HuggingFaceProfile(ChatProfile):
     name = "huggingface"
-    rules = ChatRules(fields=HF_FIELDS, assistant_fields=frozenset({"reasoning_content"}))
+    rules = ChatRules(
+        fields=HF_FIELDS,
+        assistant_fields=frozenset({"reasoning_content"}),
+        max_tool_call_id=None,
+        max_user=None,
+    )
     obfuscation = False
 
     def authenticate(self, request: web.Request) -> None:

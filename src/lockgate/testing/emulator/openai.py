@@ -22,7 +22,10 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from lockgate.llm.providers.models import model_facts
+
 from .openai_validate import ChatRules, validate_chat
+from .rate_limits import REQUESTS_PER_MINUTE, RETRY_AFTER, openai_headers
 from .responses import ApiError, json_response
 from .script import (
     Reply,
@@ -116,7 +119,8 @@ class ChatProfile:
             return self.error(
                 429,
                 f"Rate limit reached for {model} in organization org-emulator on requests per min "
-                "(RPM): Limit 3, Used 3, Requested 1. Please try again in 1s. Visit "
+                f"(RPM): Limit {REQUESTS_PER_MINUTE}, Used {REQUESTS_PER_MINUTE}, Requested 1. "
+                f"Please try again in {RETRY_AFTER}s. Visit "
                 "https://platform.openai.com/account/rate-limits to learn more.",
                 "requests",
                 None,
@@ -166,6 +170,18 @@ class ChatProfile:
     def is_reasoning(self, model: str) -> bool:
         return bool(_REASONING_MODEL.match(model))
 
+    def check_body(self, body: Any) -> None:
+        """Rules a compatible service checks before OpenAI's (its own schema)."""
+        return None
+
+    def name_calls(self, reply: Reply) -> None:
+        """Give the reply's tool calls ids in the service's own form (OpenAI's are kept)."""
+        return None
+
+    def always_streams_usage(self) -> bool:
+        """Whether the last chunk of a stream carries usage without ``stream_options``."""
+        return False
+
     def check_params(self, body: dict[str, Any]) -> None:
         """Reasoning models' restrictions, in OpenAI's words."""
         model = body["model"]
@@ -213,6 +229,22 @@ class ChatProfile:
                 "reasoning_effort",
                 "invalid_value",
             )
+
+    def check_output_limit(self, body: dict[str, Any]) -> None:
+        """The model's output limit, from the gateway's own table of model facts."""
+        facts = model_facts(self.name, body["model"])
+        limit = facts.max_output if facts is not None else None
+        if limit is None:
+            return
+        for param in ("max_completion_tokens", "max_tokens"):
+            value = body.get(param)
+            if isinstance(value, int) and value > limit:
+                raise self.bad_request(
+                    f"{param} is too large: {value}. This model supports at most {limit} "
+                    f"completion tokens, whereas you provided {value}.",
+                    param,
+                    "invalid_value",
+                )
 
     @staticmethod
     def efforts(model: str) -> tuple[str, ...]:
@@ -267,7 +299,15 @@ class ChatProfile:
 
 
 class OpenAIProfile(ChatProfile):
-    pass
+    """OpenAI itself: rate-limit headers on every answer, ``retry-after`` on a 429 or 503."""
+
+    def headers(self) -> dict[str, str]:
+        return {**super().headers(), **openai_headers()}
+
+    def failure(self, status: int, model: str) -> ApiError:
+        err = super().failure(status, model)
+        err.headers = {**err.headers, **openai_headers(status)}
+        return err
 
 
 # -- the request flow ------------------------------------------------------------
@@ -324,9 +364,11 @@ async def chat_handler(request: web.Request, profile: ChatProfile) -> web.Stream
             body = orjson.loads(raw)
         except ValueError as exc:
             raise profile.parse_error() from exc
+        profile.check_body(body)
         tool_names = validate_chat(profile.rules, profile.bad_request, body)
         profile.check_model(body["model"])
         profile.check_params(body)
+        profile.check_output_limit(body)
         turn, script = extract_turn(profile, body, tool_names)
         if script.sleep:
             await asyncio.sleep(script.sleep)
@@ -338,6 +380,7 @@ async def chat_handler(request: web.Request, profile: ChatProfile) -> web.Stream
     if script.cut is not None and not stream:
         return cut_before_answer(request)
     reply = plan_reply(turn, script)
+    profile.name_calls(reply)
     if script.think and profile.thinks(body, script):
         reply.thinking = thinking_text(script.text)
     hidden = profile.hidden_reasoning(body)
@@ -425,13 +468,15 @@ async def _stream(
         **profile.envelope(),
     }
 
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
+    def chunk(delta: dict[str, Any], finish: str | None = None, last_usage: Any = None) -> bytes:
         data: dict[str, Any] = {
             **base,
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
         }
         if include_usage:
             data["usage"] = None
+        if last_usage is not None:
+            data["usage"] = last_usage
         if obfuscate:
             data["obfuscation"] = secrets.token_urlsafe(6)
         return _frame(data)
@@ -453,7 +498,8 @@ async def _stream(
             frames.append(
                 chunk({"tool_calls": [{"index": index, "function": {"arguments": frag}}]})
             )
-    frames.append(chunk({}, _finish(reply)))
+    unasked = usage if profile.always_streams_usage() and not include_usage else None
+    frames.append(chunk({}, _finish(reply), unasked))
     if include_usage:
         frames.append(_frame({**base, "choices": [], "usage": usage}))
     frames.append(b"data: [DONE]\n\n")

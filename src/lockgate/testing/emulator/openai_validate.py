@@ -49,6 +49,10 @@ PART_FIELDS = {
     "video": frozenset({"type", "video"}),
 }
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+#: Longest function name and ``tool_calls[].id`` OpenAI takes.
+MAX_TOOL_NAME = 64
+MAX_TOOL_CALL_ID = 40
+MAX_USER = 64
 
 # (message, param, code) -> the provider's 400
 Fail = Callable[[str, str | None, str | None], ApiError]
@@ -63,6 +67,10 @@ class ChatRules:
     assistant_fields: frozenset[str] = frozenset()
     # DashScope words tool-sequence errors with its algorithm service prefix
     algo_prefix: str = ""
+    #: Longest ``tool_calls[].id`` (OpenAI: 40); None where no limit is known.
+    max_tool_call_id: int | None = MAX_TOOL_CALL_ID
+    #: Longest ``user`` (OpenAI: 64; Claude Code's metadata.user_id is ~150).
+    max_user: int | None = MAX_USER
 
 
 def type_name(value: Any) -> str:
@@ -99,6 +107,15 @@ class _Checker:
                 raise self.fail(
                     f"Unknown parameter: '{path}.{key}'.", f"{path}.{key}", "unknown_parameter"
                 )
+
+    def max_length(self, value: Any, limit: int, param: str) -> None:
+        if isinstance(value, str) and len(value) > limit:
+            raise self.fail(
+                f"Invalid '{param}': string too long. Expected a string with maximum length {limit}, "
+                f"but got a string with length {len(value)} instead.",
+                param,
+                "string_above_max_length",
+            )
 
     def missing(self, param: str) -> ApiError:
         return self.fail(
@@ -155,6 +172,13 @@ class _Checker:
             ptype = part.get("type")
             if ptype is None:
                 raise self.missing(f"{ppath}.type")
+            if ptype == "image_url" and role != "user":
+                raise self.fail(
+                    f"Invalid '{path}'. Image URLs are only allowed for messages with role 'user', "
+                    f"but this message with role '{role}' contains an image URL.",
+                    path,
+                    None,
+                )
             if ptype not in allowed:
                 raise self.fail(
                     f"Invalid value: '{ptype}'. Supported values are: {_list(allowed)}.",
@@ -191,6 +215,8 @@ class _Checker:
             for req in ("id", "type"):
                 if req not in call:
                     raise self.missing(f"{cpath}.{req}")
+            if self.rules.max_tool_call_id is not None:
+                self.max_length(call["id"], self.rules.max_tool_call_id, f"{cpath}.id")
             if call["type"] == "function":
                 fn = call.get("function")
                 if not isinstance(fn, dict):
@@ -309,6 +335,14 @@ class _Checker:
             name = fn.get("name")
             if not isinstance(name, str):
                 raise self.missing(f"{path}.function.name")
+            if len(name) > MAX_TOOL_NAME and self.rules.algo_prefix:
+                raise self.fail(
+                    self.rules.algo_prefix
+                    + f"The length of the tool name cannot exceed {MAX_TOOL_NAME}.",
+                    None,
+                    None,
+                )
+            self.max_length(name, MAX_TOOL_NAME, f"{path}.function.name")
             if not _TOOL_NAME.match(name):
                 raise self.fail(
                     f"Invalid '{path}.function.name': string does not match pattern. Expected a "
@@ -399,6 +433,8 @@ def validate_chat(rules: ChatRules, fail: Fail, body: Any) -> set[str]:
             "stop",
             "array_above_max_length",
         )
+    if rules.max_user is not None:
+        c.max_length(body.get("user"), rules.max_user, "user")
     names = c.tools(body)
     _response_format(c, body)
     return names

@@ -1,0 +1,1 @@
+"""rate-limiting: Kong's open-source request limits per period."""
