@@ -16,6 +16,7 @@ from lockgate.cli.usage import format_table
 from lockgate.usage.queries import BadQuery, parse_time, recent_requests, usage_totals
 from lockgate.usage.rows import COLUMNS
 from lockgate.usage.sqlite import SQLiteUsage
+from lockgate.usage.storage import UsageStorage
 from lockgate.usage.writer import LedgerWriter
 
 NOW = 1_800_000_000.0
@@ -105,8 +106,7 @@ async def test_a_failed_batch_is_kept_and_written_later(tmp_path: Path) -> None:
     await writer.close()
 
 
-async def test_totals_by_consumer_day_and_window(tmp_path: Path) -> None:
-    storage = SQLiteUsage(str(tmp_path / "lockgate.db"))
+async def test_totals_by_consumer_day_and_window(storage: UsageStorage) -> None:
     day = 86400
     await storage.write(
         [
@@ -134,8 +134,15 @@ async def test_totals_by_consumer_day_and_window(tmp_path: Path) -> None:
     assert [r["request_id"] for r in page["data"]] == ["b1", "a2"]
     rest = await recent_requests(storage, {"limit": "2", "before": page["next"]})
     assert [r["request_id"] for r in rest["data"]] == ["a1", "old"]
+    hours = await usage_totals(storage, {**params, "group_by": "hour"})
+    assert [g["requests"] for g in hours["data"]] == [3]
+    assert hours["data"][0]["key"].endswith(":00Z")
     assert await storage.prune(NOW - day) == 1
-    await storage.close()
+    assert [r["request_id"] for r in (await recent_requests(storage, {}))["data"]] == [
+        "b1",
+        "a2",
+        "a1",
+    ]
 
 
 def test_times_in_queries() -> None:

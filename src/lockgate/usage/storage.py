@@ -3,8 +3,10 @@ configuration store.
 
 An implementation keeps the rows in the configuration store's own database
 (one place for every node's usage) in a table of its own, created by its own
-migration. All methods are coroutines so that a database driver with an
-asyncio API fits as well as SQLite, which runs in a thread.
+migration: SQLite's file when the store is embedded
+(:mod:`lockgate.usage.sqlite`), the PostgreSQL database when the store is
+PostgreSQL (:mod:`lockgate.usage.postgres`). All methods are coroutines so
+that asyncpg fits as well as SQLite.
 """
 
 from __future__ import annotations
@@ -56,4 +58,10 @@ def open_usage_storage(store: ConfigStore, *, busy_timeout: float = 30.0) -> Usa
         from lockgate.usage.sqlite import SQLiteUsage
 
         return SQLiteUsage(store.path, busy_timeout=busy_timeout)
+    from lockgate.store.postgres import PostgresStore
+
+    if isinstance(store, PostgresStore):
+        from lockgate.usage.postgres import PostgresUsage
+
+        return PostgresUsage(store.location.url)
     raise NotImplementedError(f"no usage ledger storage for {type(store).__name__} yet")
