@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 from tests.support.processes import (
     GatewayProcess,
     free_port,
+    lockgate_cmd,
     run_lockgate,
     start_emulator,
     start_gateway,
@@ -428,3 +430,25 @@ def test_ledger_off(tmp_path: Path, emulator: str) -> None:
         time.sleep(1.5)
         status, raw = get(gw.admin_url + "/ai/requests")
         assert status == 200 and json.loads(raw)["data"] == []
+
+
+def test_readme_monitoring_command(tmp_path: Path) -> None:
+    """The README's line that turns the prometheus plugin on works as written."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("\n## Monitoring\n", 1)[1].split("\n## ", 1)[0]
+    (line,) = [ln for ln in section.splitlines() if "| lockgate gateway apply -" in ln]
+    with start_gateway(tmp_path) as gw:
+        result = subprocess.run(
+            ["bash", "-c", line.replace("lockgate ", f"{' '.join(lockgate_cmd())} ", 1)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "LOCKGATE_ADMIN_URL": gw.admin_url},
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        status, body = gw.admin("GET", "/plugins")
+        assert status == 200
+        (plugin,) = body["data"]
+        assert plugin["name"] == "prometheus" and plugin["config"]["ai_metrics"] is True
+        assert get(gw.admin_url + "/metrics")[0] == 200
