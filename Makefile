@@ -32,12 +32,17 @@ $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 
 claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
-# promtool checks the /metrics text in the tests: Debian's prometheus package ships it.
-# Installed once when root; otherwise the promtool test is skipped with the reason.
+# promtool checks the /metrics text in the tests (Debian's prometheus package ships
+# it); the dashboard's test needs a Chromium: Debian's when root, else Playwright's.
+# Installed once; without them those tests are skipped with the reason.
 promtool:
 	@command -v promtool >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } \
 	  || echo "promtool not installed (needs root and apt-get): its test will be skipped"
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	  || $(BIN)/python -m playwright install chromium \
+	  || echo "no Chromium for the dashboard's test: it will be skipped"
 
 # Real servers the tests start on loopback ports (Redis, PostgreSQL): Debian's
 # packages, installed once when run as root (tests/support/ starts its own servers).

@@ -37,6 +37,7 @@ from typing import Any
 from aiohttp import web
 
 from lockgate import __version__
+from lockgate.admin.dashboard import add_dashboard_routes
 from lockgate.admin.live_state import LiveState
 from lockgate.admin.responses import AdminError, config_error_response, json_response
 from lockgate.admin.routes_config import add_config_routes
@@ -221,4 +222,5 @@ def build_admin_app(
     add_config_routes(app, live)
     add_usage_routes(app, store)
     add_metrics_route(app, store, info, KONG_VERSION)
+    add_dashboard_routes(app)
     return app

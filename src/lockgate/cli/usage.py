@@ -14,7 +14,7 @@ from lockgate.cli.gateway import DEFAULT_ADMIN_URL
 
 __all__ = ["add_usage_command", "format_table"]
 
-BY = ("consumer", "model", "provider", "route", "day", "hour")
+BY = ("consumer", "model", "provider", "route", "day", "hour", "minute")
 
 
 def add_usage_command(subparsers: Any) -> None:

@@ -21,8 +21,8 @@ import asyncpg
 
 from lockgate.store.base import StoreUnavailable
 from lockgate.store.url import parse_store_url, redact_text
-from lockgate.usage.rows import COLUMNS, GROUPS
-from lockgate.usage.storage import Totals
+from lockgate.usage.rows import COLUMNS, GROUPS, TIMINGS
+from lockgate.usage.storage import Totals, nearest_rank
 
 __all__ = ["MIGRATIONS", "PostgresUsage"]
 
@@ -71,6 +71,7 @@ _INSERT = (
 _BUCKETS = {
     "day": "to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
     "hour": "to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:00\"Z\"')",
+    "minute": "to_char(to_timestamp(time) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI\"Z\"')",
 }
 
 
@@ -174,6 +175,45 @@ class PostgresUsage:
         sql += f" ORDER BY time DESC, id DESC LIMIT ${len(params) + 1}"
         params.append(limit)
         return [dict(row) for row in await self._run("fetch", sql, *params)]
+
+    async def percentiles(
+        self, since: float, until: float, column: str, fractions: Sequence[float]
+    ) -> list[float | None]:
+        if column not in TIMINGS:
+            raise ValueError(column)
+        where = f"time >= $1 AND time < $2 AND {column} IS NOT NULL"
+        count = int(
+            await self._run(
+                "fetchval",
+                f"SELECT count(*) FROM lockgate_usage_requests WHERE {where}",
+                since,
+                until,
+            )
+        )
+        out: list[float | None] = []
+        for fraction in fractions:
+            if not count:
+                out.append(None)
+                continue
+            value = await self._run(
+                "fetchval",
+                f"SELECT {column} FROM lockgate_usage_requests WHERE {where} "
+                f"ORDER BY {column} LIMIT 1 OFFSET $3",
+                since,
+                until,
+                nearest_rank(count, fraction),
+            )
+            out.append(float(value))
+        return out
+
+    async def one(self, request_id: str) -> dict[str, Any] | None:
+        row = await self._run(
+            "fetchrow",
+            f"SELECT {', '.join(COLUMNS)} FROM lockgate_usage_requests WHERE request_id = $1 "
+            "ORDER BY id DESC LIMIT 1",
+            request_id,
+        )
+        return dict(row) if row is not None else None
 
     async def prune(self, before: float) -> int:
         deleted = 0

@@ -24,6 +24,8 @@ __all__ = [
     "iso_time",
     "parse_time",
     "recent_requests",
+    "request_detail",
+    "usage_summary",
     "usage_totals",
 ]
 
@@ -64,13 +66,18 @@ def iso_time(seconds: float) -> str:
     return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-async def usage_totals(storage: UsageStorage, params: dict[str, str]) -> dict[str, Any]:
-    """``GET /ai/usage``: totals per group over a time window."""
+def _window(params: dict[str, str]) -> tuple[float, float]:
     now = time.time()
     until = parse_time("to", params["to"], now) if params.get("to") else now
     since = (
         parse_time("from", params["from"], now) if params.get("from") else until - DEFAULT_WINDOW
     )
+    return since, until
+
+
+async def usage_totals(storage: UsageStorage, params: dict[str, str]) -> dict[str, Any]:
+    """``GET /ai/usage``: totals per group over a time window."""
+    since, until = _window(params)
     group_by = params.get("group_by") or "model"
     if group_by not in GROUPS:
         raise BadQuery(f"group_by: expected one of {', '.join(GROUPS)}, got {group_by!r}")
@@ -115,3 +122,26 @@ async def recent_requests(storage: UsageStorage, params: dict[str, str]) -> dict
     for row in rows:
         row["time"] = iso_time(row["time"])
     return {"data": rows, "next": repr(next_before) if next_before is not None else None}
+
+
+async def usage_summary(storage: UsageStorage, params: dict[str, str]) -> dict[str, Any]:
+    """``GET /ai/summary``: the window's totals, error rate, and p50/p95 of
+    latency and time to first token (nearest rank, milliseconds)."""
+    body = await usage_totals(storage, {**params, "group_by": "provider"})
+    since, until = _window(params)
+    summary: dict[str, Any] = {"from": body["from"], "to": body["to"], **body["total"]}
+    requests = summary["requests"]
+    summary["error_rate"] = summary["errors"] / requests if requests else 0.0
+    for column in ("latency_ms", "ttft_ms"):
+        p50, p95 = await storage.percentiles(since, until, column, (0.5, 0.95))
+        summary[f"{column}_p50"] = p50
+        summary[f"{column}_p95"] = p95
+    return summary
+
+
+async def request_detail(storage: UsageStorage, request_id: str) -> dict[str, Any] | None:
+    """``GET /ai/requests/{id}``: one request's row, or None."""
+    row = await storage.one(request_id)
+    if row is not None:
+        row["time"] = iso_time(row["time"])
+    return row

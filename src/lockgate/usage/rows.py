@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["COLUMNS", "GROUPS", "AICall"]
+__all__ = ["COLUMNS", "GROUPS", "TIMINGS", "AICall"]
 
 
 @dataclass(slots=True)
@@ -59,4 +59,8 @@ GROUPS: dict[str, str] = {
     "route": "route",
     "day": "day",
     "hour": "hour",
+    "minute": "minute",
 }
+
+#: Columns whose percentiles the summary reports.
+TIMINGS = ("latency_ms", "ttft_ms", "llm_latency_ms")

@@ -22,8 +22,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from lockgate.usage.rows import COLUMNS, GROUPS
-from lockgate.usage.storage import Totals
+from lockgate.usage.rows import COLUMNS, GROUPS, TIMINGS
+from lockgate.usage.storage import Totals, nearest_rank
 
 __all__ = ["MIGRATIONS", "PRUNE_CHUNK", "SQLiteUsage"]
 
@@ -66,6 +66,7 @@ _INSERT = (
 _BUCKETS = {
     "day": "strftime('%Y-%m-%d', time, 'unixepoch')",
     "hour": "strftime('%Y-%m-%dT%H:00Z', time, 'unixepoch')",
+    "minute": "strftime('%Y-%m-%dT%H:%MZ', time, 'unixepoch')",
 }
 
 
@@ -164,6 +165,39 @@ class SQLiteUsage:
         params.append(limit)
         rows = await asyncio.to_thread(self._query, sql, params)
         return [dict(row) for row in rows]
+
+    async def percentiles(
+        self, since: float, until: float, column: str, fractions: Sequence[float]
+    ) -> list[float | None]:
+        if column not in TIMINGS:
+            raise ValueError(column)
+        where = f"time >= ? AND time < ? AND {column} IS NOT NULL"
+        rows = await asyncio.to_thread(
+            self._query, f"SELECT COUNT(*) FROM usage_requests WHERE {where}", [since, until]
+        )
+        count = int(rows[0][0])
+        out: list[float | None] = []
+        for fraction in fractions:
+            if not count:
+                out.append(None)
+                continue
+            found = await asyncio.to_thread(
+                self._query,
+                f"SELECT {column} FROM usage_requests WHERE {where} "
+                f"ORDER BY {column} LIMIT 1 OFFSET ?",
+                [since, until, nearest_rank(count, fraction)],
+            )
+            out.append(float(found[0][0]))
+        return out
+
+    async def one(self, request_id: str) -> dict[str, Any] | None:
+        rows = await asyncio.to_thread(
+            self._query,
+            f"SELECT {', '.join(COLUMNS)} FROM usage_requests WHERE request_id = ? "
+            "ORDER BY id DESC LIMIT 1",
+            [request_id],
+        )
+        return dict(rows[0]) if rows else None
 
     def _prune(self, before: float) -> int:
         deleted = 0

@@ -11,15 +11,21 @@ that asyncpg fits as well as SQLite.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from lockgate.store.base import ConfigStore
 
-__all__ = ["Totals", "UsageStorage", "open_usage_storage"]
+__all__ = ["Totals", "UsageStorage", "nearest_rank", "open_usage_storage"]
 
 #: One group of totals: the group's key and the sums (see :meth:`UsageStorage.totals`).
 Totals = dict[str, Any]
+
+
+def nearest_rank(count: int, fraction: float) -> int:
+    """The 0-based offset of the ``fraction`` percentile among ``count`` sorted values."""
+    return max(0, min(count - 1, math.ceil(fraction * count) - 1))
 
 
 class UsageStorage(Protocol):
@@ -39,6 +45,18 @@ class UsageStorage(Protocol):
 
     async def recent(self, limit: int, before: float | None) -> list[dict[str, Any]]:
         """The newest ``limit`` rows (older than ``before`` when given), newest first."""
+        ...
+
+    async def percentiles(
+        self, since: float, until: float, column: str, fractions: Sequence[float]
+    ) -> list[float | None]:
+        """Nearest-rank percentiles of ``column`` (one of
+        :data:`lockgate.usage.rows.TIMINGS`) over the rows in the window that
+        have it; None where there are none."""
+        ...
+
+    async def one(self, request_id: str) -> dict[str, Any] | None:
+        """The row of one request, or None."""
         ...
 
     async def prune(self, before: float) -> int:
