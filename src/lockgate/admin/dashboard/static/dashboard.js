@@ -3,6 +3,8 @@
 
 const REFRESH_MS = 10000;
 const BUCKET = { "1h": "minute", "24h": "hour", "7d": "hour", "30d": "day" };
+const SECONDS = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400 };
+const STEP = { minute: 60, hour: 3600, day: 86400 };
 const charts = {};
 
 function el(tag, text, cls) {
@@ -19,7 +21,7 @@ async function getJSON(path) {
 }
 
 const fmtInt = (n) => Math.round(n || 0).toLocaleString("en-US");
-const fmtCost = (n) => "$" + (n || 0).toFixed(4);
+const fmtCost = (n) => (!n ? "$0" : n < 0.01 ? "$" + n.toPrecision(2) : "$" + n.toFixed(4));
 const fmtMs = (n) => (n === null || n === undefined ? "–" : `${Math.round(n)} ms`);
 
 function fillTable(table, head, rows) {
@@ -38,7 +40,7 @@ function fillTable(table, head, rows) {
   return tbody;
 }
 
-function drawChart(id, xs, series) {
+function drawChart(id, xs, series, format) {
   const box = document.getElementById(id);
   // The first series' total, for a reader (and the tests) to check against the tables.
   const sum = series[0].values.reduce((a, b) => a + b, 0);
@@ -57,23 +59,29 @@ function drawChart(id, xs, series) {
     {
       width,
       height: 200,
-      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: colors[i], fill: colors[i] + "22", points: { show: true } }))],
-      axes: [{}, { size: 60 }],
+      series: [{}, ...series.map((s, i) => ({ label: s.label, stroke: colors[i], fill: colors[i] + "22" }))],
+      axes: [{}, { size: 72, values: format ? (u, vals) => vals.map(format) : undefined }],
     },
     data,
     box,
   );
 }
 
-function timeSeries(groups) {
-  const xs = groups.map((g) => Date.parse(g.key) / 1000);
-  const pick = (name) => groups.map((g) => g[name] || 0);
+function timeSeries(groups, window) {
+  // Every bucket of the window, empty ones at zero, so the lines read as time.
+  const step = STEP[BUCKET[window]];
+  const now = Date.now() / 1000;
+  const first = Math.floor((now - SECONDS[window]) / step) * step;
+  const byTime = new Map(groups.map((g) => [Date.parse(g.key) / 1000, g]));
+  const xs = [];
+  for (let t = first; t <= now; t += step) xs.push(t);
+  const pick = (name) => xs.map((t) => (byTime.get(t) || {})[name] || 0);
   drawChart("chart-requests", xs, [{ label: "requests", values: pick("requests") }, { label: "errors", values: pick("errors") }]);
   drawChart("chart-tokens", xs, [
     { label: "prompt", values: pick("prompt_tokens") },
     { label: "completion", values: pick("completion_tokens") },
   ]);
-  drawChart("chart-cost", xs, [{ label: "cost", values: pick("cost") }]);
+  drawChart("chart-cost", xs, [{ label: "cost", values: pick("cost") }], (v) => (v ? v.toPrecision(2) : "0"));
 }
 
 function breakdown(id, body) {
@@ -145,7 +153,7 @@ async function refresh() {
     document.getElementById("kpi-error-rate").textContent = (100 * summary.error_rate).toFixed(1) + "%";
     document.getElementById("kpi-latency").textContent = `${fmtMs(summary.latency_ms_p50)} / ${fmtMs(summary.latency_ms_p95)}`;
     document.getElementById("kpi-ttft").textContent = `${fmtMs(summary.ttft_ms_p50)} / ${fmtMs(summary.ttft_ms_p95)}`;
-    timeSeries(series.data);
+    timeSeries(series.data, window);
     breakdown("by-model", models);
     breakdown("by-provider", providers);
     breakdown("by-consumer", consumers);
