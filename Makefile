@@ -44,11 +44,12 @@ promtool:
 	  || $(BIN)/python -m playwright install chromium \
 	  || echo "no Chromium for the dashboard's test: it will be skipped"
 
-# Real servers the tests start on loopback ports (Redis, PostgreSQL): Debian's
+# Real servers the tests start on loopback ports (Redis, PostgreSQL) and tmux: Debian's
 # packages, installed once when run as root (tests/support/ starts its own servers).
 test-servers:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v tmux >/dev/null 2>&1 || missing="$$missing tmux"; \
 	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
 	  || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
@@ -71,7 +72,7 @@ lint: install-test
 	$(BIN)/lint-imports
 
 test: install-test claude-code promtool test-servers lint
-	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q
+	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: install-test
 	$(BIN)/python bench/run.py

@@ -41,18 +41,22 @@ class NodeMonitoring:
         self._runner: web.AppRunner | None = None
         self._pruner: asyncio.Task[None] | None = None
 
-    async def start(self, node_id: str, not_ready: Callable[[], str | None]) -> None:
+    async def start(self, not_ready: Callable[[], str | None]) -> None:
+        """The status listener (not on a data plane, whose only listener it
+        already is) and the retention task."""
         from aiohttp import web
 
         from lockgate.admin.app import KONG_VERSION
         from lockgate.admin.status_listener import build_status_app
         from lockgate.cli.process import split_listen
+        from lockgate.cluster.data_plane import node_id
 
-        if self.settings.status_listen:
-            host, port = split_listen(self.settings.status_listen)
+        settings = self.settings
+        if settings.status_listen and settings.role != "data_plane":
+            host, port = split_listen(settings.status_listen)
             app = build_status_app(
                 self.store,
-                node_id=node_id,
+                node_id=node_id(settings.prefix),
                 metrics_dir=self.metrics_dir,
                 version=KONG_VERSION,
                 ready=not_ready,
@@ -61,7 +65,7 @@ class NodeMonitoring:
             await self._runner.setup()
             await web.TCPSite(self._runner, host, port, reuse_address=True).start()
             log.info("status listener on %s:%d (/metrics, /status/ready)", host, port)
-        if self.settings.usage_retention_days > 0:
+        if settings.usage_retention_days > 0 and settings.role != "data_plane":
             self._pruner = asyncio.create_task(self._prune_forever())
 
     async def _prune_forever(self) -> None:

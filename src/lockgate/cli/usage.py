@@ -5,24 +5,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from lockgate.cli.admin_client import AdminClient, AdminUnreachable
 from lockgate.cli.gateway import DEFAULT_ADMIN_URL
+from lockgate.cli.options import add_option
 
 __all__ = ["add_usage_command", "format_table"]
 
 BY = ("consumer", "model", "provider", "route", "day", "hour", "minute")
 
 
-def add_usage_command(subparsers: Any) -> None:
+def add_usage_command(subparsers: Any, env: Mapping[str, str]) -> None:
     parser = subparsers.add_parser(
         "usage",
         help="show AI usage (requests, tokens, cost) from the usage ledger",
-        description="Totals of the usage ledger per consumer, model, provider, route, day "
-        "or hour, read from the Admin API.",
+        description="Totals of the usage ledger per consumer, model, provider, route, day, "
+        "hour or minute, read from the Admin API.",
     )
     parser.add_argument(
         "--since",
@@ -40,18 +41,21 @@ def add_usage_command(subparsers: Any) -> None:
     parser.add_argument(
         "--consumer",
         default=None,
-        help="only this consumer's requests (username; default: every consumer)",
+        help="only this consumer's requests, by username (default: every consumer)",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--admin-url",
-        default=None,
-        help=f"the Admin API (default: $LOCKGATE_ADMIN_URL or {DEFAULT_ADMIN_URL})",
+        help="the Admin API of the gateway to read",
+        default=DEFAULT_ADMIN_URL,
+        environ=env,
+        env="LOCKGATE_ADMIN_URL",
     )
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    url = args.admin_url or os.environ.get("LOCKGATE_ADMIN_URL") or DEFAULT_ADMIN_URL
+    url = args.admin_url
     params = {"from": args.since, "group_by": args.by}
     if args.consumer:
         params["consumer"] = args.consumer
