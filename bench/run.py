@@ -86,8 +86,16 @@ from servers import (  # noqa: E402
     start_minimal,
 )
 
-ALL_TARGETS = ("direct", "direct_anthropic", "minimal", "lockgate1", "lockgate2", "litellm")
-DEFAULT_TARGETS = ("direct", "minimal", "lockgate1", "lockgate2", "litellm")
+ALL_TARGETS = (
+    "direct",
+    "direct_anthropic",
+    "minimal",
+    "lockgate1",
+    "lockgate2",
+    "litellm",
+    "monitoring",
+)
+DEFAULT_TARGETS = ("direct", "minimal", "lockgate1", "lockgate2", "litellm", "monitoring")
 CLAUDE_HEADERS = {
     "anthropic-version": "2023-06-01",
     "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14",
@@ -166,6 +174,7 @@ class Bench:
         self.profile: str | None = None
         self.emulator: Server | None = None
         self.scaling: list[ScalingRun] = []
+        self.monitoring: list[dict[str, Any]] = []
 
     def log(self, text: str) -> None:
         print(text, flush=True)
@@ -205,6 +214,9 @@ class Bench:
 
     def run_target(self, target: str) -> None:
         self.log(f"== {target}")
+        if target == "monitoring":
+            self.monitoring_pair()
+            return
         try:
             server = self.start(target)
         except Unavailable as exc:
@@ -388,6 +400,60 @@ class Bench:
             f"{[round(x, 3) for x in samples['minimal']]})"
         )
 
+    def monitoring_pair(self) -> None:
+        """CPU per request of one worker with the prometheus plugin (every
+        family, ai_metrics on) and the usage ledger, against the same
+        configuration without them, at c=16 in alternating windows (A B B A
+        ...); medians are compared."""
+        assert self.emulator is not None
+        probe = self.body_files[("small/json", "anthropic")].read_bytes()
+        try:
+            plain = start_lockgate(self.work, self.emulator, 1, probe, monitoring=False)
+        except Unavailable as exc:
+            self.unavailable["monitoring"] = str(exc)[:1500]
+            return
+        try:
+            full = start_lockgate(self.work, self.emulator, 1, probe, monitoring=True)
+        except Unavailable as exc:
+            plain.stop()
+            self.unavailable["monitoring"] = str(exc)[:1500]
+            return
+        sides = {"plain": plain, "monitoring": full}
+        try:
+            for body in self.bodies:
+                samples: dict[str, list[float]] = {"plain": [], "monitoring": []}
+                order = ["plain", "monitoring"]
+                for _ in range(max(self.args.cpu_rounds, 1)):
+                    for name in order:
+                        server = sides[name]
+                        spec = request_spec("lockgate1", server)
+                        raw = self._run_spec(server, spec, body, 16, 0.5, self.args.cpu_window)
+                        if raw["latencies"] and not raw["errors"]:
+                            samples[name].append(raw["cpu"] / len(raw["latencies"]) * 1e3)
+                    order.reverse()
+                    for path in self.work.glob("*-file-log.json"):
+                        os.truncate(path, 0)
+                if not (samples["plain"] and samples["monitoring"]):
+                    continue
+                a, b = statistics.median(samples["plain"]), statistics.median(samples["monitoring"])
+                self.monitoring.append(
+                    {
+                        "body": body.label,
+                        "plain_ms": a,
+                        "monitoring_ms": b,
+                        "ratio": b / a,
+                        "samples": samples,
+                    }
+                )
+                self.log(
+                    f"   {body.label:12} c=16: {b:.3f} ms/req with prometheus and the ledger, "
+                    f"{a:.3f} without ({b / a:.3f}×; samples {[round(x, 3) for x in samples['monitoring']]}"
+                    f" vs {[round(x, 3) for x in samples['plain']]})"
+                )
+        finally:
+            plain.stop()
+            full.stop()
+
     def hold_streams(self, target: str, server: Server, spec: dict[str, Any]) -> None:
         for name in self.args.hold_bodies:
             streams, chunks, slow = (
@@ -508,6 +574,7 @@ def write_results(bench: Bench, args: argparse.Namespace, meta: dict[str, Any]) 
         "scaling_summary": summarize_scaling(bench.scaling),
         "targets": [v.__dict__ for v in verdicts],
         "profile": bench.profile,
+        "monitoring": bench.monitoring,
     }
     json_path = out_dir / f"{stamp}.json"
     json_path.write_text(json.dumps(data, indent=1))
@@ -552,6 +619,22 @@ def write_results(bench: Bench, args: argparse.Namespace, meta: dict[str, Any]) 
                 f"CPU {h['cpu_ms_per_stream']:.2f} ms/stream"
             )
         lines.append("")
+    if bench.monitoring:
+        lines += [
+            "## Monitoring cost",
+            "",
+            "CPU per request of one worker at c=16 with the prometheus plugin (every family, "
+            "`ai_metrics: true`) and the usage ledger on, against the same configuration "
+            "without them (ledger off), in alternating windows; medians.",
+            "",
+            "| body | without ms/req | with ms/req | ratio |",
+            "|---|---:|---:|---:|",
+            *[
+                f"| {m['body']} | {m['plain_ms']:.3f} | {m['monitoring_ms']:.3f} | {m['ratio']:.3f}× |"
+                for m in bench.monitoring
+            ],
+            "",
+        ]
     if bench.idle_rss_mb:
         idle = ", ".join(f"{k} {v:.1f} MB" for k, v in bench.idle_rss_mb.items())
         lines += [f"Idle worker RSS after warm-up: {idle}.", ""]

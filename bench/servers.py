@@ -204,11 +204,26 @@ plugins:
 """
 
 
-def start_lockgate(work: Path, emulator: Server, workers: int, probe: bytes) -> Server:
+#: The prometheus plugin with every family on, as the monitoring comparison adds it.
+PROMETHEUS_PLUGIN = """  - name: prometheus
+    config:
+      per_consumer: true
+      status_code_metrics: true
+      latency_metrics: true
+      bandwidth_metrics: true
+      ai_metrics: true
+"""
+
+
+def start_lockgate(
+    work: Path, emulator: Server, workers: int, probe: bytes, monitoring: bool | None = None
+) -> Server:
     """``lockgate start`` with ``workers`` workers, configured through the
     Admin API with ``lockgate gateway apply -``; ready once ``probe`` (a
-    small Anthropic request) answers 200 through the route."""
-    name = f"lockgate{workers}"
+    small Anthropic request) answers 200 through the route. ``monitoring``:
+    True adds the prometheus plugin (every family) and keeps the usage
+    ledger on, False turns the ledger off, None leaves lockgate's defaults."""
+    name = f"lockgate{workers}" + {None: "", True: "-monitoring", False: "-plain"}[monitoring]
     prefix = work / f"{name}-prefix"
     log = work / f"{name}.log"
     proxy_port, admin_port = free_port(), free_port()
@@ -227,6 +242,8 @@ def start_lockgate(work: Path, emulator: Server, workers: int, probe: bytes) -> 
         "--admin-listen",
         f"127.0.0.1:{admin_port}",
     ]
+    if monitoring is not None:
+        cmd += ["--usage-ledger", "on" if monitoring else "off"]
     env = _python_env()
     env["LOCKGATE_LOG_LEVEL"] = "WARNING"
     proc = _spawn(cmd, log, env)
@@ -234,6 +251,8 @@ def start_lockgate(work: Path, emulator: Server, workers: int, probe: bytes) -> 
     try:
         _wait_http(proc, f"{admin_url}/status", log, 60)
         config = lockgate_config(emulator, work / f"{name}-file-log.json")
+        if monitoring:
+            config += PROMETHEUS_PLUGIN
         applied = subprocess.run(
             [sys.executable, "-m", "lockgate", "gateway", "apply", "-", "--admin-url", admin_url],
             input=config.encode(),

@@ -12,7 +12,7 @@ from tests.support.processes import run_lockgate
 from lockgate.cli.main import build_parser
 
 #: Options that choose what one run does, not how the gateway is set up: no variable.
-PER_RUN = {"--output-file", "--format", "--select-tag"}
+PER_RUN = {"--output-file", "--format", "--select-tag", "--since", "--by", "--consumer"}
 
 
 def commands(

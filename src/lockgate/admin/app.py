@@ -39,12 +39,15 @@ from typing import Any
 from aiohttp import web
 
 from lockgate import __version__
+from lockgate.admin.dashboard import add_dashboard_routes
 from lockgate.admin.live_state import LiveState
 from lockgate.admin.responses import AdminError, config_error_response, json_response
 from lockgate.admin.routes_config import add_config_routes
 from lockgate.admin.routes_entities import add_entity_routes
 from lockgate.admin.routes_groups import add_group_routes
+from lockgate.admin.routes_metrics import add_metrics_route
 from lockgate.admin.routes_schemas import add_schema_routes
+from lockgate.admin.routes_usage import add_usage_routes
 from lockgate.config.errors import ConfigError
 from lockgate.plugins.registry import plugin_class, plugin_names, plugin_schemas
 from lockgate.proxy.malformed import BODY_ERRORS, body_fault
@@ -223,4 +226,7 @@ def build_admin_app(
     add_entity_routes(app, live)
     add_group_routes(app, live)
     add_config_routes(app, live)
+    add_usage_routes(app, store)
+    add_metrics_route(app, store, info, KONG_VERSION)
+    add_dashboard_routes(app)
     return app

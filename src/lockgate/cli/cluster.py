@@ -109,8 +109,10 @@ def add_hybrid_options(start: argparse.ArgumentParser, environ: Mapping[str, str
     add_option(
         start,
         "--status-listen",
-        help="data plane: GET /status/ready for a load balancer",
-        default="127.0.0.1:8100",
+        help="serve GET /metrics and GET /status/ready on this address, apart from the "
+        "Admin API (a data plane's only listener)",
+        default="",
+        shown_default="127.0.0.1:8100 on a data plane, else off",
         environ=environ,
         env="LOCKGATE_STATUS_LISTEN",
         metavar="HOST:PORT",

@@ -81,6 +81,26 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
     from lockgate.cli.cluster import add_cluster_command, add_hybrid_options
 
     add_hybrid_options(start, env)
+    add_option(
+        start,
+        "--usage-ledger",
+        help="keep one row per AI request in the store's database, read by GET /ai/usage, "
+        "the dashboard and lockgate usage",
+        default="on",
+        environ=env,
+        env="LOCKGATE_USAGE_LEDGER",
+        choices=("on", "off"),
+    )
+    add_option(
+        start,
+        "--usage-retention-days",
+        help="delete usage ledger rows older than this, checked hourly; 0 keeps them all",
+        default=30,
+        environ=env,
+        env="LOCKGATE_USAGE_RETENTION_DAYS",
+        type=int,
+        metavar="DAYS",
+    )
 
     for name, text in (
         ("stop", "stop a running gateway"),
@@ -128,6 +148,9 @@ def build_parser(environ: Mapping[str, str] | None = None) -> argparse.ArgumentP
     add_gateway_commands(sub, env)
     add_migrations_command(sub, env)
     add_cluster_command(sub, env)
+    from lockgate.cli.usage import add_usage_command
+
+    add_usage_command(sub, env)
     return parser
 
 
@@ -145,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.workers < 1:
             parser.error("--workers must be at least 1")
+        if args.usage_ledger not in ("on", "off"):
+            parser.error(f"--usage-ledger must be on or off, not {args.usage_ledger!r}")
+        args.usage_retention_days = int(args.usage_retention_days)
+        if args.usage_retention_days < 0:
+            parser.error("--usage-retention-days cannot be negative")
         if args.store:
             try:
                 parse_store_url(args.store)
@@ -164,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.cluster_cert,
                 args.cluster_cert_key,
                 args.status_listen,
+                args.usage_ledger == "on",
+                args.usage_retention_days,
             )
         )
     if args.command == "stop":
@@ -189,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"lockgate emulate: cannot listen on {host}:{port}: {why}", file=sys.stderr)
             return 1
         return 0
-    if args.command in ("gateway", "migrations", "cluster"):
+    if args.command in ("gateway", "migrations", "cluster", "usage"):
         return int(args.func(args))
     parser.print_help()
     return 2

@@ -30,7 +30,10 @@ from typing import Any
 
 from lockgate.cli.roles import NodeRole, cluster_problem
 
-__all__ = ["Settings", "split_listen", "start", "status", "stop"]
+__all__ = ["DATA_PLANE_STATUS_LISTEN", "Settings", "split_listen", "start", "status", "stop"]
+
+#: A data plane's status listener when --status-listen is not given.
+DATA_PLANE_STATUS_LISTEN = "127.0.0.1:8100"
 
 log = logging.getLogger("lockgate")
 
@@ -50,8 +53,13 @@ class Settings:
     cluster_control_plane: str = ""
     cluster_cert: str = ""
     cluster_cert_key: str = ""
-    #: A data plane's readiness listener (it has no Admin API).
-    status_listen: str = "127.0.0.1:8100"
+    #: /metrics and /status/ready apart from the Admin API: a data plane's only
+    #: listener (empty: DATA_PLANE_STATUS_LISTEN); on other nodes empty means none.
+    status_listen: str = ""
+    #: Keep a usage ledger row for every AI request.
+    usage_ledger: bool = True
+    #: Delete ledger rows older than this many days (0: keep them all).
+    usage_retention_days: int = 30
 
     @property
     def store_url(self) -> str:
@@ -112,13 +120,17 @@ def start(settings: Settings) -> int:
     role = settings.role
     phost, pport = split_listen(settings.proxy_listen)
     ahost, aport = split_listen(
-        settings.status_listen if role == "data_plane" else settings.admin_listen
+        (settings.status_listen or DATA_PLANE_STATUS_LISTEN)
+        if role == "data_plane"
+        else settings.admin_listen
     )
     listens = [(phost, pport, "proxy"), (ahost, aport, "Admin API")]
     if role == "control_plane":
         listens = [(ahost, aport, "Admin API"), (*split_listen(settings.cluster_listen), "cluster")]
     elif role == "data_plane":
         listens = [(phost, pport, "proxy"), (ahost, aport, "status")]
+    if settings.status_listen and role != "data_plane":
+        listens.append((*split_listen(settings.status_listen), "status listener"))
     problem = cluster_problem(settings)
     if problem:
         print(f"Error: {problem}", file=sys.stderr)
@@ -220,6 +232,7 @@ def run_worker(
     worker_id: int,
     log_file: str | None,
     served: Any = None,
+    usage_ledger: bool = False,
 ) -> None:
     """A worker process's entry point (spawned): logging, the plugin registry, the loop."""
     from lockgate.cli.logs import run_loop, setup_logging
@@ -229,13 +242,18 @@ def run_worker(
     # Into error.log, and onto the terminal too when the gateway runs in the
     # foreground (a daemon's stderr already is error.log: written once).
     setup_logging(log_file, foreground=True)
-    run_loop(worker_main(host, port, store_url, prefix, worker_id, plugin_classes(), served))
+    run_loop(
+        worker_main(
+            host, port, store_url, prefix, worker_id, plugin_classes(), served, usage_ledger
+        )
+    )
 
 
 async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[str, int]) -> int:
     """Run the node; ``admin`` is the Admin API's address (a data plane's status listener)."""
     from aiohttp import web
 
+    from lockgate.cli.monitoring import NodeMonitoring
     from lockgate.counters.local import create_table
     from lockgate.proxy.malformed import MalformedRequestAppRunner, MalformedRequestLog
     from lockgate.store import parse_store_url
@@ -251,6 +269,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
     store_url = node.worker_store_url
     # The node's rate-limiting counters, shared by its workers; they start from zero.
     create_table(os.path.join(settings.prefix, "counters"))
+    monitoring = NodeMonitoring(settings, store)
 
     def spawn(index: int) -> None:
         served[index] = ctx.Value("q", -1, lock=False)
@@ -265,6 +284,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
                 index,
                 settings.log_file,
                 served[index],
+                settings.usage_ledger,
             ),
             name=f"lockgate-worker-{index}",
             daemon=False,
@@ -298,6 +318,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
     await runner.setup()
     site = web.TCPSite(runner, admin[0], admin[1], reuse_address=True)
     await site.start()
+    await monitoring.start(not_ready)
     for i in range(count):
         spawn(i)
     loop = asyncio.get_running_loop()
@@ -339,6 +360,7 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         if proc.is_alive():
             proc.kill()
     await node.close()
+    await monitoring.stop()
     await runner.cleanup()
     await store.close()
     with contextlib.suppress(OSError):

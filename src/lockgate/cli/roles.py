@@ -63,7 +63,7 @@ class NodeRole:
 
     async def build_app(self, store: Any, not_ready: Any) -> Any:
         from lockgate import __version__
-        from lockgate.admin.readiness import add_readiness_route, build_status_app
+        from lockgate.admin.readiness import add_readiness_route
         from lockgate.cli.process import split_listen
 
         settings = self.settings
@@ -79,7 +79,18 @@ class NodeRole:
                 version=__version__,
             )
             self._tasks.append(asyncio.create_task(link.run()))
-            return build_status_app(not_ready)
+            from lockgate.admin.app import KONG_VERSION
+            from lockgate.admin.status_listener import build_status_app
+            from lockgate.plugins.prometheus.exposition import metrics_dir
+
+            # Its status listener serves the node's metrics too, as Kong's does.
+            return build_status_app(
+                store,
+                node_id=node_id(settings.prefix),
+                metrics_dir=metrics_dir(settings.prefix),
+                version=KONG_VERSION,
+                ready=not_ready,
+            )
         from lockgate.admin.app import build_admin_app
         from lockgate.store import parse_store_url
 
@@ -91,6 +102,10 @@ class NodeRole:
             "role": settings.role,
             **parse_store_url(settings.store_url).kong_fields(),
         }
+        from lockgate.cluster.data_plane import node_id
+
+        # Kept in the prefix: GET / and kong_node_info name the node alike across restarts.
+        node_info["node_id"] = node_id(settings.prefix)
         if settings.role == "control_plane":
             node_info["workers"] = 0
             node_info["cluster_listen"] = settings.cluster_listen

@@ -30,6 +30,7 @@ def plugin_classes() -> dict[str, type[PluginHandler]]:
     from lockgate.plugins.file_log.handler import FileLog
     from lockgate.plugins.key_auth.handler import KeyAuth
     from lockgate.plugins.pre_function.handler import PostFunction, PreFunction
+    from lockgate.plugins.prometheus.handler import Prometheus
     from lockgate.plugins.rate_limiting.handler import RateLimiting
 
     classes: list[type[PluginHandler]] = [
@@ -39,6 +40,7 @@ def plugin_classes() -> dict[str, type[PluginHandler]]:
         KeyAuth,
         PreFunction,
         PostFunction,
+        Prometheus,
         RateLimiting,
     ]
     return {c.name: c for c in classes}

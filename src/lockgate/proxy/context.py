@@ -21,6 +21,7 @@ from lockgate.proxy.malformed import BODY_ERRORS, body_fault
 if TYPE_CHECKING:
     from lockgate.proxy.compiled import CompiledConfig
     from lockgate.proxy.plugin import PluginHandler
+    from lockgate.usage.rows import AICall
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -122,6 +123,8 @@ class RequestContext:
     upstream_done_ns: int = 0
     #: Set when the client went away before the response was complete.
     client_aborted: bool = False
+    #: The AI call's facts (ai-proxy sets them), for the usage ledger.
+    ai_call: AICall | None = None
     #: Extra top-level parts of the log record (e.g. ``{"ai": {...}}``), added by plugins.
     log_extra: dict[str, Any] = field(default_factory=dict)
     #: kong.ctx.shared for Lua snippets.

@@ -24,6 +24,7 @@ from lockgate import __version__
 from lockgate.config.state import GatewayState
 from lockgate.proxy.compiled import Chain, CompiledConfig
 from lockgate.proxy.context import Exit, RequestContext, UnreadableBody, UpstreamResponse
+from lockgate.proxy.ledger_row import ledger_row
 from lockgate.proxy.logrecord import build_record
 from lockgate.proxy.router import upstream_path
 from lockgate.proxy.upstream import HttpUpstream
@@ -284,12 +285,20 @@ class Gateway:
         headers["Via"] = f"{via}, {VIA}" if via else VIA
 
     def _schedule_log(self, ctx: RequestContext, chain: Chain) -> None:
-        if not chain.log:
+        if not chain.log and (ctx.ai_call is None or self.env.ledger is None):
             return
         loop = asyncio.get_running_loop()
         loop.call_soon(self._run_log, ctx, chain)
 
     def _run_log(self, ctx: RequestContext, chain: Chain) -> None:
+        ledger = self.env.ledger
+        if ledger is not None and ctx.ai_call is not None:
+            try:
+                ledger.add(ledger_row(ctx, ctx.ai_call))
+            except Exception:
+                log.exception("could not queue the usage row of request %s", ctx.request_id)
+        if not chain.log:
+            return
         try:
             record = build_record(ctx)
         except Exception:

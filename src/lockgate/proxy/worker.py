@@ -23,6 +23,7 @@ from lockgate.proxy.plugin import PluginHandler
 from lockgate.proxy.server import Gateway, compile_state
 from lockgate.proxy.worker_env import WorkerEnv
 from lockgate.store import ConfigStore, StoreUnavailable, open_store
+from lockgate.usage import LedgerWriter, open_usage_storage
 
 __all__ = ["serve_proxy", "worker_main"]
 
@@ -33,6 +34,8 @@ WATCH_TIMEOUT = 1.0
 #: Backoff between attempts while the store is away.
 RETRY_FIRST, RETRY_MAX = 0.25, 2.0
 DRAIN_TIMEOUT = 30.0
+#: The longest a usage ledger batch waits for another process's write lock (on the loop).
+LEDGER_BUSY_TIMEOUT = 0.05
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
@@ -101,6 +104,15 @@ async def _follow(
         delay = min(delay * 2, RETRY_MAX)
 
 
+def _ledger(store: ConfigStore, worker_id: int) -> LedgerWriter | None:
+    try:
+        return LedgerWriter(open_usage_storage(store, busy_timeout=LEDGER_BUSY_TIMEOUT))
+    except NotImplementedError as exc:
+        if worker_id == 0:
+            log.warning("usage ledger off: %s", exc)
+        return None
+
+
 async def serve_proxy(
     host: str,
     port: int,
@@ -110,14 +122,20 @@ async def serve_proxy(
     stop: asyncio.Event,
     plugins: Mapping[str, type[PluginHandler]],
     served: Any = None,
+    usage_ledger: bool = False,
 ) -> None:
     """Serve until ``stop``. ``served`` (a shared ``multiprocessing.Value``,
     -1 until then) holds the configuration version this worker serves, set
-    once it listens and after every swap: the supervisor's readiness."""
+    once it listens and after every swap: the supervisor's readiness. With
+    ``usage_ledger`` every AI request leaves a row in the usage ledger."""
     store = open_store(store_url)
     env = WorkerEnv(worker_id, plugins, prefix)
+    if usage_ledger:
+        env.ledger = _ledger(store, worker_id)
     first = await _first_load(store, worker_id, stop)
     if first is None:
+        if env.ledger is not None:
+            await env.ledger.close()
         await store.close()
         return
     version, state = first
@@ -157,6 +175,7 @@ async def worker_main(
     worker_id: int,
     plugins: Mapping[str, type[PluginHandler]],
     served: Any = None,
+    usage_ledger: bool = False,
 ) -> None:
     """A worker process's life: serve until SIGTERM or SIGINT, then drain.
     ``plugins`` (the plugin registry's classes) are handed in by the command
@@ -168,4 +187,4 @@ async def worker_main(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await serve_proxy(host, port, store_url, prefix, worker_id, stop, plugins, served)
+    await serve_proxy(host, port, store_url, prefix, worker_id, stop, plugins, served, usage_ledger)

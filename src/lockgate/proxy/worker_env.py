@@ -15,6 +15,7 @@ import aiohttp
 if TYPE_CHECKING:
     from lockgate.lua import LuaRuntime
     from lockgate.proxy.plugin import PluginHandler
+    from lockgate.usage.writer import LedgerWriter
 
 
 class Closeable(Protocol):
@@ -44,6 +45,8 @@ class WorkerEnv:
         self._resources: dict[tuple[str, str], Closeable] = {}
         #: Caches plugins may keep across configuration versions (e.g. OAuth tokens), by key.
         self.caches: dict[str, Any] = {}
+        #: The usage ledger's writer when the node keeps one (set by the worker at start).
+        self.ledger: LedgerWriter | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -83,3 +86,5 @@ class WorkerEnv:
             closing = resource.close()
             if inspect.isawaitable(closing):
                 await closing
+        if self.ledger is not None:
+            await self.ledger.close()

@@ -46,6 +46,7 @@ from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.upstream import connection_error_text
 from lockgate.proxy.worker_env import WorkerEnv
+from lockgate.usage.rows import AICall
 
 __all__ = [
     "AttemptFailed",
@@ -469,13 +470,23 @@ def record_failure(
     ctx: RequestContext, target: Target, call: ClientCall, failure: AttemptFailed
 ) -> None:
     """Failed calls are logged too: which provider and model, and what the request would have cost."""
+    prompt = _estimate_prompt(call)
+    model = target.resolve_model(call.requested_model)
+    cost, cost_source = target.cost(Usage(prompt_tokens=prompt), model)
+    ctx.ai_call = AICall(
+        provider=target.provider_name,
+        request_model=model,
+        response_model=None,
+        prompt_tokens=prompt,
+        cost=cost,
+        llm_latency_ms=round((time.perf_counter_ns() - ctx.upstream_started_ns) / 1e6)
+        if ctx.upstream_started_ns
+        else 0,
+        mode="stream" if call.stream else "oneshot",
+    )
     if not target.logging.log_statistics:
         return
     proxy = ctx.log_extra.setdefault("ai", {}).setdefault("proxy", {})
-    prompt = _estimate_prompt(call)
-    cost, cost_source = target.cost(
-        Usage(prompt_tokens=prompt), target.resolve_model(call.requested_model)
-    )
     proxy["usage"] = {
         "prompt_tokens": prompt,
         "completion_tokens": 0,
@@ -564,14 +575,27 @@ class Recorder:
             if not usage.completion_tokens:
                 usage.completion_tokens = 1
                 usage.estimated = True
-        if not target.logging.log_statistics and not target.logging.log_payloads:
-            return
         latency = round((now_ns - self.started) / 1e6)
         ttft = round(((self.first_ns or now_ns) - self.started) / 1e6)
+        completion = usage.completion_tokens
+        cost, cost_source = target.cost(usage, self.model)
+        ctx.ai_call = AICall(
+            provider=target.provider_name,
+            request_model=self.model,
+            response_model=response_model or self.model,
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=completion,
+            cached_tokens=usage.cached_tokens,
+            reasoning_tokens=usage.reasoning_tokens,
+            cost=cost,
+            llm_latency_ms=latency,
+            ttft_ms=ttft,
+            mode="stream" if call.stream else "oneshot",
+        )
+        if not target.logging.log_statistics and not target.logging.log_payloads:
+            return
         proxy: dict[str, Any] = {}
         if target.logging.log_statistics:
-            completion = usage.completion_tokens
-            cost, cost_source = target.cost(usage, self.model)
             proxy["usage"] = {
                 "prompt_tokens": usage.prompt_tokens,
                 "completion_tokens": completion,
