@@ -8,6 +8,7 @@ import socket
 from tests.cli.test_gateway_cli import TUTORIAL, gateway, get
 from tests.support.processes import run_lockgate
 
+from lockgate.llm.providers import provider_names
 from lockgate.plugins.registry import plugin_names
 
 BARE_NAMES = """
@@ -124,4 +125,28 @@ def test_emulate_on_a_busy_port_prints_one_line() -> None:
     assert (
         run.stderr
         == f"lockgate emulate: cannot listen on 127.0.0.1:{port}: address already in use\n"
+    )
+
+
+async def test_kong_providers_lockgate_does_not_serve_are_named_with_what_to_use() -> None:
+    text = (
+        '_format_version: "3.0"\nplugins:\n- name: ai-proxy\n  config:\n'
+        "    route_type: llm/v1/chat\n    model: {provider: PROVIDER, name: m}\n"
+    )
+    supported = ", ".join(provider_names())
+    cohere = await gateway("validate", "-", stdin=text.replace("PROVIDER", "cohere"))
+    assert cohere.err == (
+        "Error: -: plugins[0].config.model.provider: 'cohere' is a Kong provider that "
+        f"lockgate does not serve (supported: {supported})\n"
+    )
+    llama2 = await gateway("validate", "-", stdin=text.replace("PROVIDER", "llama2"))
+    assert llama2.err == (
+        "Error: -: plugins[0].config.model.provider: 'llama2' is a Kong provider that "
+        f"lockgate does not serve (supported: {supported}); a Llama server with an "
+        "OpenAI-compatible API (llama2_format: openai) is provider openai, vllm or ollama "
+        "with model.options.upstream_url\n"
+    )
+    made_up = await gateway("validate", "-", stdin=text.replace("PROVIDER", "cohear"))
+    assert (
+        made_up.err == f"Error: -: plugins[0].config.model.provider: expected one of: {supported}\n"
     )
