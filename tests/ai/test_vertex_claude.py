@@ -8,6 +8,7 @@ import json
 import urllib.request
 from typing import Any
 
+import anthropic
 import pytest
 import yaml
 
@@ -225,3 +226,25 @@ def test_openai_client_text_stream_and_tool(vertex: Stack, tag: str) -> None:
     assert [r["path"].rsplit(":", 1)[1] for r in records] == ["rawPredict", "streamRawPredict"]
     for record in records:
         check_vertex_request(record)
+
+
+def test_errors_reach_the_client_as_anthropic_errors(vertex: Stack, tag: str) -> None:
+    client = vertex.anthropic("vc", tag)
+    with pytest.raises(anthropic.RateLimitError) as limited:
+        client.messages.create(
+            model=MODEL, max_tokens=100, messages=[{"role": "user", "content": "[[fail 429]]"}]
+        )
+    assert limited.value.body["error"]["type"] == "rate_limit_error"  # type: ignore[index]
+    with pytest.raises(anthropic.APIStatusError) as overloaded:
+        client.messages.create(
+            model=MODEL, max_tokens=100, messages=[{"role": "user", "content": "[[fail 529]]"}]
+        )
+    assert overloaded.value.status_code == 529
+    assert overloaded.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
+    with pytest.raises(anthropic.APIStatusError, match="overloaded"):
+        with client.messages.stream(
+            model=MODEL,
+            max_tokens=100,
+            messages=[{"role": "user", "content": "[[fail 529 after 3]] [[reply a b c d e f]]"}],
+        ) as stream:
+            stream.get_final_message()

@@ -150,3 +150,21 @@ async def test_kong_providers_lockgate_does_not_serve_are_named_with_what_to_use
     assert (
         made_up.err == f"Error: -: plugins[0].config.model.provider: expected one of: {supported}\n"
     )
+
+
+async def test_claude_on_vertex_without_a_project_is_refused_at_validate() -> None:
+    text = (
+        '_format_version: "3.0"\nplugins:\n- name: ai-proxy\n  config:\n'
+        "    route_type: llm/v1/chat\n    llm_format: anthropic\n"
+        "    model: {provider: gemini, name: claude-sonnet-4-5@20250929}\n"
+    )
+    run = await gateway("validate", "-", stdin=text)
+    assert run.err == (
+        "Error: -: plugins[0].config.model: options.gemini.project_id: required for the Claude "
+        "model 'claude-sonnet-4-5@20250929' (Claude is served by Vertex AI, under a project)\n"
+    )
+    with_project = text.replace(
+        "name: claude-sonnet-4-5@20250929}",
+        "name: claude-sonnet-4-5@20250929, options: {gemini: {project_id: p}}}",
+    )
+    assert (await gateway("validate", "-", stdin=with_project)).status == 0

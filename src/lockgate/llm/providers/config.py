@@ -129,6 +129,21 @@ class ModelConfig(PluginConfig):
             )
         raise ValueError("provider: expected one of: " + supported)
 
+    @model_validator(mode="after")
+    def _claude_on_vertex_has_a_project(self) -> ModelConfig:
+        from lockgate.llm.providers.vertex_anthropic import is_claude
+
+        if self.provider == "gemini" and is_claude(self.name):
+            options = self.options
+            gemini = options.gemini if options else None
+            if not (gemini and gemini.project_id) and not (options and options.upstream_url):
+                # Claude is served only on Vertex AI, whose URLs name the project.
+                raise ValueError(
+                    f"options.gemini.project_id: required for the Claude model '{self.name}' "
+                    "(Claude is served by Vertex AI, under a project)"
+                )
+        return self
+
 
 class AuthConfig(PluginConfig):
     header_name: str | None = None
