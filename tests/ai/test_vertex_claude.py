@@ -248,3 +248,28 @@ def test_errors_reach_the_client_as_anthropic_errors(vertex: Stack, tag: str) ->
             messages=[{"role": "user", "content": "[[fail 529 after 3]] [[reply a b c d e f]]"}],
         ) as stream:
             stream.get_final_message()
+
+
+def test_signed_thinking_goes_back_unchanged(vertex: Stack, tag: str) -> None:
+    client = vertex.anthropic("vc", tag)
+    thinking = {"type": "enabled", "budget_tokens": 2048}
+    with client.messages.stream(
+        model=MODEL,
+        max_tokens=4096,
+        thinking=thinking,  # type: ignore[arg-type]
+        messages=[{"role": "user", "content": "[[think]] [[reply thought]]"}],
+    ) as stream:
+        first = stream.get_final_message()
+    assert [b.type for b in first.content] == ["thinking", "text"]
+    # The emulator refuses a thinking block whose signature was altered.
+    again = client.messages.create(
+        model=MODEL,
+        max_tokens=4096,
+        thinking=thinking,  # type: ignore[arg-type]
+        messages=[
+            {"role": "user", "content": "[[think]] [[reply thought]]"},
+            {"role": "assistant", "content": [b.model_dump() for b in first.content]},
+            {"role": "user", "content": "[[reply accepted]]"},
+        ],
+    )
+    assert again.content[-1].text == "accepted"  # type: ignore[union-attr]
