@@ -8,6 +8,7 @@ import socket
 from tests.cli.test_gateway_cli import TUTORIAL, gateway, get
 from tests.support.processes import run_lockgate
 
+from lockgate.llm.providers import provider_names
 from lockgate.plugins.registry import plugin_names
 
 BARE_NAMES = """
@@ -145,3 +146,45 @@ async def test_a_dump_with_key_auth_credentials_syncs_back(admin_url: str) -> No
     assert run.status == 0, run.err
     keys = sorted(k["key"] for k in (await get(f"{admin_url}/consumers/me/key-auth"))["data"])
     assert keys == ["my-gateway-key", "second-key"]
+
+
+async def test_kong_providers_lockgate_does_not_serve_are_named_with_what_to_use() -> None:
+    text = (
+        '_format_version: "3.0"\nplugins:\n- name: ai-proxy\n  config:\n'
+        "    route_type: llm/v1/chat\n    model: {provider: PROVIDER, name: m}\n"
+    )
+    supported = ", ".join(provider_names())
+    cohere = await gateway("validate", "-", stdin=text.replace("PROVIDER", "cohere"))
+    assert cohere.err == (
+        "Error: -: plugins[0].config.model.provider: 'cohere' is a Kong provider that "
+        f"lockgate does not serve (supported: {supported})\n"
+    )
+    llama2 = await gateway("validate", "-", stdin=text.replace("PROVIDER", "llama2"))
+    assert llama2.err == (
+        "Error: -: plugins[0].config.model.provider: 'llama2' is a Kong provider that "
+        f"lockgate does not serve (supported: {supported}); a Llama server with an "
+        "OpenAI-compatible API (llama2_format: openai) is provider openai, vllm or ollama "
+        "with model.options.upstream_url\n"
+    )
+    made_up = await gateway("validate", "-", stdin=text.replace("PROVIDER", "cohear"))
+    assert (
+        made_up.err == f"Error: -: plugins[0].config.model.provider: expected one of: {supported}\n"
+    )
+
+
+async def test_claude_on_vertex_without_a_project_is_refused_at_validate() -> None:
+    text = (
+        '_format_version: "3.0"\nplugins:\n- name: ai-proxy\n  config:\n'
+        "    route_type: llm/v1/chat\n    llm_format: anthropic\n"
+        "    model: {provider: gemini, name: claude-sonnet-4-5@20250929}\n"
+    )
+    run = await gateway("validate", "-", stdin=text)
+    assert run.err == (
+        "Error: -: plugins[0].config.model: options.gemini.project_id: required for the Claude "
+        "model 'claude-sonnet-4-5@20250929' (Claude is served by Vertex AI, under a project)\n"
+    )
+    with_project = text.replace(
+        "name: claude-sonnet-4-5@20250929}",
+        "name: claude-sonnet-4-5@20250929, options: {gemini: {project_id: p}}}",
+    )
+    assert (await gateway("validate", "-", stdin=with_project)).status == 0

@@ -82,7 +82,7 @@ def _save_artifacts(case: Case, received: list[dict[str, Any]], log: list[dict[s
             "top_level_keys": sorted(body),
             "model": body.get("model"),
             "tools": len(body.get("tools") or [])
-            if case.provider != "gemini"
+            if "contents" not in body
             else sum(len(t.get("functionDeclarations", [])) for t in body.get("tools") or []),
         },
         "log_record": {
@@ -93,16 +93,16 @@ def _save_artifacts(case: Case, received: list[dict[str, Any]], log: list[dict[s
     }
     out = Path(target)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"{case.provider}.json").write_text(json.dumps(summary, indent=2))
+    (out / f"{case.key}.json").write_text(json.dumps(summary, indent=2))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.provider for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c.key for c in CASES])
 def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) -> None:
     LOG_PATH.unlink(missing_ok=True)
     http("DELETE", emulator + "/_emulator/requests")
     with start_gateway(tmp_path) as gw:
         applied = apply_tutorial(gw, case, emulator, tmp_path)
-        if case.provider == "gemini":
+        if case.tutorial == "Gemini (Vertex AI)":
             assert "max_tokens" in applied["apply_output"] and "options" in applied["apply_output"]
         claude_env = tutorials()[case.tutorial].claude_env
         base_url = claude_env["ANTHROPIC_BASE_URL"].replace("http://localhost:8000", gw.proxy_url)
@@ -156,6 +156,11 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
             assert "messages" in body and "system" not in body and "thinking" not in body
         elif case.provider == "anthropic":
             assert body["model"] == case.model and "messages" in body
+        elif case.emulator == "anthropic":  # Claude on Vertex AI
+            assert "model" not in body and "messages" in body
+            assert next(iter(body)) == "anthropic_version"
+            assert body["anthropic_version"] == "vertex-2023-10-16"
+            assert "claude-code-20250219" not in headers.get("anthropic-beta", "")
         else:
             assert "contents" in body and "messages" not in body
     sizes = sorted(len(json.dumps(r["body"])) for r in chat)
@@ -189,7 +194,7 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
             assert (usage["cost_source"], usage["cost"]) == ("unpriced", 0)
         else:
             assert usage["cost_source"] == "list_price" and usage["cost"] > 0, usage
-        if case.provider == "gemini":
+        if case.tutorial == "Gemini (Vertex AI)":
             tried = ai["tried_targets"]
             assert tried[0]["provider"] == "gemini" and tried[0]["model"] == case.model
             assert tried[0]["upstream_uri"].startswith(
@@ -199,3 +204,5 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
             assert rec["response"]["headers"]["x-kong-llm-model"] == "dashscope/qwen-plus"
         if case.provider in ("huggingface", "openai", "dashscope"):
             assert rec["upstream_uri"].endswith("?beta=true")
+        if case.emulator == "anthropic" and case.provider == "gemini":
+            assert rec["upstream_uri"] == case.emulator_path  # no ?beta=true at Vertex

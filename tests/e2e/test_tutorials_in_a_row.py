@@ -29,7 +29,7 @@ KEYS = {
 
 
 def test_readme_tutorials_in_a_row(tmp_path: Path) -> None:
-    providers = {c.tutorial: c.provider for c in CASES}
+    providers = {c.tutorial: c.emulator for c in CASES}
     assert list(tutorials()) == [c.tutorial for c in CASES]
     with start_emulator() as emulator, start_gateway(tmp_path) as gw:
         admin = gw.admin_url.removeprefix("http://")
@@ -69,7 +69,7 @@ def test_readme_tutorials_in_a_row(tmp_path: Path) -> None:
                 "http://localhost:8000", gw.proxy_url
             )
             model = claude_env["ANTHROPIC_MODEL"]
-            work = tmp_path / f"work-{providers[name]}"
+            work = tmp_path / f"work-{len(list(tmp_path.glob('work-*')))}"
             work.mkdir()
             http("DELETE", emulator + "/_emulator/requests")
             run = run_claude(home, base_url, model, "Say hello.", bare=True, cwd=work)

@@ -42,6 +42,17 @@ class Case:
     upstream_url: str | None
     plugin: str = "ai-proxy"
     env: dict[str, str] = field(default_factory=dict)
+    #: The emulator that answers (its name is in its replies), when not ``provider``'s.
+    answered_by: str = ""
+
+    @property
+    def emulator(self) -> str:
+        return self.answered_by or self.provider
+
+    @property
+    def key(self) -> str:
+        """A name for test ids and files: the provider, and the emulator when another's."""
+        return f"{self.provider}-{self.answered_by}" if self.answered_by else self.provider
 
 
 CASES = [
@@ -90,6 +101,16 @@ CASES = [
         ("authorization", "Bearer sk-openai-emulated"),
         "/openai/v1/chat/completions",
         env={"DECK_OPENAI_API_KEY": "sk-openai-emulated"},
+    ),
+    Case(
+        "Route Claude Code through lockgate to Claude on Vertex AI",
+        "gemini",
+        "claude-sonnet-4-5@20250929",
+        "/v1/projects/lockgate-e2e/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict",
+        ("authorization", "Bearer "),
+        None,
+        env={"DECK_GCP_PROJECT_ID": "lockgate-e2e", "DECK_GEMINI_LOCATION_ID": "us-east5"},
+        answered_by="anthropic",
     ),
 ]
 

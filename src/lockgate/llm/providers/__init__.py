@@ -8,10 +8,14 @@ Translation between formats lives in :mod:`lockgate.llm.wire`.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from lockgate.llm.providers.base import Provider
 
-__all__ = ["Provider", "provider_class", "provider_names"]
+if TYPE_CHECKING:
+    from lockgate.llm.providers.config import AuthConfig, ModelConfig
+
+__all__ = ["Provider", "build_provider", "provider_class", "provider_names"]
 
 
 @cache
@@ -30,3 +34,15 @@ def provider_names() -> list[str]:
 
 def provider_class(name: str) -> type[Provider]:
     return _registry()[name]
+
+
+def build_provider(model: ModelConfig, auth: AuthConfig | None) -> Provider:
+    """The provider serving a configured model. Kong's shape for Claude on
+    Vertex AI is ``provider: gemini`` with a Claude model name: that one
+    speaks Anthropic's format to ``publishers/anthropic``."""
+    if model.provider == "gemini":
+        from lockgate.llm.providers.vertex_anthropic import VertexAnthropicProvider, is_claude
+
+        if is_claude(model.name):
+            return VertexAnthropicProvider(model, auth)
+    return provider_class(model.provider)(model, auth)

@@ -54,6 +54,9 @@ class Provider:
     #: Whether a same-format client's body must go through :meth:`prepare_chat`
     #: even when nothing else changes it (else it is forwarded byte for byte).
     passthrough_quirks: ClassVar[bool] = False
+    #: Whether the client's query string (Claude Code's ``?beta=true``) goes
+    #: upstream; not to Google's APIs, whose URLs carry their own.
+    forwards_query: ClassVar[bool] = True
 
     def __init__(self, model: ModelConfig, auth: AuthConfig | None) -> None:
         self.model = model
@@ -101,6 +104,19 @@ class Provider:
     def base_headers(self, client_headers: Any) -> dict[str, str]:
         """Provider-specific headers derived from the client's (e.g. anthropic-beta)."""
         return {}
+
+    def passthrough_body(self, raw: bytes, body: dict[str, Any], model_name: str) -> bytes | None:
+        """The upstream body made from the client's bytes when the request
+        needs nothing configured changed (``body`` is ``raw`` parsed), or None
+        to build it from the dict. By default the bytes as they came, when
+        they already name the model and the provider has no quirks."""
+        if self.passthrough_quirks or body.get("model") != model_name:
+            return None
+        return raw
+
+    def prepare_count_tokens(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
+        """A token-count request (in Anthropic's format, model set) as the provider takes it."""
+        return body
 
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
         """Quirks applied to a request already in the provider's wire format

@@ -73,6 +73,25 @@ class ModelOptions(PluginConfig):
     bedrock: BedrockOptions | None = None
 
 
+#: Kong 3.13's ai-proxy providers (kong/llm/schemas/init.lua).
+KONG_PROVIDERS = (
+    "openai",
+    "azure",
+    "anthropic",
+    "cohere",
+    "mistral",
+    "llama2",
+    "gemini",
+    "bedrock",
+    "huggingface",
+)
+#: What to use instead of a Kong provider lockgate does not serve.
+UNSERVED_HINTS = {
+    "llama2": "; a Llama server with an OpenAI-compatible API (llama2_format: openai) is "
+    "provider openai, vllm or ollama with model.options.upstream_url",
+}
+
+
 class ModelConfig(PluginConfig):
     provider: str
     name: str | None = None
@@ -97,8 +116,32 @@ class ModelConfig(PluginConfig):
     @model_validator(mode="after")
     def _known_provider(self) -> ModelConfig:
         names = provider_names()
-        if self.provider not in names:
-            raise ValueError("provider: expected one of: " + ", ".join(names))
+        if self.provider in names:
+            return self
+        supported = ", ".join(names)
+        if self.provider in KONG_PROVIDERS:
+            # A provider of Kong's that lockgate chose not to serve (README,
+            # "Not supported yet"): say so, and what to use instead.
+            hint = UNSERVED_HINTS.get(self.provider, "")
+            raise ValueError(
+                f"provider: '{self.provider}' is a Kong provider that lockgate does not serve "
+                f"(supported: {supported}){hint}"
+            )
+        raise ValueError("provider: expected one of: " + supported)
+
+    @model_validator(mode="after")
+    def _claude_on_vertex_has_a_project(self) -> ModelConfig:
+        from lockgate.llm.providers.vertex_anthropic import is_claude
+
+        if self.provider == "gemini" and is_claude(self.name):
+            options = self.options
+            gemini = options.gemini if options else None
+            if not (gemini and gemini.project_id) and not (options and options.upstream_url):
+                # Claude is served only on Vertex AI, whose URLs name the project.
+                raise ValueError(
+                    f"options.gemini.project_id: required for the Claude model '{self.name}' "
+                    "(Claude is served by Vertex AI, under a project)"
+                )
         return self
 
 

@@ -18,6 +18,7 @@ PUBLIC_BASE = "https://generativelanguage.googleapis.com"
 class GeminiProvider(Provider):
     name = "gemini"
     wire = "gemini"
+    forwards_query = False
 
     @property
     def vertex(self) -> bool:

@@ -196,16 +196,16 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
             return orjson.dumps(counted)
         body = dict(parsed)
         body["model"] = model
-        return orjson.dumps(body)
+        return orjson.dumps(target.provider.prepare_count_tokens(body, model))
     if conv.passthrough:
         if (
             not target.overrides
-            and parsed.get("model") == model
             and not target.provider.body_credentials()
             and not target.provider.output_over_limit(parsed, model)
-            and not target.provider.passthrough_quirks
         ):
-            return call.raw  # byte-faithful: nothing to change
+            raw = target.provider.passthrough_body(call.raw, parsed, model)
+            if raw is not None:
+                return raw  # byte-faithful: nothing (or only the provider's fixed edits) to change
         body = _apply_overrides(target, call, parsed)
         if body is parsed:
             body = dict(body)
@@ -244,7 +244,7 @@ async def _headers_and_url(
         headers[name] = value
     url = endpoint.url
     query_parts = []
-    if target.provider.wire != "gemini" and ctx.request.query_string:
+    if target.provider.forwards_query and ctx.request.query_string:
         query_parts.append(ctx.request.query_string)
     for name, value in auth_query.items():
         if target.allow_override and name in ctx.request.query:
@@ -381,7 +381,7 @@ async def _attempt(
     )
     path, _, query = url.split("://", 1)[1].partition("/")[2].partition("?")
     ctx.upstream_path = "/" + path
-    ctx.upstream_query = query if provider.wire != "gemini" else ""
+    ctx.upstream_query = query if provider.forwards_query else ""
     tried = {
         "provider": provider.name,
         "model": model,
@@ -389,7 +389,7 @@ async def _attempt(
         "port": endpoint.port,
         "upstream_scheme": endpoint.scheme,
         "upstream_uri": ctx.upstream_uri
-        if provider.wire != "gemini"
+        if provider.forwards_query
         else endpoint.path.split("?")[0],
         "route_type": target.route_type,
         "ip": endpoint.host,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from lockgate.llm.conversions import Conversion, conversion
-from lockgate.llm.providers import Provider, provider_class
+from lockgate.llm.providers import Provider, build_provider
 from lockgate.llm.providers.config import AuthConfig, ModelConfig
 from lockgate.llm.usage import Usage, usage_cost
 from lockgate.plugins.ai_proxy.schema import LoggingConfig
@@ -46,7 +46,7 @@ class Target:
         self.weight = weight
         self.description = description
         self.index = index
-        self.provider: Provider = provider_class(model.provider)(model, auth)
+        self.provider: Provider = build_provider(model, auth)
         self.conversion: Conversion = conversion(client_format, self.provider.wire)
         options = model.options
         #: Tuning values that override the client's, in the client's own field names.

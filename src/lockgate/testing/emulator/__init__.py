@@ -1,5 +1,5 @@
 """Provider emulators: OpenAI, Anthropic, HuggingFace, DashScope, Mistral,
-DeepSeek, Gemini (Vertex AI and public) and Google's OAuth token endpoint, on
+DeepSeek, Gemini (Vertex AI and public), Claude on Vertex AI and Google's OAuth token endpoint, on
 one port."""
 
 from .app import KEYED_PROVIDERS, ROUTES, Emulator, build_app, parse_key_specs, run_emulator

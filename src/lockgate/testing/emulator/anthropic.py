@@ -37,7 +37,13 @@ from .state import STATE, EmulatorState
 from .stream import FrameWriter, StreamCut, cut_before_answer
 from .tokens import count_tokens, json_tokens
 
-__all__ = ["count_tokens_handler", "messages_handler", "models_handler"]
+__all__ = [
+    "answer_count",
+    "answer_messages",
+    "count_tokens_handler",
+    "messages_handler",
+    "models_handler",
+]
 
 NAME = "anthropic"
 # Tokens of the prompt template around the content: never cached, so a
@@ -262,6 +268,16 @@ async def messages_handler(request: web.Request) -> web.StreamResponse:
     state = request.app[STATE]
     try:
         body, names = await _read(request, state, counting=False)
+    except ApiError as err:
+        return err.response()
+    return await answer_messages(request, state, body, names)
+
+
+async def answer_messages(
+    request: web.Request, state: EmulatorState, body: dict[str, Any], names: set[str]
+) -> web.StreamResponse:
+    """The answer to a validated Messages request (also Vertex's, see vertex_anthropic)."""
+    try:
         turn, script = extract_turn(body, names)
         _check_context(body, script)
         if script.sleep:
@@ -404,6 +420,11 @@ async def count_tokens_handler(request: web.Request) -> web.Response:
         body, _ = await _read(request, state, counting=True)
     except ApiError as err:
         return err.response()
+    return answer_count(body)
+
+
+def answer_count(body: dict[str, Any]) -> web.Response:
+    """The answer to a validated count_tokens request."""
     segments, _ = _segments(body)
     total = json_tokens(segments) + FRAMING_TOKENS
     return json_response({"input_tokens": total}, headers=_headers())

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import anthropic, gemini, openai
+from . import anthropic, gemini, openai, vertex_anthropic
 from .dashscope import DashScopeProfile
 from .deepseek import DeepSeekProfile
 from .huggingface import HuggingFaceProfile
@@ -78,6 +78,7 @@ ROUTES: tuple[tuple[str, str, Handler, str | Callable[[web.Request], str]], ...]
     ("POST", "/anthropic/v1/messages/count_tokens", anthropic.count_tokens_handler, "anthropic"),
     ("GET", "/anthropic/v1/models", anthropic.models_handler, "anthropic"),
     ("POST", _VERTEX, gemini.vertex_handler, "gemini"),
+    ("POST", vertex_anthropic.PATH, vertex_anthropic.rawpredict_handler, "vertex_anthropic"),
     ("POST", "/v1beta/models/{target}", gemini.public_handler, "gemini"),
     ("POST", "/v1/models/{target}", gemini.public_handler, "gemini"),
 )
