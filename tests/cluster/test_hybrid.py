@@ -160,9 +160,18 @@ def test_a_data_plane_with_another_certificate_is_refused(
             lambda: "refused a data plane" in cp.log_path.read_text(), "the control plane logs why"
         )
         until(lambda: "certificate" in dp.log_path.read_text(), "the data plane logs why")
-        status, body = _get(dp.admin_url + "/status/ready")
+        # Once its workers listen (slow on a loaded machine), what keeps it unready is
+        # the configuration it never received.
+        until(
+            lambda: (
+                _get(dp.admin_url + "/status/ready")[1]
+                and json.loads(_get(dp.admin_url + "/status/ready")[1])["message"]
+                == "no configuration received from the control plane yet"
+            ),
+            "the data plane says it has no configuration",
+        )
+        status, _ = _get(dp.admin_url + "/status/ready")
         assert status == 503
-        assert json.loads(body)["message"] == "no configuration received from the control plane yet"
         assert _get(f"{dp.proxy_url}/one")[0] == 404
         _, listing = cp.admin("GET", "/clustering/data-planes")
         assert listing["data"] == []

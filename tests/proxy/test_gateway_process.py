@@ -132,7 +132,8 @@ def test_tutorial_common_part(gw: GatewayProcess, echo: str, tmp_path: Path) -> 
     deadline = time.monotonic() + 5
     lines: list[str] = []
     while time.monotonic() < deadline:
-        lines = log_path.read_text().splitlines() if log_path.exists() else []
+        # Complete lines only: a line being appended may be read half-written.
+        lines = log_path.read_text().split("\n")[:-1] if log_path.exists() else []
         if len(lines) >= 3:
             break
         time.sleep(0.05)
