@@ -67,6 +67,16 @@ class BedrockProvider(Provider):
     async def _credentials(self, caches: dict[str, Any]) -> Credentials:
         from botocore.credentials import Credentials
 
+        b = self.options.bedrock if self.options else None
+        if b is not None and b.aws_assume_role_arn:
+            # Signing with the source credentials instead would call Bedrock
+            # as someone else than the operator asked.
+            raise ProviderError(
+                500,
+                "is not supported by lockgate yet: remove it to use the configured key or "
+                "the standard AWS credential chain",
+                "model.options.bedrock.aws_assume_role_arn",
+            )
         auth = self.auth
         if auth is not None and (auth.aws_access_key_id or auth.aws_secret_access_key):
             if not (auth.aws_access_key_id and auth.aws_secret_access_key):
