@@ -24,7 +24,10 @@ NOVA = "us.amazon.nova-pro-v1:0"
 LLAMA = "meta.llama3-1-70b-instruct-v1:0"
 
 
-def _plugin(emulator: str, model: str, llm_format: str, secret: str) -> dict[str, Any]:
+def _plugin(emulator: str, model: str, llm_format: str, secret: str, name: str) -> dict[str, Any]:
+    bedrock: dict[str, Any] = {"aws_region": "us-west-2"}
+    if name == "bedrock-role":
+        bedrock["aws_assume_role_arn"] = "arn:aws:iam::123456789012:role/claude"
     return {
         "name": "ai-proxy",
         "config": {
@@ -40,7 +43,7 @@ def _plugin(emulator: str, model: str, llm_format: str, secret: str) -> dict[str
                 "name": model,
                 "options": {
                     "upstream_url": emulator + "/bedrock",
-                    "bedrock": {"aws_region": "us-west-2"},
+                    "bedrock": bedrock,
                 },
             },
         },
@@ -56,6 +59,7 @@ def bedrock(stack: Stack) -> Stack:
         ("oai-bedrock-llama", LLAMA, "openai", DEFAULT_SECRET_ACCESS_KEY),
         ("bedrock-badkey", CLAUDE, "anthropic", "not-the-secret"),
         ("oai-bedrock-badkey", CLAUDE, "openai", "not-the-secret"),
+        ("bedrock-role", CLAUDE, "anthropic", DEFAULT_SECRET_ACCESS_KEY),
     ]
     config = {
         "_format_version": "3.0",
@@ -67,7 +71,7 @@ def bedrock(stack: Stack) -> Stack:
                     {
                         "name": name,
                         "paths": [f"/{name}"],
-                        "plugins": [_plugin(stack.emulator, model, fmt, secret)],
+                        "plugins": [_plugin(stack.emulator, model, fmt, secret, name)],
                     }
                     for name, model, fmt, secret in routes
                 ],
@@ -379,3 +383,47 @@ def test_converse_rules_reach_the_client(bedrock: Stack, tag: str) -> None:
             ],
         )
     assert "toolResult" in str(caught.value)
+
+
+def test_count_tokens_with_bedrock_count_tokens(bedrock: Stack, tag: str) -> None:
+    """Claude models are counted by Bedrock's CountTokens, with the number the
+    same conversation is then billed for."""
+    bedrock.clear_upstream()
+    client = bedrock.anthropic("bedrock", tag)
+    request: dict[str, Any] = {
+        "model": CLAUDE,
+        "system": "Be brief.",
+        "tools": [WEATHER_TOOL],
+        "messages": [{"role": "user", "content": "[[reply counted]] how many tokens is this?"}],
+    }
+    counted = client.messages.count_tokens(**request)
+    message = client.messages.create(max_tokens=64, **request)
+    assert counted.input_tokens == message.usage.input_tokens > 0
+    record = _upstream(bedrock)[0]
+    assert unquote(record["path"]) == f"/bedrock/model/{CLAUDE}/count-tokens"
+    converse = _body(record)["input"]["converse"]
+    assert converse["system"] == [{"text": "Be brief."}] and "toolConfig" in converse
+
+
+def test_count_tokens_estimated_for_other_models(bedrock: Stack, tag: str) -> None:
+    bedrock.clear_upstream()
+    client = bedrock.anthropic("bedrock-nova", tag)
+    raw = client.messages.with_raw_response.count_tokens(
+        model=NOVA, messages=[{"role": "user", "content": "hello"}]
+    )
+    assert raw.headers["x-lockgate-token-count"] == "estimate"
+    assert raw.parse().input_tokens > 0
+    assert _upstream(bedrock) == []
+
+
+def test_assumed_roles_are_refused_with_a_message(bedrock: Stack, tag: str) -> None:
+    """Not supported yet: signing with the source key instead would call
+    Bedrock as someone else than configured."""
+    client = bedrock.anthropic("bedrock-role", tag)
+    with pytest.raises(anthropic.InternalServerError) as caught:
+        client.messages.create(
+            model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+        )
+    message = caught.value.body["error"]["message"]  # type: ignore[index]
+    assert "model.options.bedrock.aws_assume_role_arn" in message
+    assert caught.value.response.headers["x-should-retry"] == "false"

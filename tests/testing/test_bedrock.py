@@ -263,3 +263,17 @@ def test_cache_points_cache(emulator: str) -> None:
     assert written > 1024
     assert second["usage"]["cacheReadInputTokens"] == written
     assert second["usage"]["inputTokens"] < first["usage"]["inputTokens"] + written
+
+
+def test_count_tokens(emulator: str) -> None:
+    client = _client(emulator)
+    conversation: dict[str, Any] = {
+        "messages": [_user("[[reply x]] count me")],
+        "system": [{"text": "s"}],
+    }
+    counted = client.count_tokens(modelId=CLAUDE, input={"converse": conversation})
+    answer = client.converse(modelId=CLAUDE, **conversation)
+    assert counted["inputTokens"] == answer["usage"]["inputTokens"] > 0
+    with pytest.raises(ClientError) as caught:
+        client.count_tokens(modelId=LLAMA, input={"converse": conversation})
+    assert caught.value.response["Error"]["Code"] == "ValidationException"

@@ -26,6 +26,7 @@ from tests.llm.wire.anthropic_events import (
 
 from lockgate.llm.wire.bedrock import (
     anthropic_to_converse_request,
+    anthropic_to_count_tokens_request,
     converse_error,
     converse_to_anthropic_response,
     supports_cache_points,
@@ -208,3 +209,13 @@ def test_error_mapping(exception: str, status: int, kind: str) -> None:
 )
 def test_cache_points_only_for_caching_models(model: str, caches: bool) -> None:
     assert supports_cache_points(model) is caches
+
+
+def test_count_tokens_request_is_the_conversation_part() -> None:
+    """CountTokens takes messages, system, toolConfig and the model fields, not inferenceConfig."""
+    case = GOLDEN / "request_claude_code_turn"
+    meta = _meta(case)
+    counted = anthropic_to_count_tokens_request(_json(case / "client_request.json"), meta["model"])
+    full = _json(case / "upstream_request.json")
+    del full["inferenceConfig"]
+    assert counted == {"input": {"converse": full}}

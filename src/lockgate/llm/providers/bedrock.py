@@ -64,6 +64,14 @@ class BedrockProvider(Provider):
         operation = "converse-stream" if stream else "converse"
         return Endpoint.parse(f"{self._base()}/model/{quote(model_name, safe='')}/{operation}")
 
+    def count_tokens_endpoint(self, model_name: str) -> Endpoint | None:
+        # Bedrock's CountTokens serves Claude models; others are estimated locally.
+        from lockgate.llm.wire.bedrock import is_claude
+
+        if not is_claude(model_name):
+            return None
+        return Endpoint.parse(f"{self._base()}/model/{quote(model_name, safe='')}/count-tokens")
+
     async def _credentials(self, caches: dict[str, Any]) -> Credentials:
         from botocore.credentials import Credentials
 

@@ -44,6 +44,7 @@ __all__ = [
     "ERROR_TYPES",
     "anthropic_stop_reason",
     "anthropic_to_converse_request",
+    "anthropic_to_count_tokens_request",
     "converse_error",
     "converse_to_anthropic_response",
     "converse_usage",
@@ -155,6 +156,14 @@ def anthropic_to_converse_request(body: dict[str, Any], model: str) -> dict[str,
     if extra:
         out["additionalModelRequestFields"] = extra
     return out
+
+
+def anthropic_to_count_tokens_request(body: dict[str, Any], model: str) -> dict[str, Any]:
+    """An Anthropic count_tokens body -> a CountTokens body (the Converse
+    request's conversation part, wrapped as ``input.converse``)."""
+    converse = anthropic_to_converse_request(body, model)
+    keep = ("messages", "system", "toolConfig", "additionalModelRequestFields")
+    return {"input": {"converse": {k: converse[k] for k in keep if k in converse}}}
 
 
 def _system(system: Any, caching: bool) -> list[dict[str, Any]]:

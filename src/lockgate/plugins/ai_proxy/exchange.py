@@ -194,6 +194,10 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
                 # The public API wants the request wrapped, with the model named.
                 counted = {"generateContentRequest": {"model": f"models/{model}", **counted}}
             return orjson.dumps(counted)
+        if target.provider.wire == "bedrock":
+            from lockgate.llm.wire.bedrock import anthropic_to_count_tokens_request
+
+            return orjson.dumps(anthropic_to_count_tokens_request(parsed, model))
         body = dict(parsed)
         body["model"] = model
         return orjson.dumps(body)
@@ -857,6 +861,9 @@ async def _count_response(
     if target.provider.wire == "gemini":
         data = orjson.loads(raw)
         raw = orjson.dumps({"input_tokens": int(data.get("totalTokens", 0))})
+    elif target.provider.wire == "bedrock":
+        data = orjson.loads(raw)
+        raw = orjson.dumps({"input_tokens": int(data.get("inputTokens", 0))})
     headers["Content-Type"] = "application/json"
 
     async def once() -> AsyncIterator[bytes]:

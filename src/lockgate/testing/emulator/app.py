@@ -52,7 +52,7 @@ def _models_provider(request: web.Request) -> str:
     return "anthropic" if any(h in request.headers for h in anthropic_headers) else "openai"
 
 
-_BEDROCK = "/model/{model_id:.+}/{operation:converse|converse-stream}"
+_BEDROCK = "/model/{model_id:.+}/{operation:converse|converse-stream|count-tokens}"
 _VERTEX = "/{version:v1|v1beta1}/projects/{project}/locations/{location}/publishers/google/models/{target}"
 
 # (method, path, handler, provider or a function of the request naming it)

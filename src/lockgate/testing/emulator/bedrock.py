@@ -244,6 +244,8 @@ async def converse_handler(request: web.Request) -> web.StreamResponse:
             raise aws_error(
                 400, "SerializationException", "Unexpected character in the request body."
             ) from None
+        if request.match_info["operation"] == "count-tokens":
+            return _count_tokens(body, model, state)
         validate_converse(body, model, state.thinking_secret)
         turn, script = extract_turn(body, model)
         if script.sleep:
@@ -276,6 +278,26 @@ async def converse_handler(request: web.Request) -> web.StreamResponse:
     if not stream:
         return json_response(answer, headers=_headers())
     return await _stream(request, answer, script)
+
+
+def _count_tokens(body: Any, model: str, state: EmulatorState) -> web.Response:
+    """CountTokens: the Converse request under ``input.converse``, Claude models only."""
+    converse = body.get("input", {}).get("converse") if isinstance(body, dict) else None
+    if not isinstance(converse, dict) or set(body) != {"input"}:
+        raise aws_error(400, "ValidationException", "The input field must hold a converse request.")
+    if "anthropic.claude" not in model:
+        raise aws_error(
+            400, "ValidationException", "The provided model doesn't support counting tokens."
+        )
+    validate_converse(converse, model, state.thinking_secret)
+    pieces = [
+        *((converse.get("toolConfig") or {}).get("tools") or []),
+        *(converse.get("system") or []),
+    ]
+    for message in converse["messages"]:
+        pieces += message["content"]
+    segments = [p for p in pieces if "cachePoint" not in p]
+    return json_response({"inputTokens": json_tokens(segments) + 3}, headers=_headers())
 
 
 # -- event-stream ---------------------------------------------------------------
