@@ -27,7 +27,8 @@ LLAMA = "meta.llama3-1-70b-instruct-v1:0"
 def _plugin(emulator: str, model: str, llm_format: str, secret: str, name: str) -> dict[str, Any]:
     bedrock: dict[str, Any] = {"aws_region": "us-west-2"}
     if name == "bedrock-role":
-        bedrock["aws_assume_role_arn"] = "arn:aws:iam::123456789012:role/claude"
+        bedrock["aws_assume_role_arn"] = "not-a-role-arn"
+        bedrock["aws_sts_endpoint_url"] = emulator + "/sts"
     return {
         "name": "ai-proxy",
         "config": {
@@ -416,14 +417,14 @@ def test_count_tokens_estimated_for_other_models(bedrock: Stack, tag: str) -> No
     assert _upstream(bedrock) == []
 
 
-def test_assumed_roles_are_refused_with_a_message(bedrock: Stack, tag: str) -> None:
-    """Not supported yet: signing with the source key instead would call
-    Bedrock as someone else than configured."""
+def test_a_role_that_cannot_be_assumed_is_named(bedrock: Stack, tag: str) -> None:
+    """STS refuses the role: the client gets a 500 naming the field, not the key."""
     client = bedrock.anthropic("bedrock-role", tag)
     with pytest.raises(anthropic.InternalServerError) as caught:
         client.messages.create(
             model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": "hi"}]
         )
     message = caught.value.body["error"]["message"]  # type: ignore[index]
-    assert "model.options.bedrock.aws_assume_role_arn" in message
-    assert caught.value.response.headers["x-should-retry"] == "false"
+    assert "model.options.bedrock.aws_assume_role_arn: could not be assumed" in message
+    assert "ValidationError" in message
+    assert DEFAULT_SECRET_ACCESS_KEY not in message

@@ -9,6 +9,11 @@ The region is ``model.options.bedrock.aws_region``, else ``AWS_REGION`` /
 Credentials: ``auth.aws_access_key_id`` and ``auth.aws_secret_access_key``,
 else botocore's standard chain (environment, shared files, container and
 instance roles), looked up once per configuration and refreshed by botocore.
+With ``model.options.bedrock.aws_assume_role_arn``, those credentials assume
+the role through STS (``aws_sts_endpoint_url``, else the region's STS
+endpoint; session ``aws_role_session_name``, else ``lockgate``), and botocore
+renews the session before it expires, so no request is signed with an
+expired one.
 Signing is botocore's ``SigV4Auth``; the signature covers the host, the date,
 the content type and the body, which is why it is computed last, on the
 exact bytes and URL that are sent.
@@ -33,6 +38,7 @@ __all__ = ["BedrockProvider"]
 
 SERVICE = "bedrock"
 DEFAULT_REGION = "us-east-1"
+DEFAULT_SESSION_NAME = "lockgate"
 #: Claude refuses smaller thinking budgets.
 MIN_THINKING_BUDGET = 1024
 # "us.anthropic.claude-sonnet-4-5-20250929-v1:0" -> "claude-sonnet-4-5-20250929"
@@ -75,16 +81,43 @@ class BedrockProvider(Provider):
     async def _credentials(self, caches: dict[str, Any]) -> Credentials:
         from botocore.credentials import Credentials
 
+        source = await self._source_credentials(caches)
         b = self.options.bedrock if self.options else None
-        if b is not None and b.aws_assume_role_arn:
-            # Signing with the source credentials instead would call Bedrock
-            # as someone else than the operator asked.
+        if b is None or not b.aws_assume_role_arn:
+            return source
+        key = "aws_role|" + "|".join(
+            (
+                b.aws_assume_role_arn,
+                b.aws_role_session_name or "",
+                b.aws_sts_endpoint_url or "",
+                self.region,
+                source.access_key,
+            )
+        )
+        role = caches.get(key)
+        if role is None:
+            role = caches[key] = _assumed_role(
+                source,
+                b.aws_assume_role_arn,
+                b.aws_role_session_name or DEFAULT_SESSION_NAME,
+                self.region,
+                b.aws_sts_endpoint_url,
+            )
+        try:
+            # botocore renews the session before it expires (a blocking STS call).
+            frozen = await asyncio.to_thread(role.get_frozen_credentials)
+        except Exception as exc:  # botocore raises many kinds; the message says which
             raise ProviderError(
                 500,
-                "is not supported by lockgate yet: remove it to use the configured key or "
-                "the standard AWS credential chain",
+                f"could not be assumed: {type(exc).__name__}: {exc}",
                 "model.options.bedrock.aws_assume_role_arn",
-            )
+                retryable=True,
+            ) from exc
+        return Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+
+    async def _source_credentials(self, caches: dict[str, Any]) -> Credentials:
+        from botocore.credentials import Credentials
+
         auth = self.auth
         if auth is not None and (auth.aws_access_key_id or auth.aws_secret_access_key):
             if not (auth.aws_access_key_id and auth.aws_secret_access_key):
@@ -185,6 +218,27 @@ class BedrockProvider(Provider):
             else:
                 del body["additionalModelRequestFields"]
         return body
+
+
+def _assumed_role(
+    source: Credentials, role_arn: str, session_name: str, region: str, sts_url: str | None
+) -> Any:
+    """Credentials of ``role_arn``, assumed with ``source`` through STS and
+    renewed by botocore before they expire."""
+    from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials
+    from botocore.session import Session
+
+    session = Session()
+
+    def client_creator(service: str, **kwargs: Any) -> Any:
+        return session.create_client(
+            service, region_name=region, endpoint_url=sts_url or None, **kwargs
+        )
+
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator, source, role_arn, extra_args={"RoleSessionName": session_name}
+    )
+    return DeferredRefreshableCredentials(fetcher.fetch_credentials, "assume-role")
 
 
 def _credential_chain() -> Any:

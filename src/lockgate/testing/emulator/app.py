@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import anthropic, bedrock, gemini, openai
+from . import anthropic, aws_sts, bedrock, gemini, openai
 from .dashscope import DashScopeProfile
 from .deepseek import DeepSeekProfile
 from .huggingface import HuggingFaceProfile
@@ -80,6 +80,8 @@ ROUTES: tuple[tuple[str, str, Handler, str | Callable[[web.Request], str]], ...]
     ("GET", "/anthropic/v1/models", anthropic.models_handler, "anthropic"),
     ("POST", _BEDROCK, bedrock.converse_handler, "bedrock"),
     ("POST", "/bedrock" + _BEDROCK, bedrock.converse_handler, "bedrock"),
+    ("POST", "/sts", aws_sts.sts_handler, "aws_sts"),
+    ("POST", "/sts/", aws_sts.sts_handler, "aws_sts"),
     ("POST", _VERTEX, gemini.vertex_handler, "gemini"),
     ("POST", "/v1beta/models/{target}", gemini.public_handler, "gemini"),
     ("POST", "/v1/models/{target}", gemini.public_handler, "gemini"),

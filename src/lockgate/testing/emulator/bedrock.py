@@ -22,6 +22,7 @@ import hmac
 import re
 import secrets
 import struct
+import time
 import zlib
 from typing import Any
 
@@ -94,8 +95,12 @@ def key_pairs(state: EmulatorState) -> dict[str, str]:
     return pairs
 
 
-def verify_signature(request: web.Request, body: bytes, state: EmulatorState) -> str:
-    """Checks the request's SigV4 signature; returns the signing region."""
+def verify_signature(
+    request: web.Request, body: bytes, state: EmulatorState, scope: str = NAME
+) -> str:
+    """Checks the request's SigV4 signature for the service ``scope``; returns
+    the signing region. Keys are the configured pairs and the sessions the
+    emulated STS issued (with their token, until they expire)."""
     header = request.headers.get("Authorization", "")
     if not header:
         raise aws_error(403, "MissingAuthenticationTokenException", "Missing Authentication Token")
@@ -107,18 +112,28 @@ def verify_signature(request: web.Request, body: bytes, state: EmulatorState) ->
             "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.",
         )
     key_id, day, region, service, signed, signature = m.groups()
-    secret = key_pairs(state).get(key_id)
-    if secret is None:
-        raise aws_error(
-            403,
-            "UnrecognizedClientException",
-            "The security token included in the request is invalid.",
-        )
-    if service != NAME:
+    invalid = "The security token included in the request is invalid."
+    known = key_pairs(state).get(key_id)
+    if known is not None:
+        secret = known
+    else:
+        session = state.aws_sessions.get(key_id)
+        if session is None:
+            raise aws_error(403, "UnrecognizedClientException", invalid)
+        secret, token, expires = session
+        if not hmac.compare_digest(request.headers.get("X-Amz-Security-Token", ""), token):
+            raise aws_error(403, "UnrecognizedClientException", invalid)
+        if time.time() >= expires:
+            raise aws_error(
+                403,
+                "ExpiredTokenException",
+                "The security token included in the request is expired",
+            )
+    if service != scope:
         raise aws_error(
             403,
             "InvalidSignatureException",
-            f"Credential should be scoped to correct service: '{NAME}'.",
+            f"Credential should be scoped to correct service: '{scope}'.",
         )
     stamp = request.headers.get("X-Amz-Date", "")
     try:
@@ -147,8 +162,9 @@ def verify_signature(request: web.Request, body: bytes, state: EmulatorState) ->
         headers={n: request.headers[n] for n in names},
     )
     rebuilt.context["timestamp"] = stamp
-    token = request.headers.get("X-Amz-Security-Token")
-    signer = SigV4Auth(Credentials(key_id, secret, token), service, region)
+    signer = SigV4Auth(
+        Credentials(key_id, secret, request.headers.get("X-Amz-Security-Token")), service, region
+    )
     canonical = signer.canonical_request(rebuilt)
     expected = signer.signature(signer.string_to_sign(rebuilt, canonical), rebuilt)
     if not hmac.compare_digest(expected, signature):
