@@ -95,7 +95,8 @@ def _body(record: dict[str, Any]) -> dict[str, Any]:
 
 def test_text_signed_and_translated(bedrock: Stack, tag: str) -> None:
     bedrock.clear_upstream()
-    client = bedrock.anthropic("bedrock", tag)
+    # Claude Code adds ?beta=true: a client's query is not Bedrock's.
+    client = bedrock.anthropic("bedrock", tag, default_query={"beta": "true"})
     message = client.messages.create(
         model=CLAUDE,
         max_tokens=512,
@@ -110,6 +111,7 @@ def test_text_signed_and_translated(bedrock: Stack, tag: str) -> None:
     assert message.usage.input_tokens > 0 and message.usage.output_tokens > 0
     (record,) = _upstream(bedrock)
     assert unquote(record["path"]) == f"/bedrock/model/{CLAUDE}/converse"
+    assert record["query"] == ""
     headers = {k.lower(): v for k, v in record["headers"].items()}
     assert headers["authorization"].startswith(
         f"AWS4-HMAC-SHA256 Credential={DEFAULT_ACCESS_KEY_ID}/"

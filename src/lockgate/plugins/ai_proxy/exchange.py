@@ -248,7 +248,7 @@ async def _headers_and_url(
         headers[name] = value
     url = endpoint.url
     query_parts = []
-    if target.provider.wire != "gemini" and ctx.request.query_string:
+    if target.provider.wire not in ("gemini", "bedrock") and ctx.request.query_string:
         query_parts.append(ctx.request.query_string)
     for name, value in auth_query.items():
         if target.allow_override and name in ctx.request.query:
