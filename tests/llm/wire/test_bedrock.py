@@ -219,3 +219,23 @@ def test_count_tokens_request_is_the_conversation_part() -> None:
     full = _json(case / "upstream_request.json")
     del full["inferenceConfig"]
     assert counted == {"input": {"converse": full}}
+
+
+def test_bedrock_overflow_is_worded_as_anthropic_words_it() -> None:
+    """Claude Code compacts only on Anthropic's "prompt is too long"; Bedrock
+    says "Input is too long for requested model." in a ValidationException."""
+    from lockgate.llm.providers.bedrock import BedrockProvider
+    from lockgate.llm.providers.config import ModelConfig
+    from lockgate.llm.wire.errors import upstream_error_to_anthropic
+
+    provider = BedrockProvider(ModelConfig(provider="bedrock"), None)
+    status, body = provider.upstream_error(
+        400,
+        orjson.dumps({"message": "Input is too long for requested model."}),
+        {"x-amzn-ErrorType": "ValidationException:http://internal.amazon.com/coral/"},
+    )
+    status, answer = upstream_error_to_anthropic(status, body)
+    assert status == 400
+    assert answer["error"]["type"] == "invalid_request_error"
+    assert answer["error"]["message"].startswith("prompt is too long")
+    assert "Input is too long for requested model." in answer["error"]["message"]
