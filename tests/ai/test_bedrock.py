@@ -430,3 +430,14 @@ def test_a_role_that_cannot_be_assumed_is_named(bedrock: Stack, tag: str) -> Non
     assert "model.options.bedrock.aws_assume_role_arn: could not be assumed" in message
     assert "ValidationError" in message
     assert DEFAULT_SECRET_ACCESS_KEY not in message
+
+
+def test_context_overflow_is_anthropic_s_prompt_too_long(bedrock: Stack, tag: str) -> None:
+    client = bedrock.anthropic("bedrock", tag)
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(
+            model=CLAUDE, max_tokens=64, messages=[{"role": "user", "content": "[[overflow]]"}]
+        )
+    error = caught.value.body["error"]  # type: ignore[index]
+    assert error["type"] == "invalid_request_error"
+    assert error["message"].startswith("prompt is too long")

@@ -34,6 +34,7 @@ from botocore.credentials import Credentials
 
 from .anthropic_validate import sign_thinking
 from .bedrock_validate import aws_error, validate_converse
+from .context_windows import overflow_tokens
 from .responses import ApiError, json_response
 from .script import Reply, Turn, apply_limits, parse_script, plan_reply, split_chunks, thinking_text
 from .state import STATE, EmulatorState
@@ -228,6 +229,17 @@ def _usage(state: EmulatorState, body: dict[str, Any], model: str, output: int) 
     }
 
 
+def _check_context(body: dict[str, Any], model: str, script: Any) -> None:
+    """Bedrock's overflow error: a ValidationException that gives no numbers."""
+    pieces = [*((body.get("toolConfig") or {}).get("tools") or []), *(body.get("system") or [])]
+    for message in body["messages"]:
+        pieces += message["content"]
+    # Claude models keep Anthropic's window; Bedrock's other models are smaller.
+    window = 200_000 if "anthropic." in model else 128_000
+    if overflow_tokens(script.overflow, json_tokens(pieces), window) is not None:
+        raise aws_error(400, "ValidationException", "Input is too long for requested model.")
+
+
 def _content(reply: Reply, signature: str | None) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     if reply.thinking is not None and signature is not None:
@@ -264,6 +276,7 @@ async def converse_handler(request: web.Request) -> web.StreamResponse:
             return _count_tokens(body, model, state)
         validate_converse(body, model, state.thinking_secret)
         turn, script = extract_turn(body, model)
+        _check_context(body, model, script)
         if script.sleep:
             await asyncio.sleep(script.sleep)
         if script.fail is not None and (script.fail_after is None or not stream):
