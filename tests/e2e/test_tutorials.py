@@ -156,6 +156,8 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
             assert "messages" in body and "system" not in body and "thinking" not in body
         elif case.provider == "anthropic":
             assert body["model"] == case.model and "messages" in body
+        elif case.provider == "bedrock":
+            assert "model" not in body and "messages" in body and "toolConfig" in body
         elif case.emulator == "anthropic":  # Claude on Vertex AI
             assert "model" not in body and "messages" in body
             assert next(iter(body)) == "anthropic_version"
@@ -176,6 +178,7 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
         "sk-ant-emulated",
         "sk-dashscope-emulated",
         "sk-openai-emulated",
+        "lockgate-emulator-secret-access-key",
         "PRIVATE KEY",
     ):
         assert secret not in raw_log

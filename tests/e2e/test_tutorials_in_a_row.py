@@ -25,6 +25,8 @@ KEYS = {
     "DECK_ANTHROPIC_API_KEY": "sk-ant-test",
     "DECK_DASHSCOPE_API_KEY": "sk-test",
     "DECK_OPENAI_API_KEY": "sk-test",
+    "DECK_AWS_ACCESS_KEY_ID": "AKIALOCKGATEEMULATOR",
+    "DECK_AWS_SECRET_ACCESS_KEY": "lockgate-emulator-secret-access-key",
 }
 
 

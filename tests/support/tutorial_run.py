@@ -103,6 +103,18 @@ CASES = [
         env={"DECK_OPENAI_API_KEY": "sk-openai-emulated"},
     ),
     Case(
+        "Route Claude Code through lockgate to Claude on Bedrock",
+        "bedrock",
+        "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        "/bedrock/model/",
+        ("authorization", "AWS4-HMAC-SHA256 Credential=AKIALOCKGATEEMULATOR/"),
+        "/bedrock",
+        env={
+            "DECK_AWS_ACCESS_KEY_ID": "AKIALOCKGATEEMULATOR",
+            "DECK_AWS_SECRET_ACCESS_KEY": "lockgate-emulator-secret-access-key",
+        },
+    ),
+    Case(
         "Route Claude Code through lockgate to Claude on Vertex AI",
         "gemini",
         "claude-sonnet-4-5@20250929",

@@ -141,6 +141,8 @@ def conversion(client: str, upstream: str) -> Conversion:
                 json_tool=openai_anthropic.json_object_tool(call.body),
             ),
         )
+    if upstream == "bedrock":
+        return _bedrock(client)
     if client == "openai" and upstream == "gemini":
         return Conversion(
             client,
@@ -156,3 +158,41 @@ def conversion(client: str, upstream: str) -> Conversion:
             ),
         )
     raise ValueError(f"no conversion from {client} clients to {upstream} upstreams")
+
+
+def _bedrock(client: str) -> Conversion:
+    """Bedrock Converse is written as a codec of the conversation model
+    (docs/translation.md): an OpenAI client's request is decoded into the
+    model first, and answers are encoded back from the model."""
+    from lockgate.llm.wire import bedrock, bedrock_stream, openai_anthropic
+
+    if client == "anthropic":
+        return Conversion(
+            client,
+            "bedrock",
+            bedrock.anthropic_to_converse_request,
+            lambda resp, model, body: bedrock.converse_to_anthropic_response(resp, model),
+            lambda model, est, call: bedrock_stream.ConverseToAnthropicStream(model, est),
+        )
+
+    def request(body: dict[str, Any], model: str) -> dict[str, Any]:
+        decoded = openai_anthropic.openai_to_anthropic_request(body, model)
+        return bedrock.anthropic_to_converse_request(decoded, model)
+
+    def response(
+        resp: dict[str, Any], model: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], Usage]:
+        message, _ = bedrock.converse_to_anthropic_response(resp, model)
+        return openai_anthropic.anthropic_to_openai_response(
+            message, model, json_tool=openai_anthropic.json_object_tool(body)
+        )
+
+    return Conversion(
+        client,
+        "bedrock",
+        request,
+        response,
+        lambda model, est, call: bedrock_stream.ConverseToOpenAIStream(
+            model, call.include_usage, est, openai_anthropic.json_object_tool(call.body)
+        ),
+    )

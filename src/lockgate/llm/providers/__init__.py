@@ -1,7 +1,7 @@
 """LLM providers: one module each, one registry naming them all.
 
 A provider knows its endpoints, how it authenticates, which wire format it
-speaks (``openai``, ``anthropic`` or ``gemini``) and its parameter quirks.
+speaks (``openai``, ``anthropic``, ``gemini`` or ``bedrock``) and its parameter quirks.
 Translation between formats lives in :mod:`lockgate.llm.wire`.
 """
 
@@ -21,10 +21,16 @@ __all__ = ["Provider", "build_provider", "provider_class", "provider_names"]
 @cache
 def _registry() -> dict[str, type[Provider]]:
     from lockgate.llm.providers.anthropic import AnthropicProvider
+    from lockgate.llm.providers.bedrock import BedrockProvider
     from lockgate.llm.providers.gemini import GeminiProvider
     from lockgate.llm.providers.openai_compat import OPENAI_COMPATIBLE
 
-    classes: list[type[Provider]] = [AnthropicProvider, GeminiProvider, *OPENAI_COMPATIBLE]
+    classes: list[type[Provider]] = [
+        AnthropicProvider,
+        BedrockProvider,
+        GeminiProvider,
+        *OPENAI_COMPATIBLE,
+    ]
     return {c.name: c for c in classes}
 
 

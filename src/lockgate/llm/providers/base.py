@@ -90,6 +90,17 @@ class Provider:
                 query[auth.param_name] = auth.param_value
         return headers, query
 
+    async def sign(
+        self, url: str, headers: dict[str, str], body: bytes, caches: dict[str, Any]
+    ) -> None:
+        """Adds a signature over the final request to ``headers`` (AWS SigV4);
+        by default nothing: the credential is in :meth:`credentials`."""
+
+    def upstream_error(self, status: int, body: bytes, headers: Any) -> tuple[int, bytes]:
+        """An error answer in a shape the error mappers do not read (Bedrock
+        names its error in a header) -> (status, body) they do; by default as is."""
+        return status, body
+
     def body_credentials(self) -> dict[str, Any]:
         auth = self.auth
         if (

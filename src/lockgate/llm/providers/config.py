@@ -49,6 +49,8 @@ class BedrockOptions(PluginConfig):
     aws_assume_role_arn: str | None = None
     aws_role_session_name: str | None = None
     aws_sts_endpoint_url: str | None = None
+    #: Kong's field for Bedrock embeddings, which lockgate does not serve yet.
+    embeddings_normalize: bool | None = None
 
 
 class ModelOptions(PluginConfig):

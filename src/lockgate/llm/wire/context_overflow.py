@@ -65,6 +65,7 @@ _PHRASES = (
     "exceeds the context window",
     "context window exceeded",
     "prompt is too long",
+    "input is too long for requested model",  # Bedrock's ValidationException
 )
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+import yarl
 from multidict import CIMultiDict
 
 from lockgate import __version__
@@ -194,6 +195,10 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
                 # The public API wants the request wrapped, with the model named.
                 counted = {"generateContentRequest": {"model": f"models/{model}", **counted}}
             return orjson.dumps(counted)
+        if target.provider.wire == "bedrock":
+            from lockgate.llm.wire.bedrock import anthropic_to_count_tokens_request
+
+            return orjson.dumps(anthropic_to_count_tokens_request(parsed, model))
         body = dict(parsed)
         body["model"] = model
         return orjson.dumps(target.provider.prepare_count_tokens(body, model))
@@ -214,7 +219,7 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
     else:
         assert conv.request is not None
         body = conv.request(_apply_overrides(target, call, parsed), model)
-        if conv.upstream != "gemini":
+        if conv.upstream not in ("gemini", "bedrock"):  # their URL names the model
             body["model"] = model
         body = target.provider.prepare_chat(body, model)
     extra = target.provider.body_credentials()
@@ -374,6 +379,10 @@ async def _attempt(
         translator, estimate = _stream_translator(target, call, model)
         call.drop_parsed()
     headers, url = await _headers_and_url(env, target, call, ctx, endpoint)
+    try:
+        await provider.sign(url, headers, payload, env.caches)
+    except ProviderError as exc:
+        raise configuration_error(ctx, target, call, exc) from exc
     ctx.upstream_scheme, ctx.upstream_host, ctx.upstream_port = (
         endpoint.scheme,
         endpoint.host,
@@ -405,7 +414,12 @@ async def _attempt(
     ctx.upstream_started_ns = started
     try:
         resp = await env.session.post(
-            url, data=payload, headers=headers, timeout=timeout, auto_decompress=True
+            # A signed URL goes out exactly as signed (yarl would unescape "%3A").
+            yarl.URL(url, encoded=True) if provider.wire == "bedrock" else url,
+            data=payload,
+            headers=headers,
+            timeout=timeout,
+            auto_decompress=True,
         )
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
         where = f"{endpoint.host}:{endpoint.port}"
@@ -430,9 +444,10 @@ async def _attempt(
             body = b""
         finally:
             resp.release()
+        status, body = provider.upstream_error(resp.status, body, resp.headers)
         raise AttemptFailed(
-            _criterion(resp.status),
-            resp.status,
+            _criterion(status),
+            status,
             body,
             f"{provider.name} answered {resp.status}",
             CIMultiDict(resp.headers),
@@ -447,7 +462,10 @@ async def _attempt(
     recorder = Recorder(ctx, target, call, model, started)
     if call.operation == "count_tokens":
         return await _count_response(ctx, target, call, resp, out_headers)
-    streaming = call.stream and "text/event-stream" in resp.headers.get("Content-Type", "")
+    content_type = resp.headers.get("Content-Type", "")
+    streaming = call.stream and (
+        "text/event-stream" in content_type or "application/vnd.amazon.eventstream" in content_type
+    )
     if streaming:
         out_headers["Content-Type"] = (
             "text/event-stream; charset=utf-8"
@@ -710,7 +728,14 @@ async def _stream(
     estimate: int,
 ) -> AsyncIterator[bytes]:
     conv = target.conversion
-    decoder = SSEDecoder()
+    decoder: Any = SSEDecoder()
+    # Bedrock frames its stream in AWS's binary event-stream: its decoder
+    # yields decoded events rather than SSE events.
+    binary = conv.upstream == "bedrock"
+    if binary:
+        from lockgate.llm.wire.bedrock_stream import EventStreamDecoder
+
+        decoder = EventStreamDecoder()
     passthrough = conv.passthrough
     sent_bytes = 0
     failed = False
@@ -727,11 +752,13 @@ async def _stream(
                 recorder.first_token()
                 out: list[bytes] = []
                 for event in decoder.feed(chunk):
-                    data = event.data
-                    if not data or data == "[DONE]":
+                    if binary:
+                        parsed = event
+                    elif not event.data or event.data == "[DONE]":
                         continue
                     try:
-                        parsed = orjson.loads(data)
+                        if not binary:
+                            parsed = orjson.loads(event.data)
                     except orjson.JSONDecodeError:
                         failed = True
                         _log_stream_failure(recorder, "the upstream stream sent invalid JSON")
@@ -858,6 +885,9 @@ async def _count_response(
     if target.provider.wire == "gemini":
         data = orjson.loads(raw)
         raw = orjson.dumps({"input_tokens": int(data.get("totalTokens", 0))})
+    elif target.provider.wire == "bedrock":
+        data = orjson.loads(raw)
+        raw = orjson.dumps({"input_tokens": int(data.get("inputTokens", 0))})
     headers["Content-Type"] = "application/json"
 
     async def once() -> AsyncIterator[bytes]:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import anthropic, gemini, openai, vertex_anthropic
+from . import anthropic, aws_sts, bedrock, gemini, openai, vertex_anthropic
 from .dashscope import DashScopeProfile
 from .deepseek import DeepSeekProfile
 from .huggingface import HuggingFaceProfile
@@ -52,6 +52,7 @@ def _models_provider(request: web.Request) -> str:
     return "anthropic" if any(h in request.headers for h in anthropic_headers) else "openai"
 
 
+_BEDROCK = "/model/{model_id:.+}/{operation:converse|converse-stream|count-tokens}"
 _VERTEX = "/{version:v1|v1beta1}/projects/{project}/locations/{location}/publishers/google/models/{target}"
 
 # (method, path, handler, provider or a function of the request naming it)
@@ -77,6 +78,10 @@ ROUTES: tuple[tuple[str, str, Handler, str | Callable[[web.Request], str]], ...]
     ("POST", "/v1/messages/count_tokens", anthropic.count_tokens_handler, "anthropic"),
     ("POST", "/anthropic/v1/messages/count_tokens", anthropic.count_tokens_handler, "anthropic"),
     ("GET", "/anthropic/v1/models", anthropic.models_handler, "anthropic"),
+    ("POST", _BEDROCK, bedrock.converse_handler, "bedrock"),
+    ("POST", "/bedrock" + _BEDROCK, bedrock.converse_handler, "bedrock"),
+    ("POST", "/sts", aws_sts.sts_handler, "aws_sts"),
+    ("POST", "/sts/", aws_sts.sts_handler, "aws_sts"),
     ("POST", _VERTEX, gemini.vertex_handler, "gemini"),
     ("POST", vertex_anthropic.PATH, vertex_anthropic.rawpredict_handler, "vertex_anthropic"),
     ("POST", "/v1beta/models/{target}", gemini.public_handler, "gemini"),
@@ -154,6 +159,7 @@ KEYED_PROVIDERS = (
     "vertex",
     "mistral",
     "deepseek",
+    "bedrock",
 )
 
 
@@ -179,8 +185,9 @@ class Emulator:
 
     ``keys`` maps a provider (``openai``, ``anthropic``, ``huggingface``,
     ``dashscope``, ``mistral``, ``deepseek``, ``gemini``; ``vertex`` for static
-    bearer tokens) to the keys
-    it accepts; a provider left out accepts any non-empty key.
+    bearer tokens; ``bedrock`` for ``ACCESS_KEY_ID:SECRET`` pairs) to the keys
+    it accepts; a provider left out accepts any non-empty key (Bedrock: the
+    emulator's default pair, see :mod:`.bedrock`).
     """
 
     def __init__(

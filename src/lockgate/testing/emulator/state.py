@@ -3,6 +3,7 @@ issued OAuth tokens, prompt caches, the secret behind thinking signatures."""
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass, field
 
@@ -26,6 +27,12 @@ class EmulatorState:
     caches: dict[str, PromptCache] = field(default_factory=dict)
     # Signs emulated thinking blocks so a gateway that alters them is caught.
     thinking_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
+    #: AWS sessions issued by the emulated STS: access key id -> (secret, token, expiry epoch).
+    aws_sessions: dict[str, tuple[str, str, float]] = field(default_factory=dict)
+    #: How long those sessions last (tests shorten it to watch a renewal).
+    aws_session_seconds: int = field(
+        default_factory=lambda: int(os.environ.get("LOCKGATE_EMULATOR_AWS_SESSION_SECONDS", "3600"))
+    )
 
     def key_accepted(self, provider: str, key: str) -> bool:
         allowed = self.keys.get(provider)
