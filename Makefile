@@ -6,7 +6,7 @@ CLAUDE_CODE_VERSION := 2.1.197
 TOOLS := .tools
 CLAUDE_DIR := $(TOOLS)/claude-code
 
-.PHONY: run test lint bench install install-test claude-code promtool test-servers clean
+.PHONY: run test lint bench install install-test claude-code test-servers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,23 +32,15 @@ $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 
 claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
 
-# promtool checks the /metrics text in the tests (Debian's prometheus package ships
-# it); the dashboard's test needs a Chromium: Debian's when root, else Playwright's.
-# Installed once; without them those tests are skipped with the reason.
-promtool:
-	@command -v promtool >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; } \
-	  || echo "promtool not installed (needs root and apt-get): its test will be skipped"
-	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
-	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
-	  || $(BIN)/python -m playwright install chromium \
-	  || echo "no Chromium for the dashboard's test: it will be skipped"
-
-# Real servers the tests start on loopback ports (Redis, PostgreSQL): Debian's
+# Real servers the tests start on loopback ports (Redis, PostgreSQL), tmux, promtool
+# (Debian's prometheus package) and Chromium for the dashboard: Debian's
 # packages, installed once when run as root (tests/support/ starts its own servers).
 test-servers:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v tmux >/dev/null 2>&1 || missing="$$missing tmux"; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
 	  || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
@@ -70,8 +62,8 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install-test claude-code promtool test-servers lint
-	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q
+test: install-test claude-code test-servers lint
+	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 bench: install-test
 	$(BIN)/python bench/run.py

@@ -101,6 +101,8 @@ def log_usage(
             usage["prompt_tokens"] * INPUT_COST + usage["completion_tokens"] * OUTPUT_COST
         ) / 1e6
         assert abs(usage["cost"] - expected) < 1e-12 and usage["cost"] > 0, usage
+        assert usage["cost_source"] == "configured"
+    assert usage["cost_source"] in ("configured", "list_price", "unpriced"), usage
     raw = json.dumps(record)
     for secret in ("sk-ant-secret", "sk-openai-secret", "hf-secret-token", "sk-dashscope-secret"):
         assert secret not in raw

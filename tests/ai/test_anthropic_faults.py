@@ -104,6 +104,13 @@ def test_timeout_is_504(fresh: Stack, tag: str, key: str) -> None:
     assert caught.value.status_code == 504
     assert isinstance(caught.value.body, dict)
     assert caught.value.body["error"]["type"] == "api_error"
+    # The read timeout, named as such: the connection itself was fine.
+    said = "did not answer within 1 s (read_timeout)"
+    assert said in caught.value.body["error"]["message"]
+    request_id = caught.value.response.headers["x-kong-request-id"]
+    assert [
+        line for line in fresh.gw.error_log().splitlines() if request_id in line and said in line
+    ]
     record = fresh.log_record(tag)
     assert record["response"]["status"] == 504
     # The gateway keeps serving on the same route.

@@ -255,3 +255,20 @@ def test_missing_service_account(tmp_path: Path) -> None:
         assert message.startswith("ai-proxy: config.auth.gcp_service_account_json: is empty")
         assert "GCP_SERVICE_ACCOUNT is not set" in message
         _error_log_line(gw, err.response.headers["x-kong-request-id"])
+
+
+def test_sdk_does_not_retry_a_broken_credential(gateway: tuple[GatewayProcess, str]) -> None:
+    """x-should-retry: false, which both SDKs obey: one request, not three."""
+    gw, _ = gateway
+    marker = "config.auth.gcp_service_account_json: not a service account key"
+    before = gw.error_log().count(marker)
+    client = anthropic.Anthropic(
+        base_url=f"{gw.proxy_url}/env-key", api_key=CLIENT_KEY, max_retries=2, timeout=60
+    )
+    with pytest.raises(anthropic.InternalServerError) as caught:
+        client.messages.create(
+            model="gemini-2.5-flash", max_tokens=32, messages=[{"role": "user", "content": "hi"}]
+        )
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    _error_log_line(gw, caught.value.response.headers["x-kong-request-id"])
+    assert gw.error_log().count(marker) == before + 1

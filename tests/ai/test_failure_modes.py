@@ -19,6 +19,7 @@ from tests.ai.fixtures import PNG_BASE64
 
 MISTRAL_MODEL = "mistral-large-latest"
 MISTRAL_KEY = "mistral-secret"
+DEEPSEEK_MODEL = "deepseek-v4-pro"
 #: Claude Code's name for an MCP tool: over OpenAI's and Gemini's 64 characters.
 MCP_NAME = "mcp__plugin_chrome-devtools-mcp_chrome-devtools__performance_analyze_insight"
 WEATHER = {
@@ -39,7 +40,15 @@ OPENAI_WEATHER = {
 }
 
 
-def _mistral_plugin(emulator: str, llm_format: str) -> dict[str, Any]:
+#: provider -> (model, the emulator's path)
+EXTRA_PROVIDERS = {
+    "mistral": (MISTRAL_MODEL, "/mistral/v1/chat/completions"),
+    "deepseek": (DEEPSEEK_MODEL, "/deepseek/chat/completions"),
+}
+
+
+def _plugin(emulator: str, provider: str, llm_format: str) -> dict[str, Any]:
+    model, path = EXTRA_PROVIDERS[provider]
     return {
         "name": "ai-proxy",
         "config": {
@@ -48,38 +57,30 @@ def _mistral_plugin(emulator: str, llm_format: str) -> dict[str, Any]:
             "logging": {"log_statistics": True},
             "auth": {"header_name": "Authorization", "header_value": f"Bearer {MISTRAL_KEY}"},
             "model": {
-                "provider": "mistral",
-                "name": MISTRAL_MODEL,
-                "options": {"upstream_url": emulator + "/mistral/v1/chat/completions"},
+                "provider": provider,
+                "name": model,
+                "options": {"upstream_url": emulator + path},
             },
         },
     }
 
 
 @pytest.fixture(scope="module")
-def mistral(stack: Stack) -> Iterator[Stack]:
-    """Routes to the Mistral emulator: ``/fm-mistral`` (Anthropic clients) and
-    ``/fm-oai-mistral`` (OpenAI clients)."""
+def extra(stack: Stack) -> Iterator[Stack]:
+    """Routes to providers the shared stack does not configure:
+    ``/fm-<provider>`` (Anthropic clients) and ``/fm-oai-<provider>`` (OpenAI clients)."""
+    routes = [
+        {
+            "name": f"{prefix}{provider}",
+            "paths": [f"/{prefix}{provider}"],
+            "plugins": [_plugin(stack.emulator, provider, llm_format)],
+        }
+        for provider in EXTRA_PROVIDERS
+        for prefix, llm_format in (("fm-", "anthropic"), ("fm-oai-", "openai"))
+    ]
     config = {
         "_format_version": "3.0",
-        "services": [
-            {
-                "name": "failure-modes",
-                "url": stack.emulator,
-                "routes": [
-                    {
-                        "name": "fm-mistral",
-                        "paths": ["/fm-mistral"],
-                        "plugins": [_mistral_plugin(stack.emulator, "anthropic")],
-                    },
-                    {
-                        "name": "fm-oai-mistral",
-                        "paths": ["/fm-oai-mistral"],
-                        "plugins": [_mistral_plugin(stack.emulator, "openai")],
-                    },
-                ],
-            }
-        ],
+        "services": [{"name": "failure-modes", "url": stack.emulator, "routes": routes}],
     }
     stack.apply(yaml.safe_dump(config, sort_keys=False))
     yield stack
@@ -92,9 +93,9 @@ def _upstream_bodies(stack: Stack, path_part: str) -> list[dict[str, Any]]:
 # -- Mistral: 9-character tool call ids, fields its schema forbids ------------------
 
 
-def test_claude_code_tool_round_trip_through_mistral(mistral: Stack, tag: str) -> None:
-    mistral.clear_upstream()
-    client = mistral.anthropic("fm-mistral", tag)
+def test_claude_code_tool_round_trip_through_mistral(extra: Stack, tag: str) -> None:
+    extra.clear_upstream()
+    client = extra.anthropic("fm-mistral", tag)
     first = client.messages.create(
         model=MISTRAL_MODEL,
         max_tokens=32000,
@@ -135,7 +136,7 @@ def test_claude_code_tool_round_trip_through_mistral(mistral: Stack, tag: str) -
         data["delta"].get("text", "") for name, data in events if name == "content_block_delta"
     )
     assert text == "Tool result: sunny"
-    bodies = _upstream_bodies(mistral, "/mistral/")
+    bodies = _upstream_bodies(extra, "/mistral/")
     assert len(bodies) == 2
     second = bodies[1]
     assert not {"user", "stream_options", "max_completion_tokens"} & set(second)
@@ -143,13 +144,13 @@ def test_claude_code_tool_round_trip_through_mistral(mistral: Stack, tag: str) -
     answers = [m["tool_call_id"] for m in second["messages"] if m["role"] == "tool"]
     assert ids == answers and all(len(i) == 9 and i.isalnum() for i in ids)
     assert ids[1] == call.id  # Mistral's own id goes back unchanged
-    record = mistral.log_record(tag)
+    record = extra.log_record(tag)
     assert record["ai"]["proxy"]["usage"]["completion_tokens"] > 0
 
 
-def test_openai_client_through_mistral_keeps_usage(mistral: Stack, tag: str) -> None:
-    mistral.clear_upstream()
-    client = mistral.openai("fm-oai-mistral", tag)
+def test_openai_client_through_mistral_keeps_usage(extra: Stack, tag: str) -> None:
+    extra.clear_upstream()
+    client = extra.openai("fm-oai-mistral", tag)
     kimi_id = "functions.get_weather:0"
     stream = client.chat.completions.create(
         model=MISTRAL_MODEL,
@@ -176,7 +177,7 @@ def test_openai_client_through_mistral_keeps_usage(mistral: Stack, tag: str) -> 
     assert text == "Tool result: sunny"
     usage = [c.usage for c in chunks if c.usage is not None]
     assert usage and usage[-1].completion_tokens > 0
-    (body,) = _upstream_bodies(mistral, "/mistral/")
+    (body,) = _upstream_bodies(extra, "/mistral/")
     assert body["random_seed"] == 7 and body["max_tokens"] == 500
     assert not {"user", "stream_options", "max_completion_tokens", "seed"} & set(body)
 
@@ -184,7 +185,7 @@ def test_openai_client_through_mistral_keeps_usage(mistral: Stack, tag: str) -> 
 # -- Claude Code's MCP tool names over 64 characters: OpenAI and Gemini -----------------
 
 
-@pytest.mark.parametrize("key", ["openai", "gemini"])
+@pytest.mark.parametrize("key", ["openai", "gemini", "dashscope"])
 def test_long_mcp_tool_name_round_trip(fresh: Stack, tag: str, key: str) -> None:
     provider = PROVIDERS[key]
     client = fresh.anthropic(key, tag)
@@ -207,10 +208,10 @@ def test_long_mcp_tool_name_round_trip(fresh: Stack, tag: str, key: str) -> None
         messages=[{"role": "user", "content": "hi"}],
     )
     upstream = fresh.upstream(provider.path)[0]["body"]
-    if key == "openai":
-        short = upstream["tools"][0]["function"]["name"]
-    else:
+    if key == "gemini":
         short = upstream["tools"][0]["functionDeclarations"][0]["name"]
+    else:
+        short = upstream["tools"][0]["function"]["name"]
     assert len(short) == 64 and first.stop_reason == "end_turn"
     prompt = f'[[tool {short} {{"city": "Paris"}}]]'
     events = raw_events(
@@ -338,3 +339,58 @@ def test_naive_requests_are_refused_as_the_real_apis_refuse_them(fresh: Stack, t
             tools=[{"type": "function", "function": {"name": MCP_NAME}}],
         )
     assert caught.value.code == "string_above_max_length"
+
+
+# -- DeepSeek thinking mode: the reasoning of a tool-call turn must come back ---------
+
+
+@pytest.mark.parametrize("keep_thinking", [True, False], ids=["thinking-kept", "thinking-dropped"])
+def test_claude_code_tool_round_trip_through_deepseek_thinking(
+    extra: Stack, tag: str, keep_thinking: bool
+) -> None:
+    client = extra.anthropic("fm-deepseek", tag)
+    prompt = '[[think]] [[tool get_weather {"city": "Paris"}]]'
+    first = client.messages.create(
+        model=DEEPSEEK_MODEL,
+        max_tokens=32000,
+        thinking={"type": "enabled", "budget_tokens": 8000},
+        tools=[WEATHER],  # type: ignore[list-item]
+        messages=[{"role": "user", "content": prompt}],
+    )
+    assert [b.type for b in first.content] == ["thinking", "tool_use"]
+    call = first.content[1]
+    # Claude Code may keep the (unsigned) thinking block or drop it.
+    kept = [b.model_dump() for b in first.content if keep_thinking or b.type != "thinking"]
+    events = raw_events(
+        client,
+        model=DEEPSEEK_MODEL,
+        max_tokens=32000,
+        thinking={"type": "enabled", "budget_tokens": 8000},
+        tools=[WEATHER],
+        messages=[
+            {"role": "user", "content": prompt},
+            {"role": "assistant", "content": kept},
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny"}]},  # type: ignore[union-attr]
+        ],
+    )  # fmt: skip
+    text = "".join(d["delta"].get("text", "") for n, d in events if n == "content_block_delta")
+    assert text == "Tool result: sunny"
+
+
+def test_openai_client_without_reasoning_content_through_deepseek(extra: Stack, tag: str) -> None:
+    client = extra.openai("fm-oai-deepseek", tag)
+    call = {
+        "id": "call_1",
+        "type": "function",
+        "function": {"name": "get_weather", "arguments": "{}"},
+    }
+    completion = client.chat.completions.create(
+        model=DEEPSEEK_MODEL,
+        tools=[OPENAI_WEATHER],  # type: ignore[list-item]
+        messages=[
+            {"role": "user", "content": "Weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},  # type: ignore[list-item]
+            {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+        ],
+    )
+    assert completion.choices[0].message.content == "Tool result: sunny"

@@ -1,6 +1,7 @@
 """Structured output through the real gateway, OpenAI-format clients (the
 official ``openai`` SDK) in front of every provider: ``response_format``
-reaches each upstream in its own terms and the answer is JSON."""
+reaches each upstream in its own terms and the answer is JSON; and the
+Anthropic format beside tools on Gemini."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from tests.ai.conftest import PROVIDERS, Stack
 from tests.ai.expect import OPENAI_COMPATIBLE, native_request, single_upstream
+from tests.ai.fixtures import WEATHER_TOOL
 
 KEYS = ["anthropic", "gemini", "gemini3", "openai", "hf", "dashscope"]
 
@@ -99,3 +101,37 @@ def test_json_object(fresh: Stack, tag: str, key: str, stream: bool) -> None:
     else:
         assert body["response_format"] == {"type": "json_object"}
     assert provider.name in (*OPENAI_COMPATIBLE, "anthropic", "gemini")
+
+
+_CLOSED_TRIP = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+    "required": ["city", "days"],
+    "additionalProperties": False,
+}
+
+
+@pytest.mark.parametrize("key", ["gemini", "gemini3"])
+def test_anthropic_format_beside_tools_on_gemini(fresh: Stack, tag: str, key: str) -> None:
+    """Gemini 3 takes JSON mode beside function declarations; Gemini 2.5
+    refuses the pair, so there the tools win and the format is dropped."""
+    provider = PROVIDERS[key]
+    client = fresh.anthropic(key, tag)
+    message = client.messages.create(
+        model=provider.model,
+        max_tokens=512,
+        tools=[WEATHER_TOOL],
+        messages=[{"role": "user", "content": "Plan a trip."}],
+        extra_body={"output_config": {"format": {"type": "json_schema", "schema": _CLOSED_TRIP}}},
+    )
+    assert message.stop_reason == "end_turn"
+    body = native_request(single_upstream(fresh, provider), provider, stream=False)
+    config = body.get("generationConfig", {})
+    assert body["tools"][0]["functionDeclarations"][0]["name"] == "get_weather"
+    text = message.content[-1].text  # type: ignore[union-attr]
+    if key == "gemini3":
+        assert config["responseMimeType"] == "application/json"
+        assert json.loads(text) == {"city": "Emulated city", "days": 0}
+    else:
+        assert "responseMimeType" not in config and "responseSchema" not in config
+        assert text.startswith("Hello from the gemini emulator")

@@ -196,7 +196,7 @@ async def test_several_files_and_admin_url_from_environment(
         (
             '_format_version: "3.0"\nplugins:\n- name: no-such-plugin\n',
             {},
-            "-: plugins[0].name: plugin 'no-such-plugin' not enabled",
+            "-: plugins[0].name: plugin 'no-such-plugin' is not supported by lockgate (supported: ai-proxy,",
         ),
         (
             '_format_version: "3.0"\nservices:\n- name: s\n  host: ${{ env "DECK_UNSET" }}\n',
@@ -256,8 +256,13 @@ async def test_several_errors_are_all_reported(admin_url: str) -> None:
 
 
 async def test_validate_is_offline_and_checks_references() -> None:
-    run = await gateway("validate", "-", stdin=TUTORIAL)  # no server anywhere
-    assert (run.status, run.out, run.err) == (0, "", "")
+    run = await gateway("validate", "-", stdin=TUTORIAL + FILE_LOG.split("\n", 2)[2])
+    # no server anywhere; it says what it checked
+    assert (run.status, run.err) == (0, "")
+    assert run.out == (
+        "1 file valid (-): 1 service, 1 route, 0 consumers, 1 plugin (file-log); "
+        "schemas, plugin configurations and references checked\n"
+    )
     dangling = (
         '_format_version: "3.0"\nroutes:\n- name: r\n  paths: [/a]\n  service:\n    name: ghost\n'
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -15,7 +14,9 @@ import pytest
 from tests.support.claude import claude_binary, make_home
 from tests.support.processes import start_emulator, start_gateway
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+#: The README's tutorials log to /tmp/claude.json: one such test at a time
+#: (tmux, which drives the terminal, is installed by `make test`).
+pytestmark = pytest.mark.xdist_group("tutorial-log")
 
 
 def _tmux(*args: str) -> str:

@@ -27,6 +27,9 @@ from tests.support.tutorial_run import (
     log_records,
 )
 
+#: The README's tutorials log to /tmp/claude.json: one such test at a time.
+pytestmark = pytest.mark.xdist_group("tutorial-log")
+
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[str]:
@@ -181,6 +184,11 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
         assert meta["response_model"]
         assert meta["request_mode"] == "stream"
         assert rec["upstream_uri"]
+        # No tutorial types in costs: list prices price every model but the Hub's.
+        if case.provider == "huggingface":
+            assert (usage["cost_source"], usage["cost"]) == ("unpriced", 0)
+        else:
+            assert usage["cost_source"] == "list_price" and usage["cost"] > 0, usage
         if case.provider == "gemini":
             tried = ai["tried_targets"]
             assert tried[0]["provider"] == "gemini" and tried[0]["model"] == case.model

@@ -4,6 +4,7 @@ refused with Anthropic's bodies."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import aiohttp
@@ -371,6 +372,15 @@ async def test_fail_directive(
     error_of(answer, status, kind)
     if status == 429:
         assert answer.headers["retry-after"] == "1"
+        # The requests limit is the one spent; resets are RFC 3339 timestamps.
+        assert answer.headers["anthropic-ratelimit-requests-remaining"] == "0"
+        reset = answer.headers["anthropic-ratelimit-requests-reset"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", reset)
+        for family in ("requests", "tokens", "input-tokens", "output-tokens"):
+            for field in ("limit", "remaining", "reset"):
+                assert f"anthropic-ratelimit-{family}-{field}" in answer.headers
+    else:
+        assert "retry-after" not in answer.headers
     with pytest.raises(anthropic.APIStatusError) as caught:
         await claude.messages.create(**body(f"[[fail {status}]]"))  # type: ignore[arg-type]
     assert caught.value.status_code == status

@@ -360,7 +360,11 @@ async def test_gemini_3_needs_thought_signatures(raw: Raw) -> None:
         },
         AUTH,
     )
-    assert "missing a thought_signature" in google_error(bad, 400, "INVALID_ARGUMENT")
+    assert google_error(bad, 400, "INVALID_ARGUMENT") == (
+        "Unable to submit request because function call `get_weather` in the 2. content block is "
+        "missing a `thought_signature`. Learn more: "
+        "https://docs.cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures"
+    )
 
 
 async def test_count_tokens_and_failures(raw: Raw) -> None:

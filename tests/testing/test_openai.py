@@ -388,6 +388,15 @@ async def test_fail_directive(
             answer.headers["retry-after"] == "1"
             and error_of(answer)["code"] == "rate_limit_exceeded"
         )
+        assert answer.headers["x-ratelimit-remaining-requests"] == "0"
+        assert answer.headers["x-ratelimit-reset-requests"] == "1s"
+    if status in (429, 503):
+        assert answer.headers["retry-after"] == "1"
+        for field in ("limit", "remaining", "reset"):
+            for unit in ("requests", "tokens"):
+                assert f"x-ratelimit-{field}-{unit}" in answer.headers
+    else:
+        assert "retry-after" not in answer.headers
     with pytest.raises(exc):
         await oai.chat.completions.create(model="gpt-4o", messages=user(f"[[fail {status}]]"))
 

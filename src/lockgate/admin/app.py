@@ -3,7 +3,9 @@
 :func:`build_admin_app` serves the operations of
 ``shared/reference/kong-admin-api/openapi.yaml`` with Kong's status codes and
 bodies: ``GET /``, ``GET /status``, the entity endpoints
-(:mod:`lockgate.admin.routes_entities`) and ``POST /config``
+(:mod:`lockgate.admin.routes_entities`), the schema endpoints tools read
+(``/plugins/enabled``, ``/schemas/...``: :mod:`lockgate.admin.routes_schemas`)
+and ``POST /config``
 (:mod:`lockgate.admin.routes_config`, which also documents lockgate's
 extensions: ``mode=apply``, ``dry_run=true``, ``GET /config``). Unknown paths
 answer 404 ``{"message": "Not found"}``, a known path with another method 405
@@ -42,7 +44,9 @@ from lockgate.admin.live_state import LiveState
 from lockgate.admin.responses import AdminError, config_error_response, json_response
 from lockgate.admin.routes_config import add_config_routes
 from lockgate.admin.routes_entities import add_entity_routes
+from lockgate.admin.routes_groups import add_group_routes
 from lockgate.admin.routes_metrics import add_metrics_route
+from lockgate.admin.routes_schemas import add_schema_routes
 from lockgate.admin.routes_usage import add_usage_routes
 from lockgate.config.errors import ConfigError
 from lockgate.plugins.registry import plugin_class, plugin_names, plugin_schemas
@@ -218,7 +222,9 @@ def build_admin_app(
     app.on_startup.append(load)
     app.router.add_get("/", _info, allow_head=False)
     app.router.add_get("/status", _status, allow_head=False)
+    add_schema_routes(app)
     add_entity_routes(app, live)
+    add_group_routes(app, live)
     add_config_routes(app, live)
     add_usage_routes(app, store)
     add_metrics_route(app, store, info, KONG_VERSION)

@@ -4,7 +4,10 @@ Each change is ``{"action": "create"|"update"|"delete", "kind", "type", "id",
 "name", "label"}`` (``type`` and ``label`` as decK prints them:
 ``plugin ai-proxy (global)``, ``plugin key-auth for service s1 and route
 r1``); an update also lists its changed leaves as ``fields``:
-``[{"field": "config.model.name", "old": ..., "new": ...}]``.
+``[{"field": "config.model.name", "old": ..., "new": ...}]``. Lists of
+records are compared item by item (``config.targets[1].model.name``), so a
+changed target never prints the whole list; a credential field is shown as
+``[masked]`` on both sides (:mod:`lockgate.config.secrets`).
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from lockgate.admin.config_check import ENTITY_TYPES
+from lockgate.config.secrets import MASK, is_secret_field, mask_fields
 from lockgate.config.state import KINDS, GatewayState
 
 __all__ = ["describe_changes", "entity_label", "keep_unchanged"]
 
 _STAMPS = ("created_at", "updated_at")
-_NAMES = {"services": "name", "routes": "name", "consumers": "username"}
+_NAMES = {"services": "name", "routes": "name", "consumers": "username", "consumer_groups": "name"}
 
 
 def _comparable(entity: dict[str, Any]) -> dict[str, Any]:
@@ -44,6 +48,10 @@ def _ref_name(state: GatewayState, kind: str, ref: Any) -> str | None:
         return str(ref["id"])
     if kind == "consumers":
         return str(entity.get("username") or entity.get("custom_id") or entity["id"])
+    if kind == "consumer_group_consumers":
+        group = _ref_name(state, "consumer_groups", entity.get("consumer_group"))
+        consumer = _ref_name(state, "consumers", entity.get("consumer"))
+        return f"{consumer} in {group}"
     return str(entity.get("name") or entity["id"])
 
 
@@ -56,6 +64,7 @@ def entity_label(state: GatewayState, kind: str, entity: dict[str, Any]) -> str:
                 ("service", "services"),
                 ("route", "routes"),
                 ("consumer", "consumers"),
+                ("consumer_group", "consumer_groups"),
             )
             if (name := _ref_name(state, target, entity.get(field))) is not None
         ]
@@ -68,6 +77,10 @@ def entity_label(state: GatewayState, kind: str, entity: dict[str, Any]) -> str:
         return f"{key[:4]}..." + (f" for consumer {owner}" if owner else "")
     if kind == "consumers":
         return str(entity.get("username") or entity.get("custom_id") or entity["id"])
+    if kind == "consumer_group_consumers":
+        group = _ref_name(state, "consumer_groups", entity.get("consumer_group"))
+        consumer = _ref_name(state, "consumers", entity.get("consumer"))
+        return f"{consumer} in {group}"
     return str(entity.get(_NAMES.get(kind, "name")) or entity["id"])
 
 
@@ -75,15 +88,36 @@ def _leaves(node: Any, prefix: str) -> Iterator[tuple[str, Any]]:
     if isinstance(node, dict) and node:
         for key, value in node.items():
             yield from _leaves(value, f"{prefix}.{key}" if prefix else str(key))
+    elif isinstance(node, list) and node and all(isinstance(item, dict) for item in node):
+        for index, item in enumerate(node):
+            yield from _leaves(item, f"{prefix}[{index}]")
     else:
         yield prefix, node
 
 
-def _field_changes(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+def _last_step(field: str) -> str:
+    return field.rpartition(".")[2].partition("[")[0]
+
+
+def _shown(field: str, value: Any, kind: str) -> Any:
+    if value is None:
+        return None
+    if is_secret_field(_last_step(field), kind):
+        return MASK
+    return mask_fields(value, kind)
+
+
+def _field_changes(
+    before: dict[str, Any], after: dict[str, Any], kind: str
+) -> list[dict[str, Any]]:
     old = dict(_leaves(_comparable(before), ""))
     new = dict(_leaves(_comparable(after), ""))
     return [
-        {"field": field, "old": old.get(field), "new": new.get(field)}
+        {
+            "field": field,
+            "old": _shown(field, old.get(field), kind),
+            "new": _shown(field, new.get(field), kind),
+        }
         for field in sorted(old.keys() | new.keys())
         if old.get(field) != new.get(field)
     ]
@@ -106,7 +140,7 @@ def describe_changes(old: GatewayState, new: GatewayState) -> list[dict[str, Any
             "label": entity_label(state, kind, entity),
         }
         if action == "update":
-            item["fields"] = _field_changes(old.entities[kind][eid], entity)
+            item["fields"] = _field_changes(old.entities[kind][eid], entity, kind)
         out.append(item)
     order = {kind: i for i, kind in enumerate(KINDS)}
     deletes = sorted((c for c in out if c["action"] == "delete"), key=lambda c: -order[c["kind"]])

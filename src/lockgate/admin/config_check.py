@@ -18,6 +18,7 @@ from typing import Any
 from lockgate.config.declarative import DeclarativeError
 from lockgate.config.entities import is_uuid, validate_entity
 from lockgate.config.errors import ConfigError
+from lockgate.config.secrets import MASK, is_secret_field
 from lockgate.config.state import KINDS, GatewayState
 from lockgate.plugins import registry
 
@@ -36,11 +37,19 @@ ENTITY_TYPES = {
     "consumers": "consumer",
     "plugins": "plugin",
     "keyauth_credentials": "key-auth",
+    "consumer_groups": "consumer-group",
+    "consumer_group_consumers": "consumer-group-consumer",
 }
 _REFS: dict[str, tuple[tuple[str, str], ...]] = {
     "routes": (("service", "services"),),
-    "plugins": (("service", "services"), ("route", "routes"), ("consumer", "consumers")),
+    "plugins": (
+        ("service", "services"),
+        ("route", "routes"),
+        ("consumer", "consumers"),
+        ("consumer_group", "consumer_groups"),
+    ),
     "keyauth_credentials": (("consumer", "consumers"),),
+    "consumer_group_consumers": (("consumer_group", "consumer_groups"), ("consumer", "consumers")),
 }
 _UNIQUE: dict[str, tuple[str, ...]] = {
     "services": ("id", "name"),
@@ -48,11 +57,14 @@ _UNIQUE: dict[str, tuple[str, ...]] = {
     "consumers": ("id", "username", "custom_id"),
     "plugins": ("id", "instance_name"),
     "keyauth_credentials": ("id", "key"),
+    "consumer_groups": ("id", "name"),
+    "consumer_group_consumers": (),
 }
 _KEYS = {
     "services": ("id", "name"),
     "routes": ("id", "name"),
     "consumers": ("id", "username", "custom_id"),
+    "consumer_groups": ("id", "name"),
 }
 
 
@@ -84,11 +96,19 @@ def _ref_key(ref: Any) -> str | None:
     return key if isinstance(key, str) else None
 
 
+def _hashable(value: Any) -> Any:
+    # An invalid file may hold a list or a record where a name belongs.
+    return value if value is None or isinstance(value, str | int | float) else repr(value)
+
+
 def _plugin_scope(item: dict[str, Any]) -> tuple[Any, ...]:
     return (
-        item.get("name"),
-        item.get("instance_name"),
-        *(_ref_key(item.get(field)) for field in ("service", "route", "consumer")),
+        _hashable(item.get("name")),
+        _hashable(item.get("instance_name")),
+        *(
+            _ref_key(item.get(field))
+            for field in ("service", "route", "consumer", "consumer_group")
+        ),
     )
 
 
@@ -123,12 +143,15 @@ def check_declarative(
             for field in _UNIQUE[kind]:
                 value = item.get(field)
                 if isinstance(value, str | int) and value != "":
-                    _duplicate(errors, seen, (kind, field, value), path, field, f"'{value}'")
+                    shown = MASK if is_secret_field(field, kind) else f"'{value}'"
+                    _duplicate(errors, seen, (kind, field, value), path, field, shown)
             if kind == "plugins":
                 scope = _plugin_scope(item)
                 where = ", ".join(
                     f"{f}={k}"
-                    for f, k in zip(("service", "route", "consumer"), scope[2:], strict=True)
+                    for f, k in zip(
+                        ("service", "route", "consumer", "consumer_group"), scope[2:], strict=True
+                    )
                     if k
                 )
                 _duplicate(
@@ -170,7 +193,7 @@ def check_declarative(
     return _in_file_order(errors)
 
 
-_TOP_ORDER = {"services": 0, "routes": 1, "consumers": 2, "plugins": 3}
+_TOP_ORDER = {"services": 0, "routes": 1, "consumers": 2, "consumer_groups": 3, "plugins": 4}
 _STEP = re.compile(r"(\w+)\[(\d+)\]")
 
 

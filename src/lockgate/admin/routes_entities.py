@@ -51,6 +51,7 @@ SERVICES = Collection("services", "services", "name")
 ROUTES = Collection("routes", "routes", "name")
 PLUGINS = Collection("plugins", "plugins", None)
 CONSUMERS = Collection("consumers", "consumers", "username")
+CONSUMER_GROUPS = Collection("consumer_groups", "consumer_groups", "name")
 KEYS = Collection("keyauth_credentials", "key-auth", "key")
 
 
@@ -265,7 +266,9 @@ def add_entity_routes(app: web.Application, live: LiveState) -> None:
         router.add_get(path, list_, allow_head=False)
         router.add_post(path, create)
 
-    def entity_routes(path: str, collection: Collection, parent: Parent | None = None) -> None:
+    def entity_routes(
+        path: str, collection: Collection, parent: Parent | None = None, *, get_route: bool = True
+    ) -> None:
         async def get(request: web.Request) -> web.Response:
             return await api.get(request, collection, parent)
 
@@ -278,7 +281,8 @@ def add_entity_routes(app: web.Application, live: LiveState) -> None:
         async def delete(request: web.Request) -> web.Response:
             return await api.delete(request, collection, parent)
 
-        router.add_get(path, get, allow_head=False)
+        if get_route:
+            router.add_get(path, get, allow_head=False)
         if parent is None:
             router.add_put(path, put)
             router.add_patch(path, patch)
@@ -297,3 +301,9 @@ def add_entity_routes(app: web.Application, live: LiveState) -> None:
     entity_routes("/consumers/{ident}", CONSUMERS)
     collection_routes("/consumers/{parent}/key-auth", KEYS, Parent(CONSUMERS, "consumer"))
     entity_routes("/consumers/{parent}/key-auth/{ident}", KEYS, Parent(CONSUMERS, "consumer"))
+    collection_routes("/consumer_groups", CONSUMER_GROUPS)
+    # GET of one group answers Kong's {consumer_group, plugins, consumers}: routes_groups.
+    entity_routes("/consumer_groups/{ident}", CONSUMER_GROUPS, get_route=False)
+    collection_routes(
+        "/consumer_groups/{parent}/plugins", PLUGINS, Parent(CONSUMER_GROUPS, "consumer_group")
+    )

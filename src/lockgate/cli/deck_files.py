@@ -18,20 +18,31 @@ from typing import Any, TextIO
 import yaml
 
 from lockgate.admin.config_check import check_declarative, flat_lines
-from lockgate.config.declarative import DeclarativeError, flatten, parse_document
+from lockgate.config.declarative import (
+    TOP_LEVEL_KINDS,
+    DeclarativeError,
+    flatten,
+    parse_document,
+)
 from lockgate.config.errors import ConfigError, ForeignKeyError
 from lockgate.config.state import GatewayState
 from lockgate.config.yaml_core import CoreLoader
 from lockgate.plugins.registry import plugin_class, plugin_schemas
 
-__all__ = ["CheckFailed", "DeckFiles", "dump_yaml", "read_files"]
+__all__ = ["CheckFailed", "DeckFiles", "deck_env_values", "dump_yaml", "read_files"]
 
-_TOP_LISTS = ("services", "routes", "consumers", "plugins")
 _ENV_NAME = re.compile(r"\$\{\{\s*env\s+\"(DECK_[^\"]*)\"\s*\}\}")
 _MERGED_PATH = re.compile(r"^(services|routes|consumers|plugins)\[(\d+)\]")
 #: Values of substituted variables shorter than this are not masked (they
 #: would mask unrelated text such as ``true`` or port numbers).
 _MASK_MIN = 4
+
+
+def deck_env_values(env: Mapping[str, str]) -> list[str]:
+    """What decK masks in its output: the value of every ``DECK_`` variable
+    of the environment, used by the files or not (longest first)."""
+    values = {v for k, v in env.items() if k.startswith("DECK_") and len(v) >= _MASK_MIN}
+    return sorted(values, key=len, reverse=True)
 
 
 class CheckFailed(Exception):
@@ -122,7 +133,7 @@ def read_files(names: list[str], stdin: TextIO, env: Mapping[str, str]) -> DeckF
             continue
         for kind, items in flat.items():
             files.decl.setdefault(kind, []).extend(items)
-        for key in _TOP_LISTS:
+        for key in TOP_LEVEL_KINDS:
             items = data.get(key) or []
             files.document.setdefault(key, []).extend(items)
             files.origins.setdefault(key, []).extend((name, i) for i in range(len(items)))

@@ -13,8 +13,10 @@ import argparse
 import asyncio
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
+from lockgate.cli.options import add_option
 from lockgate.store import StoreError, default_store_url, parse_store_url, redact_url
 
 __all__ = ["add_migrations_command"]
@@ -22,7 +24,7 @@ __all__ = ["add_migrations_command"]
 _UNREACHABLE = 2
 
 
-def add_migrations_command(subparsers: Any) -> None:
+def add_migrations_command(subparsers: Any, environ: Mapping[str, str]) -> None:
     migrations = subparsers.add_parser(
         "migrations",
         help="show or apply the store's schema migrations",
@@ -36,16 +38,24 @@ def add_migrations_command(subparsers: Any) -> None:
         ("up", "apply pending migrations (safe while nodes run or start)"),
     ):
         parser = commands.add_parser(name, help=text, description=text)
-        parser.add_argument(
+        add_option(
+            parser,
             "--store",
-            default=os.environ.get("LOCKGATE_STORE", ""),
+            help="the store: sqlite:///path/to/file.db or "
+            "postgresql://user:password@host:port/database",
+            default="",
+            shown_default="lockgate.db in the prefix",
+            environ=environ,
+            env="LOCKGATE_STORE",
             metavar="URL",
-            help="sqlite:///path/to/file.db or postgresql://user:password@host:port/database "
-            "(default: $LOCKGATE_STORE, else lockgate.db in the prefix)",
         )
-        parser.add_argument(
+        add_option(
+            parser,
             "--prefix",
-            default=os.environ.get("LOCKGATE_PREFIX", os.path.expanduser("~/.lockgate")),
+            help="the gateway's directory, whose lockgate.db is the default store",
+            default=os.path.expanduser("~/.lockgate"),
+            environ=environ,
+            env="LOCKGATE_PREFIX",
         )
         parser.set_defaults(func=_run)
 

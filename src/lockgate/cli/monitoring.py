@@ -41,14 +41,17 @@ class NodeMonitoring:
         self._runner: web.AppRunner | None = None
         self._pruner: asyncio.Task[None] | None = None
 
-    async def start(self, node_id: str, not_ready: Callable[[], str | None]) -> None:
+    async def start(
+        self, node_id: str, not_ready: Callable[[], str | None], *, serve: bool = True
+    ) -> None:
+        """Start the status listener (when set and ``serve``) and the ledger's pruning."""
         from aiohttp import web
 
         from lockgate.admin.app import KONG_VERSION
         from lockgate.admin.status_listener import build_status_app
         from lockgate.cli.process import split_listen
 
-        if self.settings.status_listen:
+        if serve and self.settings.status_listen:
             host, port = split_listen(self.settings.status_listen)
             app = build_status_app(
                 self.store,

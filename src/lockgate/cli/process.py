@@ -25,13 +25,18 @@ import socket
 import sys
 import time
 import urllib.request
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Settings", "start", "status", "stop"]
+from lockgate.cli.roles import NodeRole, cluster_problem
+
+__all__ = ["Settings", "split_listen", "start", "status", "stop"]
 
 log = logging.getLogger("lockgate")
+
+
+#: A data plane's status listener when --status-listen names none.
+DATA_PLANE_STATUS = "127.0.0.1:8100"
 
 
 @dataclass
@@ -43,12 +48,19 @@ class Settings:
     daemon: bool = False
     #: Store URL (may hold a password: show ``redact_url(store)`` only); empty: SQLite in the prefix.
     store: str = ""
-    #: HOST:PORT of the status listener (/metrics, /status/ready); empty: none.
+    #: HOST:PORT of the status listener (/metrics, /status/ready); empty: none, except
+    #: on a data plane, whose only listener besides the proxy it is (127.0.0.1:8100).
     status_listen: str = ""
     #: Keep a usage ledger row for every AI request.
     usage_ledger: bool = True
     #: Delete ledger rows older than this many days (0: keep them all).
     usage_retention_days: float = 30
+    #: Hybrid mode (Kong's names): "traditional", "control_plane" or "data_plane".
+    role: str = "traditional"
+    cluster_listen: str = "0.0.0.0:8005"
+    cluster_control_plane: str = ""
+    cluster_cert: str = ""
+    cluster_cert_key: str = ""
 
     @property
     def store_url(self) -> str:
@@ -106,19 +118,35 @@ def start(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
+    role = settings.role
     phost, pport = split_listen(settings.proxy_listen)
-    ahost, aport = split_listen(settings.admin_listen)
-    listeners = [(phost, pport, "proxy"), (ahost, aport, "Admin API")]
-    if settings.status_listen:
-        listeners.append((*split_listen(settings.status_listen), "status listener"))
-    for host, port, what in listeners:
+    ahost, aport = split_listen(
+        (settings.status_listen or DATA_PLANE_STATUS)
+        if role == "data_plane"
+        else settings.admin_listen
+    )
+    listens = [(phost, pport, "proxy"), (ahost, aport, "Admin API")]
+    if settings.status_listen and role != "data_plane":
+        listens.append((*split_listen(settings.status_listen), "status listener"))
+    if role == "control_plane":
+        listens = [(ahost, aport, "Admin API"), (*split_listen(settings.cluster_listen), "cluster")]
+        if settings.status_listen:
+            listens.append((*split_listen(settings.status_listen), "status listener"))
+    elif role == "data_plane":
+        listens = [(phost, pport, "proxy"), (ahost, aport, "status")]
+    problem = cluster_problem(settings)
+    if problem:
+        print(f"Error: {problem}", file=sys.stderr)
+        return 1
+    for host, port, what in listens:
         if not _port_free(host, port):
             print(
                 f"Error: cannot listen on {host}:{port} for the {what}: address already in use",
                 file=sys.stderr,
             )
             return 1
-    migrated = _prepare_store(settings.store_url)
+    # A data plane has no store of its own: only the cache of what its control plane sent.
+    migrated = [] if role == "data_plane" else _prepare_store(settings.store_url)
     if migrated is None:
         return 1
     if settings.daemon:
@@ -136,7 +164,15 @@ def start(settings: Settings) -> int:
         nonlocal code
         code = await _supervise(settings, (phost, pport), (ahost, aport))
 
-    run_loop(main())
+    if settings.role == "control_plane":
+        # Its cluster listener starts TLS on accepted sockets itself (to log why a
+        # data plane is refused), which uvloop's start_tls does not support; a
+        # control plane has no proxy hot path to speed up.
+        import asyncio
+
+        asyncio.run(main())
+    else:
+        run_loop(main())
     return code
 
 
@@ -199,7 +235,7 @@ def run_worker(
     prefix: str,
     worker_id: int,
     log_file: str | None,
-    ready: Any = None,
+    served: Any = None,
     usage_ledger: bool = False,
 ) -> None:
     """A worker process's entry point (spawned): logging, the plugin registry, the loop."""
@@ -211,40 +247,47 @@ def run_worker(
     # foreground (a daemon's stderr already is error.log: written once).
     setup_logging(log_file, foreground=True)
     run_loop(
-        worker_main(host, port, store_url, prefix, worker_id, plugin_classes(), ready, usage_ledger)
+        worker_main(
+            host, port, store_url, prefix, worker_id, plugin_classes(), served, usage_ledger
+        )
     )
 
 
 async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[str, int]) -> int:
+    """Run the node; ``admin`` is the Admin API's address (a data plane's status listener)."""
     from aiohttp import web
 
-    from lockgate.admin.app import build_admin_app
-    from lockgate.admin.readiness import add_readiness_route
     from lockgate.cli.monitoring import NodeMonitoring
+    from lockgate.cluster.data_plane import node_id
     from lockgate.counters.local import create_table
-    from lockgate.store import open_store, parse_store_url
+    from lockgate.store import parse_store_url
 
-    store = open_store(settings.store_url)
+    role = settings.role
+    count = 0 if role == "control_plane" else settings.workers  # a control plane proxies nothing
+    ctx = multiprocessing.get_context("spawn")
+    workers: dict[int, Any] = {}
+    served: dict[int, Any] = {}
+    stopping = asyncio.Event()
+    node = NodeRole(settings)
+    store = node.open_store()
+    store_url = node.worker_store_url
     # The node's rate-limiting counters, shared by its workers; they start from zero.
     create_table(os.path.join(settings.prefix, "counters"))
     monitoring = NodeMonitoring(settings, store)
-    ctx = multiprocessing.get_context("spawn")
-    workers: dict[int, Any] = {}
-    ready: dict[int, Any] = {}
 
     def spawn(index: int) -> None:
-        ready[index] = ctx.Event()
+        served[index] = ctx.Value("q", -1, lock=False)
         proc = ctx.Process(
             target=run_worker,
             # Passed to the child through a pipe, not its command line: the URL may hold a password.
             args=(
                 proxy[0],
                 proxy[1],
-                settings.store_url,
+                store_url,
                 settings.prefix,
                 index,
                 settings.log_file,
-                ready[index],
+                served[index],
                 settings.usage_ledger,
             ),
             name=f"lockgate-worker-{index}",
@@ -253,57 +296,49 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         proc.start()
         workers[index] = proc
 
-    stopping = asyncio.Event()
-
     def not_ready() -> str | None:
         if stopping.is_set():
             return "the node is shutting down"
         waiting = [
             i
-            for i in range(settings.workers)
-            if i not in workers or not ready[i].is_set() or not workers[i].is_alive()
+            for i in range(count)
+            if i not in workers or served[i].value < 0 or not workers[i].is_alive()
         ]
         if waiting:
-            return (
-                f"{len(waiting)} of {settings.workers} proxy workers do not yet listen "
-                "with a configuration"
-            )
+            return f"{len(waiting)} of {count} proxy workers do not yet listen with a configuration"
+        if role == "data_plane" and not all(served[i].value > 0 for i in range(count)):
+            return "no configuration received from the control plane yet"
         return None
 
-    node_info: dict[str, Any] = {
-        "proxy_listen": settings.proxy_listen,
-        "admin_listen": settings.admin_listen,
-        "workers": settings.workers,
-        "prefix": settings.prefix,
-        "node_id": str(uuid.uuid4()),
-        **parse_store_url(settings.store_url).kong_fields(),
-    }
-    app = build_admin_app(store, node_info=node_info)
-    add_readiness_route(app, not_ready)
+    app = await node.build_app(store, not_ready)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, admin[0], admin[1], reuse_address=True)
     await site.start()
-    await monitoring.start(str(node_info["node_id"]), not_ready)
-    for i in range(settings.workers):
+    # A data plane's status app (node.build_app) already holds its status listener.
+    await monitoring.start(node_id(settings.prefix), not_ready, serve=role != "data_plane")
+    for i in range(count):
         spawn(i)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    await _wait_listening(proxy, workers)
+    if count:
+        await _wait_listening(proxy, workers)
     with open(settings.pid_file, "w") as fh:
         fh.write(f"{os.getpid()}\n")
     log.info(
-        "lockgate %s ready: proxy on %s:%d (%d workers), Admin API on %s:%d, prefix %s, store %s",
+        "lockgate %s ready (%s): proxy on %s (%d workers), %s on %s:%d, prefix %s, store %s",
         _version(),
-        proxy[0],
-        proxy[1],
-        settings.workers,
+        role,
+        f"{proxy[0]}:{proxy[1]}" if count else "none",
+        count,
+        "status" if role == "data_plane" else "Admin API",
         admin[0],
         admin[1],
         settings.prefix,
-        parse_store_url(settings.store_url).shown,
+        parse_store_url(store_url).shown,
     )
+    await _warn_about_configuration(store, proxy[0])
     while not stopping.is_set():
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stopping.wait(), 0.5)
@@ -323,12 +358,22 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         if proc.is_alive():
             proc.kill()
     await monitoring.stop()
+    await node.close()
     await runner.cleanup()
     await store.close()
     with contextlib.suppress(OSError):
         os.unlink(settings.pid_file)
     log.info("lockgate stopped")
     return 0
+
+
+async def _warn_about_configuration(store: Any, proxy_host: str) -> None:
+    """What ``lockgate gateway apply`` would warn about, for the stored configuration."""
+    from lockgate.cli.config_warnings import config_warnings
+
+    _, state = await store.load()
+    for line in config_warnings(state.dump(), [proxy_host]):
+        log.warning("%s", line)
 
 
 async def _wait_listening(proxy: tuple[str, int], workers: dict[int, Any]) -> None:

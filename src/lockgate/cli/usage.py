@@ -5,53 +5,64 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 from lockgate.cli.admin_client import AdminClient, AdminUnreachable
 from lockgate.cli.gateway import DEFAULT_ADMIN_URL
+from lockgate.cli.options import add_option
 
 __all__ = ["add_usage_command", "format_table"]
 
 BY = ("consumer", "model", "provider", "route", "day", "hour", "minute")
 
 
-def add_usage_command(subparsers: Any) -> None:
+def add_usage_command(subparsers: Any, environ: Mapping[str, str]) -> None:
     parser = subparsers.add_parser(
         "usage",
         help="show AI usage (requests, tokens, cost) from the usage ledger",
         description="Totals of the usage ledger per consumer, model, provider, route, day "
         "or hour, read from the Admin API.",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--since",
-        default="7d",
-        metavar="AGE|TIME",
         help="start of the window: an age (30m, 12h, 7d, 2w), an ISO 8601 time or "
-        "seconds since the epoch (default: 7d)",
+        "seconds since the epoch",
+        default="7d",
+        environ=environ,
+        metavar="AGE|TIME",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--by",
+        help="what to total by",
         choices=BY,
         default="model",
-        help="what to total by (default: model)",
+        environ=environ,
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--consumer",
+        help="only this consumer's requests (username)",
         default=None,
-        help="only this consumer's requests (username; default: every consumer)",
+        shown_default="every consumer",
+        environ=environ,
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--admin-url",
-        default=None,
-        help=f"the Admin API (default: $LOCKGATE_ADMIN_URL or {DEFAULT_ADMIN_URL})",
+        help="the Admin API of the gateway to ask",
+        default=DEFAULT_ADMIN_URL,
+        environ=environ,
+        env="LOCKGATE_ADMIN_URL",
     )
     parser.set_defaults(func=_run)
 
 
 def _run(args: argparse.Namespace) -> int:
-    url = args.admin_url or os.environ.get("LOCKGATE_ADMIN_URL") or DEFAULT_ADMIN_URL
+    url = args.admin_url
     params = {"from": args.since, "group_by": args.by}
     if args.consumer:
         params["consumer"] = args.consumer

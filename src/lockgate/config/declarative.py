@@ -18,7 +18,7 @@ import yaml
 
 from lockgate.config.yaml_core import load_yaml
 
-__all__ = ["DeclarativeError", "load_files", "parse_document", "substitute_env"]
+__all__ = ["TOP_LEVEL_KINDS", "DeclarativeError", "load_files", "parse_document", "substitute_env"]
 
 _ENV_RE = re.compile(r"\$\{\{\s*env\s+\"([^\"]*)\"\s*\}\}")
 _TOKEN = "__lockgate_env_{}__"
@@ -33,12 +33,15 @@ _TOP_LEVEL = {
     "routes",
     "plugins",
     "consumers",
+    "consumer_groups",
     "upstreams",
     "certificates",
     "ca_certificates",
     "vaults",
 }
-_SUPPORTED = {"services", "routes", "plugins", "consumers"}
+#: The top-level lists of a decK file that lockgate takes, in file order.
+TOP_LEVEL_KINDS = ("services", "routes", "consumers", "consumer_groups", "plugins")
+_SUPPORTED = set(TOP_LEVEL_KINDS)
 
 
 class DeclarativeError(Exception):
@@ -137,12 +140,28 @@ def _list(data: Mapping[str, Any], key: str, path: str, source: str) -> list[dic
     return items
 
 
+_UUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+def _named_refs(item: dict[str, Any]) -> dict[str, Any]:
+    """Kong's declarative files let a reference be a bare name or id
+    (``route: my-route``); every later step expects a record."""
+    for field in ("service", "route", "consumer"):
+        value = item.get(field)
+        if isinstance(value, str):
+            key = "id" if _UUID.match(value) else ("username" if field == "consumer" else "name")
+            item[field] = {key: value}
+    return item
+
+
 def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]]:
     """Nested decK entities -> flat lists per kind, with ``_path`` and references."""
     out: dict[str, list[dict[str, Any]]] = {
         "services": [],
         "routes": [],
         "consumers": [],
+        "consumer_groups": [],
+        "consumer_group_consumers": [],
         "plugins": [],
         "keyauth_credentials": [],
     }
@@ -150,7 +169,7 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
     def plugins(parent: dict[str, Any], path: str, scope: dict[str, Any]) -> None:
         for i, plugin in enumerate(_list(parent, "plugins", path, source)):
             item = {**plugin, **scope, "_path": f"{source}: {path}plugins[{i}]"}
-            out["plugins"].append(item)
+            out["plugins"].append(_named_refs(item))
 
     def ref(entity: dict[str, Any], field: str) -> dict[str, Any]:
         if entity.get("id"):
@@ -174,12 +193,24 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
         plugins(service, path, {"service": ref(service, "service")})
     for i, route in enumerate(_list(data, "routes", "", source)):
         item = {k: v for k, v in route.items() if k != "plugins"}
-        out["routes"].append({**item, "_path": f"{source}: routes[{i}]"})
+        out["routes"].append(_named_refs({**item, "_path": f"{source}: routes[{i}]"}))
         plugins(route, f"routes[{i}].", {"route": ref(route, "route")})
     for i, consumer in enumerate(_list(data, "consumers", "", source)):
         path = f"consumers[{i}]."
-        item = {k: v for k, v in consumer.items() if k not in ("plugins", "keyauth_credentials")}
+        item = {
+            k: v
+            for k, v in consumer.items()
+            if k not in ("plugins", "keyauth_credentials", "groups")
+        }
         out["consumers"].append({**item, "_path": f"{source}: consumers[{i}]"})
+        for j, group in enumerate(_list(consumer, "groups", path, source)):
+            out["consumer_group_consumers"].append(
+                {
+                    "consumer_group": ref(group, "consumer_group"),
+                    "consumer": ref(consumer, "consumer"),
+                    "_path": f"{source}: {path}groups[{j}]",
+                }
+            )
         for j, cred in enumerate(_list(consumer, "keyauth_credentials", path, source)):
             out["keyauth_credentials"].append(
                 {
@@ -189,6 +220,19 @@ def flatten(data: dict[str, Any], source: str) -> dict[str, list[dict[str, Any]]
                 }
             )
         plugins(consumer, path, {"consumer": ref(consumer, "consumer")})
+    for i, group in enumerate(_list(data, "consumer_groups", "", source)):
+        path = f"consumer_groups[{i}]."
+        item = {k: v for k, v in group.items() if k not in ("plugins", "consumers")}
+        out["consumer_groups"].append({**item, "_path": f"{source}: consumer_groups[{i}]"})
+        for j, member in enumerate(_list(group, "consumers", path, source)):
+            out["consumer_group_consumers"].append(
+                {
+                    "consumer_group": ref(group, "consumer_group"),
+                    "consumer": ref(member, "consumer"),
+                    "_path": f"{source}: {path}consumers[{j}]",
+                }
+            )
+        plugins(group, path, {"consumer_group": ref(group, "consumer_group")})
     plugins(data, "", {})
     return out
 

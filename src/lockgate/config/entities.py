@@ -68,10 +68,10 @@ class _Entity(BaseModel):
     def _string_refs(cls, data: Any) -> Any:
         # decK lets a reference be a bare name or id: ``service: example-service``.
         if isinstance(data, dict) and any(
-            isinstance(data.get(f), str) for f in ("service", "route", "consumer")
+            isinstance(data.get(f), str) for f in ("service", "route", "consumer", "consumer_group")
         ):
             data = dict(data)
-            for f in ("service", "route", "consumer"):
+            for f in ("service", "route", "consumer", "consumer_group"):
                 value = data.get(f)
                 if isinstance(value, str):
                     key = "id" if is_uuid(value) else ("username" if f == "consumer" else "name")
@@ -143,6 +143,8 @@ class Service(_Entity):
         # A url that is not a string is left to the field's own check ("a valid string").
         if isinstance(data, dict) and isinstance(data.get("url"), str) and data["url"]:
             url = data["url"]
+            if not isinstance(url, str):
+                raise ValueError("url: expected a string")
             parts = urlsplit(url)
             if not parts.scheme or not parts.hostname:
                 raise ValueError(f"url: invalid url '{url}'")
@@ -243,6 +245,7 @@ class Plugin(_Entity):
     route: Ref | None = None
     service: Ref | None = None
     consumer: Ref | None = None
+    consumer_group: Ref | None = None
 
     _instance = field_validator("instance_name")(classmethod(lambda cls, v: _check_name(v)))
 
@@ -260,6 +263,19 @@ class Consumer(_Entity):
         return self
 
 
+class ConsumerGroup(_Entity):
+    name: str
+
+    _name = field_validator("name")(classmethod(lambda cls, v: _check_name(v)))
+
+
+class ConsumerGroupConsumer(_Entity):
+    """A consumer's membership of a group (Kong's ``consumer_group_consumers``)."""
+
+    consumer_group: Ref
+    consumer: Ref
+
+
 class KeyAuthCredential(_Entity):
     key: str | None = None
     ttl: int | None = None
@@ -271,6 +287,8 @@ ENTITY_KINDS: dict[str, type[_Entity]] = {
     "routes": Route,
     "plugins": Plugin,
     "consumers": Consumer,
+    "consumer_groups": ConsumerGroup,
+    "consumer_group_consumers": ConsumerGroupConsumer,
     "keyauth_credentials": KeyAuthCredential,
 }
 
@@ -320,7 +338,7 @@ def validate_entity(kind: str, data: dict[str, Any]) -> dict[str, Any]:
             f"schema violation ({detail})" if count else f"{count} schema {noun}", fields
         ) from exc
     out = obj.model_dump(exclude={"url"})
-    for ref in ("service", "route", "consumer", "client_certificate"):
+    for ref in ("service", "route", "consumer", "consumer_group", "client_certificate"):
         if isinstance(out.get(ref), dict):
             out[ref] = (
                 {"id": out[ref]["id"]}

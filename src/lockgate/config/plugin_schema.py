@@ -9,6 +9,7 @@ the arrows keep pointing down (plugins -> config, never config -> plugins).
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -17,7 +18,13 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from lockgate.config.entities import pydantic_fields
 from lockgate.config.errors import SchemaError
 
-__all__ = ["PluginConfig", "PluginSchema", "PluginSchemas", "validate_plugin_config"]
+__all__ = [
+    "PluginConfig",
+    "PluginSchema",
+    "PluginSchemas",
+    "unknown_plugin_text",
+    "validate_plugin_config",
+]
 
 
 class PluginConfig(BaseModel):
@@ -38,16 +45,22 @@ class PluginSchema(Protocol):
 PluginSchemas = Mapping[str, PluginSchema]
 
 
+def unknown_plugin_text(name: str, known: list[str]) -> str:
+    """Names the plugins lockgate has, and the closest one (Kong's advice about
+    its ``plugins`` property would not help: lockgate has no such setting)."""
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"plugin '{name}' is not supported by lockgate (supported: {', '.join(known)}){hint}"
+
+
 def validate_plugin_config(
     schemas: PluginSchemas, name: str, config: dict[str, Any] | None
 ) -> dict[str, Any]:
     """Validate a plugin's config; return it with every default filled in."""
     schema = schemas.get(name)
     if schema is None:
-        raise SchemaError(
-            f"schema violation (name: plugin '{name}' not enabled; add it to 'plugins' configuration property)",
-            {"name": f"plugin '{name}' not enabled; add it to 'plugins' configuration property"},
-        )
+        message = unknown_plugin_text(name, sorted(schemas))
+        raise SchemaError(f"schema violation (name: {message})", {"name": message})
     try:
         model = schema.Config.model_validate(config or {})
     except ValidationError as exc:

@@ -26,11 +26,20 @@ from lockgate.config.errors import (
     UniqueError,
 )
 from lockgate.config.plugin_schema import PluginSchemas, validate_plugin_config
+from lockgate.config.secrets import MASK, is_secret_field
 
 __all__ = ["KINDS", "GatewayState"]
 
 #: Kinds in dependency order (referenced kinds first).
-KINDS = ("services", "routes", "consumers", "plugins", "keyauth_credentials")
+KINDS = (
+    "services",
+    "routes",
+    "consumers",
+    "consumer_groups",
+    "consumer_group_consumers",
+    "plugins",
+    "keyauth_credentials",
+)
 
 _UNIQUE: dict[str, tuple[str, ...]] = {
     "services": ("name",),
@@ -38,12 +47,38 @@ _UNIQUE: dict[str, tuple[str, ...]] = {
     "consumers": ("username", "custom_id"),
     "keyauth_credentials": ("key",),
     "plugins": ("instance_name",),
+    "consumer_groups": ("name",),
 }
-_NAME_FIELD = {"services": "name", "routes": "name", "consumers": "username"}
+_NAME_FIELD = {
+    "services": "name",
+    "routes": "name",
+    "consumers": "username",
+    "consumer_groups": "name",
+}
 _REFS: dict[str, tuple[tuple[str, str], ...]] = {
     "routes": (("service", "services"),),
-    "plugins": (("service", "services"), ("route", "routes"), ("consumer", "consumers")),
+    "plugins": (
+        ("service", "services"),
+        ("route", "routes"),
+        ("consumer", "consumers"),
+        ("consumer_group", "consumer_groups"),
+    ),
     "keyauth_credentials": (("consumer", "consumers"),),
+    "consumer_group_consumers": (("consumer_group", "consumer_groups"), ("consumer", "consumers")),
+}
+#: What dies with an entity (Kong's cascades): (child kind, its reference field).
+_CASCADES: dict[str, tuple[tuple[str, str], ...]] = {
+    "services": (("plugins", "service"),),
+    "routes": (("plugins", "route"),),
+    "consumers": (
+        ("plugins", "consumer"),
+        ("keyauth_credentials", "consumer"),
+        ("consumer_group_consumers", "consumer"),
+    ),
+    "consumer_groups": (
+        ("plugins", "consumer_group"),
+        ("consumer_group_consumers", "consumer_group"),
+    ),
 }
 
 
@@ -116,7 +151,11 @@ class GatewayState:
         for field, target in _REFS.get(kind, ()):
             ref = entity.get(field)
             if not ref:
-                entity[field] = None
+                if field == "consumer_group":
+                    # Kong's open-source plugin entity has no such field: shown only when set.
+                    entity.pop(field, None)
+                else:
+                    entity[field] = None
                 continue
             key = ref.get("id") or ref.get("name") or ref.get("username")
             found = self.find(target, key) if key else None
@@ -136,9 +175,26 @@ class GatewayState:
                 continue
             for other in self.entities[kind].values():
                 if other["id"] != entity["id"] and other.get(field) == value:
+                    if is_secret_field(field, kind):
+                        value = MASK  # a key-auth key is a credential
                     raise UniqueError(
                         f"UNIQUE violation detected on '{{{field}=\"{value}\"}}'",
                         {field: f"UNIQUE violation detected on '{{{field}=\"{value}\"}}'"},
+                    )
+        if kind == "consumer_group_consumers":
+            pair = (entity["consumer_group"]["id"], entity["consumer"]["id"])
+            for other in self.entities[kind].values():
+                if (
+                    other["id"] != entity["id"]
+                    and (
+                        other["consumer_group"]["id"],
+                        other["consumer"]["id"],
+                    )
+                    == pair
+                ):
+                    raise UniqueError(
+                        "the consumer is already in this consumer group",
+                        {"consumer": "already in this consumer group"},
                     )
         if kind == "plugins":
             scope = _plugin_scope(entity)
@@ -148,7 +204,9 @@ class GatewayState:
                         ", ".join(
                             f"{k}={v}"
                             for k, v in zip(
-                                ("route", "service", "consumer"), scope[1:4], strict=True
+                                ("route", "service", "consumer", "consumer_group"),
+                                scope[1:5],
+                                strict=True,
                             )
                             if v
                         )
@@ -211,11 +269,10 @@ class GatewayState:
                 {"@referenced_by": "routes"},
             )
         del self.entities[kind][entity["id"]]
-        # Cascades Kong performs: plugins and credentials die with their parent.
-        for child_kind, field in (("plugins", kind[:-1]), ("keyauth_credentials", "consumer")):
-            if field in ("service", "route", "consumer"):
-                for child in list(self.iter_refs(child_kind, field, entity["id"])):
-                    del self.entities[child_kind][child["id"]]
+        # Cascades Kong performs: plugins, credentials and memberships die with their parent.
+        for child_kind, field in _CASCADES.get(kind, ()):
+            for child in list(self.iter_refs(child_kind, field, entity["id"])):
+                del self.entities[child_kind][child["id"]]
 
     # -- declarative ----------------------------------------------------------
 
@@ -259,6 +316,20 @@ class GatewayState:
             return next(
                 (e for e in self.entities[kind].values() if e.get("key") == item.get("key")), None
             )
+        if kind == "consumer_group_consumers":
+            probe = dict(item)
+            try:
+                new._resolve_refs(kind, probe)
+            except ConfigError:
+                return None
+            return next(
+                (
+                    e
+                    for e in self.entities[kind].values()
+                    if self._label_pair(e) == new._label_pair(probe)
+                ),
+                None,
+            )
         if kind == "plugins":
             probe = dict(item)
             try:
@@ -275,12 +346,38 @@ class GatewayState:
                     return entity
         return None
 
+    def _label_pair(self, membership: dict[str, Any]) -> tuple[Any, Any]:
+        group = self.entities["consumer_groups"].get(membership["consumer_group"]["id"]) or {}
+        consumer = self.entities["consumers"].get(membership["consumer"]["id"]) or {}
+        return (group.get("name"), consumer.get("username") or consumer.get("custom_id"))
+
+    def groups_of(self, consumer_id: str) -> list[dict[str, Any]]:
+        """The consumer groups a consumer belongs to, by name."""
+        groups = self.entities["consumer_groups"]
+        found = [
+            groups[m["consumer_group"]["id"]]
+            for m in self.entities["consumer_group_consumers"].values()
+            if m["consumer"]["id"] == consumer_id and m["consumer_group"]["id"] in groups
+        ]
+        return sorted(found, key=lambda g: g["name"])
+
+    def members_of(self, group_id: str) -> list[dict[str, Any]]:
+        """The consumers in a consumer group, oldest first."""
+        consumers = self.entities["consumers"]
+        found = [
+            consumers[m["consumer"]["id"]]
+            for m in self.entities["consumer_group_consumers"].values()
+            if m["consumer_group"]["id"] == group_id and m["consumer"]["id"] in consumers
+        ]
+        return sorted(found, key=lambda c: (c.get("created_at") or 0, c["id"]))
+
     def _scope_names(self, plugin: dict[str, Any]) -> tuple[Any, ...]:
         out: list[Any] = [plugin.get("name"), plugin.get("instance_name")]
         for field, target in (
             ("route", "routes"),
             ("service", "services"),
             ("consumer", "consumers"),
+            ("consumer_group", "consumer_groups"),
         ):
             ref = plugin.get(field)
             if not ref:
@@ -319,6 +416,28 @@ class GatewayState:
                 items.append(item)
             if items:
                 out[kind] = items
+        # decK nests keys and memberships under their consumer.
+        consumers = {
+            c["username"] if c.get("username") else c.get("custom_id"): c
+            for c in out.get("consumers", [])
+        }
+        for kind, field in (
+            ("keyauth_credentials", "keyauth_credentials"),
+            ("consumer_group_consumers", "groups"),
+        ):
+            kept = []
+            for item in out.pop(kind, []):
+                ref = item.get("consumer") or {}
+                owner = consumers.get(ref.get("username"))
+                if owner is None:
+                    kept.append(item)
+                    continue
+                nested = {k: v for k, v in item.items() if k != "consumer"}
+                if kind == "consumer_group_consumers":
+                    nested = nested["consumer_group"]
+                owner.setdefault(field, []).append(nested)
+            if kept:
+                out[kind] = kept
         return out
 
     def diff(self, other: GatewayState) -> list[dict[str, Any]]:
@@ -349,6 +468,7 @@ def _plugin_scope(plugin: dict[str, Any]) -> tuple[Any, ...]:
         (plugin.get("route") or {}).get("id"),
         (plugin.get("service") or {}).get("id"),
         (plugin.get("consumer") or {}).get("id"),
+        (plugin.get("consumer_group") or {}).get("id"),
         plugin.get("instance_name"),
     )
 

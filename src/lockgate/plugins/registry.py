@@ -10,10 +10,17 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from lockgate.config.plugin_schema import PluginSchemas, validate_plugin_config
+from lockgate.config.plugin_schema import PluginSchemas, unknown_plugin_text, validate_plugin_config
 from lockgate.plugins.base import PluginHandler
 
-__all__ = ["plugin_class", "plugin_classes", "plugin_names", "plugin_schemas", "validate"]
+__all__ = [
+    "plugin_class",
+    "plugin_classes",
+    "plugin_names",
+    "plugin_schemas",
+    "unknown_plugin_message",
+    "validate",
+]
 
 
 @cache
@@ -55,3 +62,8 @@ def plugin_class(name: str) -> type[PluginHandler] | None:
 def validate(name: str, config: dict[str, Any] | None) -> dict[str, Any]:
     """One plugin's config, validated, with every default filled in."""
     return validate_plugin_config(plugin_schemas(), name, config)
+
+
+def unknown_plugin_message(name: str) -> str:
+    """Names the plugins lockgate has, and the closest one."""
+    return unknown_plugin_text(name, plugin_names())

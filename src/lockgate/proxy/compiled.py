@@ -13,16 +13,23 @@ from lockgate.proxy.worker_env import WorkerEnv
 
 __all__ = ["Chain", "CompiledConfig"]
 
-# Kong's precedence, most specific first, by which of (consumer, route, service) a plugin names.
+# Kong's precedence, higher wins, by which of (consumer, consumer group, route, service) a
+# plugin names: consumer+route+service, group+route+service, consumer+route,
+# consumer+service, group+route, group+service, route+service, consumer, group,
+# route, service, global.
 _SPECIFICITY = {
-    (True, True, True): 8,
-    (True, True, False): 7,
-    (True, False, True): 6,
-    (False, True, True): 5,
-    (True, False, False): 4,
-    (False, True, False): 3,
-    (False, False, True): 2,
-    (False, False, False): 1,
+    (True, False, True, True): 12,
+    (False, True, True, True): 11,
+    (True, False, True, False): 10,
+    (True, False, False, True): 9,
+    (False, True, True, False): 8,
+    (False, True, False, True): 7,
+    (False, False, True, True): 6,
+    (True, False, False, False): 5,
+    (False, True, False, False): 4,
+    (False, False, True, False): 3,
+    (False, False, False, True): 2,
+    (False, False, False, False): 1,
 }
 
 
@@ -73,8 +80,15 @@ class CompiledConfig:
                 continue
             config = cls.Config.model_validate(entity.get("config") or {})
             self.handlers.append(cls(entity, config, env))
-        self.has_consumer_plugins = any(h.entity.get("consumer") for h in self.handlers)
+        self.has_consumer_plugins = any(
+            h.entity.get("consumer") or h.entity.get("consumer_group") for h in self.handlers
+        )
         self.consumers = state.entities["consumers"]
+        #: Each consumer's groups, by name (a consumer in several groups: the first name wins
+        #: between group-scoped plugins of the same name).
+        self.groups_of: dict[str, list[str]] = {
+            cid: [g["id"] for g in state.groups_of(cid)] for cid in self.consumers
+        }
         self.keyauth_by_key = {c["key"]: c for c in state.entities["keyauth_credentials"].values()}
         self._chains: dict[tuple[str | None, str | None, str | None], Chain] = {}
 
@@ -90,11 +104,15 @@ class CompiledConfig:
     def _build(
         self, route_id: str | None, service_id: str | None, consumer_id: str | None
     ) -> Chain:
-        best: dict[tuple[str, str | None], tuple[int, PluginHandler]] = {}
+        best: dict[tuple[str, str | None], tuple[int, int, PluginHandler]] = {}
         consumer_scoped = False
+        groups = self.groups_of.get(consumer_id or "", [])
         for handler in self.handlers:
             e = handler.entity
-            refs = {f: (e.get(f) or {}).get("id") for f in ("consumer", "route", "service")}
+            refs = {
+                f: (e.get(f) or {}).get("id")
+                for f in ("consumer", "consumer_group", "route", "service")
+            }
             if refs["route"] and refs["route"] != route_id:
                 continue
             if refs["service"] and refs["service"] != service_id:
@@ -103,14 +121,25 @@ class CompiledConfig:
                 consumer_scoped = True
                 if refs["consumer"] != consumer_id:
                     continue
+            rank = 0
+            if refs["consumer_group"]:
+                consumer_scoped = True
+                if refs["consumer_group"] not in groups:
+                    continue
+                rank = groups.index(refs["consumer_group"])
             score = _SPECIFICITY[
-                (bool(refs["consumer"]), bool(refs["route"]), bool(refs["service"]))
+                (
+                    bool(refs["consumer"]),
+                    bool(refs["consumer_group"]),
+                    bool(refs["route"]),
+                    bool(refs["service"]),
+                )
             ]
             key = (e["name"], None)
             current = best.get(key)
-            if current is None or score > current[0]:
-                best[key] = (score, handler)
-        return Chain([h for _, h in best.values()], consumer_scoped)
+            if current is None or (score, -rank) > (current[0], -current[1]):
+                best[key] = (score, rank, handler)
+        return Chain([h for _, _, h in best.values()], consumer_scoped)
 
     async def close(self) -> None:
         for handler in self.handlers:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aiohttp import web
 from multidict import CIMultiDict
 
+from lockgate.proxy.malformed import BODY_ERRORS, body_fault
+
 if TYPE_CHECKING:
     from lockgate.proxy.compiled import CompiledConfig
     from lockgate.proxy.plugin import PluginHandler
@@ -26,6 +28,7 @@ __all__ = [
     "HOP_BY_HOP",
     "Exit",
     "RequestContext",
+    "UnreadableBody",
     "Upstream",
     "UpstreamResponse",
 ]
@@ -47,6 +50,21 @@ class Exit(Exception):
         self.status = status
         self.body = body
         self.headers = headers or {}
+
+
+class UnreadableBody(Exit):
+    """The gateway's 400 for a request body that cannot be read (a
+    Content-Encoding that lies), in Kong's shape; the route's AI plugin
+    restates ``message`` in its client's format
+    (:meth:`~lockgate.proxy.plugin.PluginHandler.client_error`)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, {"message": message})
+        self.message = message
+
+    @classmethod
+    def of(cls, exc: BaseException, content_encoding: str = "") -> UnreadableBody:
+        return cls(f"Cannot read the request body: {body_fault(exc, content_encoding)}")
 
 
 @dataclass(slots=True)
@@ -127,11 +145,14 @@ class RequestContext:
             raise Exit(413, {"message": "Request size limit exceeded"})
         chunks = []
         size = 0
-        async for chunk in request.content.iter_any():
-            size += len(chunk)
-            if limit and size > limit:
-                raise Exit(413, {"message": "Request size limit exceeded"})
-            chunks.append(chunk)
+        try:
+            async for chunk in request.content.iter_any():
+                size += len(chunk)
+                if limit and size > limit:
+                    raise Exit(413, {"message": "Request size limit exceeded"})
+                chunks.append(chunk)
+        except BODY_ERRORS as exc:
+            raise UnreadableBody.of(exc, request.headers.get("Content-Encoding", "")) from exc
         self.body = b"".join(chunks)
         self.body_read = True
         self.request_size = size

@@ -16,9 +16,12 @@ bug of ours.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 from typing import Any
 
+import orjson
 from aiohttp import web
 from aiohttp.http_exceptions import (
     BadHttpMessage,
@@ -34,12 +37,32 @@ from aiohttp.http_exceptions import (
     TransferEncodingError,
 )
 
-__all__ = ["BODY_ERRORS", "MalformedRequestLog", "body_fault", "describe", "phase"]
+__all__ = [
+    "BODY_ERRORS",
+    "MalformedRequestLog",
+    "MalformedRequestServer",
+    "body_fault",
+    "describe",
+    "phase",
+]
+
+
+#: llhttp's reasons are fixed texts ("Invalid character in chunk size"); anything
+#: else in that place is not trusted to be one.
+_REASON = re.compile(r"[A-Za-z][A-Za-z0-9 '_-]{2,80}")
+
+
+def _parser_reason(exc: HttpProcessingError) -> str | None:
+    """llhttp's reason, the text before the quoted bytes in aiohttp's message
+    (``"Invalid header value char:\n\n  b'...'"``)."""
+    reason, sep, _ = str(exc.message).partition(":\n\n")
+    return reason if sep and _REASON.fullmatch(reason) else None
 
 
 def phase(exc: HttpProcessingError) -> str:
     """Which part of the request could not be read."""
-    if isinstance(exc, PayloadEncodingError):
+    reason = _parser_reason(exc) or ""
+    if isinstance(exc, PayloadEncodingError) or "chunk" in reason.lower():
         return "the request body"
     return "the request head"
 
@@ -54,8 +77,8 @@ def body_fault(exc: BaseException, content_encoding: str = "") -> str:
     if isinstance(exc, web.RequestPayloadError) and exc.__cause__ is not None:
         exc = exc.__cause__
     if isinstance(exc, ContentEncodingError):
-        shown = content_encoding.strip()[:40] or "its Content-Encoding"
-        return f"it does not decode as its Content-Encoding ({shown})"
+        shown = content_encoding.strip()[:40]
+        return "it does not decode as its Content-Encoding" + (f" ({shown})" if shown else "")
     if isinstance(exc, ContentLengthError):
         return "it is shorter than its Content-Length"
     if isinstance(exc, TransferEncodingError):
@@ -81,8 +104,51 @@ def describe(exc: HttpProcessingError) -> str:
     if isinstance(exc, PayloadEncodingError):
         return "a body that " + body_fault(exc).removeprefix("it ")
     if isinstance(exc, BadHttpMessage):
-        return "a malformed request"
+        reason = _parser_reason(exc)
+        return (
+            f"a malformed request ({reason[0].lower()}{reason[1:]})"
+            if reason
+            else ("a malformed request")
+        )
     return f"an HTTP error {exc.code}"
+
+
+class _JsonErrorHandler(web.RequestHandler):
+    def handle_error(
+        self,
+        request: web.BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        response = super().handle_error(request, status, exc, message)  # logs, closes
+        if not isinstance(exc, HttpProcessingError):
+            return response
+        answer = web.Response(
+            status=status,
+            body=orjson.dumps({"message": f"Bad request: {describe(exc)}"}),
+            content_type="application/json",
+        )
+        answer.force_close()
+        return answer
+
+
+class MalformedRequestServer(web.Server):
+    """aiohttp's low-level server, answering a request it cannot parse in
+    Kong's JSON shape (``{"message": "Bad request: an invalid header"}``)
+    instead of aiohttp's text, which quotes the offending bytes back."""
+
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        # What the per-connection protocol takes (the server's own options aside).
+        self._protocol_options = {
+            k: v
+            for k, v in kwargs.items()
+            if k not in ("request_factory", "handler_cancellation", "loop")
+        }
+
+    def __call__(self) -> web.RequestHandler:
+        return _JsonErrorHandler(self, loop=asyncio.get_running_loop(), **self._protocol_options)
 
 
 class MalformedRequestLog(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -92,28 +158,31 @@ class MalformedRequestLog(logging.LoggerAdapter):  # type: ignore[type-arg]
         super().__init__(logger, {})
 
     def exception(self, msg: object, *args: Any, exc_info: Any = True, **kwargs: Any) -> None:
-        if isinstance(exc_info, HttpProcessingError):
-            remote = args[0] if args else "?"
-            self.logger.warning(
-                "malformed HTTP request from %s while reading %s: %s",
-                remote,
-                phase(exc_info),
-                describe(exc_info),
-            )
+        fault = _parse_fault(exc_info)
+        if fault is not None:
+            self.logger.warning(_one_line(fault, args))
             return
         self.logger.error(msg, *args, exc_info=exc_info, **kwargs)
 
     def debug(self, msg: object, *args: Any, **kwargs: Any) -> None:
         # aiohttp logs TLS-on-a-plain-port at debug level with the same traceback.
-        exc_info = kwargs.get("exc_info")
-        if isinstance(exc_info, HttpProcessingError):
-            if self.logger.isEnabledFor(logging.DEBUG):
-                remote = args[0] if args else "?"
-                self.logger.debug(
-                    "malformed HTTP request from %s while reading %s: %s",
-                    remote,
-                    phase(exc_info),
-                    describe(exc_info),
-                )
+        fault = _parse_fault(kwargs.get("exc_info"))
+        if fault is not None:
+            self.logger.debug(_one_line(fault, args))
             return
         self.logger.debug(msg, *args, **kwargs)
+
+
+def _parse_fault(exc: Any) -> HttpProcessingError | None:
+    """The parser's error behind ``exc``: itself, or the cause of the
+    ``RequestPayloadError`` aiohttp raises again when it drains a body that
+    was already answered 400."""
+    if isinstance(exc, web.RequestPayloadError):
+        exc = exc.__cause__
+    return exc if isinstance(exc, HttpProcessingError) else None
+
+
+def _one_line(fault: HttpProcessingError, args: tuple[Any, ...]) -> str:
+    # aiohttp passes the peer's address as the only argument when it has one.
+    source = f" from {args[0]}" if len(args) == 1 and isinstance(args[0], str) else ""
+    return f"malformed HTTP request{source} while reading {phase(fault)}: {describe(fault)}"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from lockgate.config.plugin_schema import PluginConfig
 
 if TYPE_CHECKING:
-    from lockgate.proxy.context import RequestContext
+    from lockgate.proxy.context import Exit, RequestContext
     from lockgate.proxy.worker_env import WorkerEnv
 
 __all__ = ["PHASES", "PluginHandler"]
@@ -57,6 +57,12 @@ class PluginHandler:
     def warnings(cls, raw: dict[str, Any]) -> list[str]:
         """Things accepted but worth telling the user about, from the raw config."""
         return []
+
+    def client_error(self, status: int, message: str) -> Exit | None:
+        """The gateway's own error (a request body it cannot read) in the format
+        of this plugin's clients, or None when the plugin has none: the route's
+        AI plugin speaks for it even when another plugin hit the error first."""
+        return None
 
     async def rewrite(self, ctx: RequestContext) -> None:
         pass

@@ -15,6 +15,7 @@ import os
 import time
 from typing import Any
 
+import aiohttp
 import orjson
 from aiohttp import web
 from multidict import CIMultiDict
@@ -22,7 +23,7 @@ from multidict import CIMultiDict
 from lockgate import __version__
 from lockgate.config.state import GatewayState
 from lockgate.proxy.compiled import Chain, CompiledConfig
-from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
+from lockgate.proxy.context import Exit, RequestContext, UnreadableBody, UpstreamResponse
 from lockgate.proxy.ledger_row import ledger_row
 from lockgate.proxy.logrecord import build_record
 from lockgate.proxy.router import upstream_path
@@ -108,21 +109,41 @@ class Gateway:
                 await plugin.rewrite(ctx)
             if chain.needs_body:
                 await ctx.read_body()
-            for plugin in chain.access:
+            access = chain.access
+            index = 0
+            ran: set[int] = set()
+            chained_for: str | None = None
+            while index < len(access):
+                plugin = access[index]
+                index += 1
+                ran.add(id(plugin))
                 await plugin.access(ctx)
                 if (
                     ctx.consumer is not None
+                    and ctx.consumer["id"] != chained_for
                     and compiled.has_consumer_plugins
                     and chain.consumer_scoped
                 ):
-                    # A credential identified a consumer: consumer-scoped plugins now apply.
+                    # A credential identified a consumer: the consumer's (and its groups')
+                    # plugins now apply. The access phase goes on with the new chain's
+                    # plugins that come after this one.
+                    chained_for = ctx.consumer["id"]
                     chain = compiled.chain(
-                        ctx.route["id"], (ctx.service or {}).get("id"), ctx.consumer["id"]
+                        ctx.route["id"], (ctx.service or {}).get("id"), chained_for
                     )
                     ctx.plugins = chain.all
+                    access = tuple(
+                        p
+                        for p in chain.access
+                        if p.PRIORITY <= plugin.PRIORITY and id(p) not in ran
+                    )
+                    index = 0
             if ctx.upstream is None:
                 ctx.upstream = self.http
             upstream = await ctx.upstream.send(ctx)
+        except UnreadableBody as exit_:
+            restated = (p.client_error(exit_.status, exit_.message) for p in chain.all)
+            return await self._exit(ctx, chain, next((e for e in restated if e), exit_))
         except Exit as exit_:
             return await self._exit(ctx, chain, exit_)
         except Exception:
@@ -175,6 +196,28 @@ class Gateway:
             self._schedule_log(ctx, chain)
             if isinstance(exc, asyncio.CancelledError):
                 raise
+            return response
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            # The upstream stopped mid-body: one line naming the phase, and a cut
+            # connection so the client cannot take the part it got for the whole.
+            how = (
+                f"timed out (read_timeout {(ctx.service or {}).get('read_timeout', 60000)} ms)"
+                if isinstance(exc, TimeoutError)
+                else f"failed ({type(exc).__name__})"
+            )
+            log.warning(
+                "request %s: upstream %s:%s %s while sending the response body",
+                ctx.request_id,
+                ctx.upstream_host,
+                ctx.upstream_port,
+                how,
+            )
+            ctx.upstream_done_ns = time.perf_counter_ns()
+            if upstream.release:
+                upstream.release()
+            self._schedule_log(ctx, chain)
+            if ctx.request.transport is not None:
+                ctx.request.transport.abort()
             return response
         except Exception:
             log.exception("request %s failed while streaming the response", ctx.request_id)

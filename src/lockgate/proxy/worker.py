@@ -17,9 +17,8 @@ import signal
 from collections.abc import Mapping
 from typing import Any
 
-from aiohttp import web
-
 from lockgate.config.state import GatewayState
+from lockgate.proxy.malformed import MalformedRequestLog, MalformedRequestServer
 from lockgate.proxy.plugin import PluginHandler
 from lockgate.proxy.server import Gateway, compile_state
 from lockgate.proxy.worker_env import WorkerEnv
@@ -65,7 +64,12 @@ async def _first_load(
 
 
 async def _follow(
-    store: ConfigStore, gateway: Gateway, env: WorkerEnv, current: int, stop: asyncio.Event
+    store: ConfigStore,
+    gateway: Gateway,
+    env: WorkerEnv,
+    current: int,
+    stop: asyncio.Event,
+    served: Any,
 ) -> None:
     worker_id = env.worker_id
     away = False
@@ -77,6 +81,8 @@ async def _follow(
                 version, state = await store.load()
                 gateway.swap(compile_state(state, version, env))
                 current = version
+                if served is not None:
+                    served.value = version
                 log.info("worker %d: configuration version %d", worker_id, version)
             if away:
                 log.info("worker %d: the store answers again", worker_id)
@@ -115,12 +121,13 @@ async def serve_proxy(
     worker_id: int,
     stop: asyncio.Event,
     plugins: Mapping[str, type[PluginHandler]],
-    ready: Any = None,
+    served: Any = None,
     usage_ledger: bool = False,
 ) -> None:
-    """Serve until ``stop``; ``ready`` (a multiprocessing Event) is set once
-    this worker holds a configuration and listens. With ``usage_ledger``
-    every AI request leaves a row in the usage ledger."""
+    """Serve until ``stop``. ``served`` (a shared ``multiprocessing.Value``,
+    -1 until then) holds the configuration version this worker serves, set
+    once it listens and after every swap: the supervisor's readiness. With
+    ``usage_ledger`` every AI request leaves a row in the usage ledger."""
     store = open_store(store_url)
     env = WorkerEnv(worker_id, plugins, prefix)
     if usage_ledger:
@@ -135,12 +142,18 @@ async def serve_proxy(
     gateway = Gateway(env, compile_state(state, version, env))
     # What exists now lives as long as the worker: keep it out of every future collection.
     gc.freeze()
-    server = web.Server(gateway.handle, access_log=None, handler_cancellation=True)
+    server = MalformedRequestServer(
+        gateway.handle,
+        access_log=None,
+        handler_cancellation=True,
+        # One line per malformed request, quoting none of its bytes (they may hold a key).
+        logger=MalformedRequestLog(logging.getLogger("lockgate.proxy.http")),
+    )
     loop = asyncio.get_running_loop()
     sock_server = await loop.create_server(server, host, port, reuse_port=True, backlog=2048)
-    if ready is not None:
-        ready.set()
-    follower = asyncio.create_task(_follow(store, gateway, env, version, stop))
+    if served is not None:
+        served.value = version
+    follower = asyncio.create_task(_follow(store, gateway, env, version, stop, served))
     await stop.wait()
     sock_server.close()
     await gateway.drain(DRAIN_TIMEOUT)
@@ -161,7 +174,7 @@ async def worker_main(
     prefix: str,
     worker_id: int,
     plugins: Mapping[str, type[PluginHandler]],
-    ready: Any = None,
+    served: Any = None,
     usage_ledger: bool = False,
 ) -> None:
     """A worker process's life: serve until SIGTERM or SIGINT, then drain.
@@ -175,4 +188,4 @@ async def worker_main(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await serve_proxy(host, port, store_url, prefix, worker_id, stop, plugins, ready, usage_ledger)
+    await serve_proxy(host, port, store_url, prefix, worker_id, stop, plugins, served, usage_ledger)

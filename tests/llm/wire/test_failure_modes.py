@@ -888,3 +888,186 @@ def test_empty_turns_never_reach_gemini() -> None:
     assert "empty text parameter" in (gemini_error(naive) or "")
     out = conversion("anthropic", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
     assert gemini_error(out) is None
+
+
+def test_text_with_an_empty_tool_calls_list_stays_text() -> None:
+    # vLLM sends "tool_calls": [] beside content (BerriAI/litellm#29286).
+    chunks = [
+        _chunk({"role": "assistant", "content": "Hel", "tool_calls": []}),
+        _chunk({"content": "lo.", "tool_calls": []}),
+        _chunk({}, "stop"),
+    ]
+    raw, _ = _openai_chunk_stream(chunks)
+    deltas = [d["delta"]["type"] for n, d in parse_sse(raw) if n == "content_block_delta"]
+    assert deltas == ["text_delta", "text_delta"]
+    final = replay_anthropic_stream(raw)
+    assert [(b.type, getattr(b, "text", None)) for b in final.content] == [("text", "Hello.")]
+
+
+def test_tool_call_arguments_before_its_name_are_kept() -> None:
+    # Some servers send argument fragments before the id and name arrive.
+    chunks = [
+        _chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]}),
+        _chunk({"tool_calls": [{"index": 0, "id": "call_7", "function": {"name": "get_weather", "arguments": '"Rome"}'}}]}),
+        _chunk({}, "tool_calls"),
+    ]  # fmt: skip
+    raw, _ = _openai_chunk_stream(chunks)
+    final = replay_anthropic_stream(raw)
+    assert [(b.type, getattr(b, "input", None)) for b in final.content] == [
+        ("tool_use", {"city": "Rome"})
+    ]
+
+
+@pytest.mark.parametrize("parameters", [{}, {"properties": {}}, {"type": "object"}])
+def test_tool_without_an_object_schema_reaches_gemini(parameters: dict[str, Any]) -> None:
+    naive = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "tools": [
+            {"functionDeclarations": [{"name": "todoread", "parameters": {"properties": {}}}]}
+        ],
+    }
+    assert (gemini_error(naive) or "").startswith(
+        "Unable to submit request because `todoread` functionDeclaration parameters schema should be of type OBJECT."
+    )
+    body = {
+        "model": "gemini-2.5-flash",
+        "tools": [{"type": "function", "function": {"name": "todoread", "parameters": parameters}}],
+        "messages": [{"role": "user", "content": "List my todos."}],
+    }
+    out = conversion("openai", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert gemini_error(out) is None
+    assert out["tools"][0]["functionDeclarations"] == [{"name": "todoread"}]
+
+
+def test_repeated_tool_call_ids_in_one_turn_become_unique_for_anthropic() -> None:
+    # One id for two parallel calls (BerriAI/litellm#23510, openclaw/openclaw#47136).
+    calls = [
+        {"id": "edit:22", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "A"}'}},
+        {"id": "edit:22", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "B"}'}},
+    ]  # fmt: skip
+    body = {
+        "model": "gpt-4.1",
+        "tools": [WEATHER],
+        "messages": [
+            {"role": "user", "content": "Two cities."},
+            {"role": "assistant", "content": None, "tool_calls": calls},
+            {"role": "tool", "tool_call_id": "edit:22", "content": "rain"},
+            {"role": "tool", "tool_call_id": "edit:22", "content": "sun"},
+        ],
+    }
+    naive = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 100,
+        "messages": [
+            {"role": "user", "content": "hi"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "call_0", "name": "f", "input": {}},
+                    {"type": "tool_use", "id": "call_0", "name": "f", "input": {}},
+                ],
+            },
+        ],
+    }
+    assert anthropic_error(naive) == "messages.1.content.1: `tool_use` ids must be unique"
+    out = openai_to_anthropic_request(body, "claude-sonnet-4-6")
+    assert anthropic_error(out) is None
+    uses = [(b["id"], b["input"]["city"]) for b in out["messages"][1]["content"]]
+    results = [(b["tool_use_id"], b["content"]) for b in out["messages"][2]["content"]]
+    assert len({i for i, _ in uses}) == 2
+    assert [i for i, _ in results] == [i for i, _ in uses]
+    assert [c for _, c in results] == ["rain", "sun"]
+
+
+def test_repeated_tool_call_ids_in_one_answer_reach_claude_code_unique() -> None:
+    calls = [
+        {
+            "id": "call_0",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": "{}"},
+        },
+        {
+            "id": "call_0",
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": "{}"},
+        },
+    ]
+    resp = {
+        "id": "c1",
+        "model": "qwen",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": None, "tool_calls": calls},
+                "finish_reason": "tool_calls",
+            }
+        ],
+    }
+    message, _ = openai_to_anthropic_response(resp, "qwen")
+    ids = [b["id"] for b in message["content"]]
+    assert len(set(ids)) == 2 and ids[0] == "call_0"
+    heads = [
+        _chunk({"tool_calls": [{"index": i, "id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": "{}"}}]})
+        for i in range(2)
+    ]  # fmt: skip
+    raw, _ = _openai_chunk_stream([*heads, _chunk({}, "tool_calls")])
+    final = replay_anthropic_stream(raw)
+    streamed = [b.id for b in final.content if b.type == "tool_use"]
+    assert len(set(streamed)) == 2 and streamed[0] == "call_0"
+
+
+def test_more_stop_sequences_than_openai_takes() -> None:
+    stops = ["\n\nHuman:", "Observation:", "</answer>", "STOP", "###", "END"]
+    body = {**_anthropic_history("toolu_01"), "stop_sequences": stops}
+    naive = {"model": "gpt-4.1", "messages": [{"role": "user", "content": "hi"}], "stop": stops}
+    error = openai_error(naive)
+    assert error is not None and error["code"] == "array_above_max_length"
+    assert error["message"] == (
+        "Invalid 'stop': array too long. Expected an array with maximum length 4, but got an "
+        "array with length 6 instead."
+    )
+    out = anthropic_to_openai_request(body, "gpt-4.1")
+    assert openai_error(out) is None and out["stop"] == stops[:4]
+    gemini = conversion("anthropic", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert gemini["generationConfig"]["stopSequences"] == stops[:5]
+
+
+@pytest.mark.parametrize("answered", [1, 0])
+def test_partly_answered_parallel_calls_reach_gemini(answered: int) -> None:
+    # Claude Code interrupted during two parallel calls: one result, or none.
+    read = {
+        "name": "Read",
+        "input_schema": {"type": "object", "properties": {"p": {"type": "string"}}},
+    }
+    results = [{"type": "tool_result", "tool_use_id": "toolu_a", "content": "one"}][:answered]
+    body = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 100,
+        "tools": [read],
+        "messages": [
+            {"role": "user", "content": "Read both."},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "toolu_a", "name": "Read", "input": {"p": "1"}},
+                    {"type": "tool_use", "id": "toolu_b", "name": "Read", "input": {"p": "2"}},
+                ],
+            },
+            {"role": "user", "content": [*results, {"type": "text", "text": "Stop."}]},
+        ],
+    }
+    naive = {
+        "contents": [
+            {"role": "user", "parts": [{"text": "Read both."}]},
+            {"role": "model", "parts": [{"functionCall": {"name": "Read", "args": {}}}, {"functionCall": {"name": "Read", "args": {}}}]},
+            {"role": "user", "parts": [{"functionResponse": {"name": "Read", "response": {"content": "one"}}}]},
+        ]
+    }  # fmt: skip
+    assert gemini_error(naive) == (
+        "Please ensure that the number of function response parts is equal to the number of "
+        "function call parts of the function call turn."
+    )
+    out = conversion("anthropic", "gemini").request(body, "gemini-2.5-flash")  # type: ignore[misc]
+    assert gemini_error(out) is None
+    responses = [p for p in out["contents"][2]["parts"] if "functionResponse" in p]
+    assert len(responses) == 2

@@ -138,7 +138,10 @@ def test_openai_to_anthropic_request(case: Path) -> None:
 def test_anthropic_to_openai_response(case: Path) -> None:
     meta = _meta(case)
     out, usage = anthropic_to_openai_response(
-        _json(case / "upstream_response.json"), meta["model"], created=meta["created"]
+        _json(case / "upstream_response.json"),
+        meta["model"],
+        created=meta["created"],
+        json_tool=meta.get("json_tool"),
     )
     assert out == _json(case / "client_response.json")
     _check_usage(meta, usage)
@@ -149,7 +152,10 @@ def test_anthropic_to_openai_response(case: Path) -> None:
 def test_anthropic_to_openai_stream(case: Path) -> None:
     meta = _meta(case)
     translator = AnthropicToOpenAIStream(
-        meta["model"], meta.get("include_usage", False), created=meta["created"]
+        meta["model"],
+        meta.get("include_usage", False),
+        created=meta["created"],
+        json_tool=meta.get("json_tool"),
     )
     raw = b"".join(translator.feed(event) for event in _upstream_events(case)) + translator.finish()
     assert translator.finish() == b"", "nothing after the end"

@@ -1,6 +1,7 @@
 """Structured output from an OpenAI client to Anthropic: ``response_format`` ->
 ``output_config.format`` (schema reduced to Anthropic's subset) or, for
-``json_object``, a forced tool whose input is the answer."""
+``json_object``, a forced tool whose input is the answer; and both clients'
+formats beside tools on Gemini."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tests.llm.wire.anthropic_events import parse_sse, replay_openai_stream
 
+from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_request
 from lockgate.llm.wire.anthropic_schema import anthropic_output_schema
 from lockgate.llm.wire.openai_anthropic import (
     JSON_OBJECT_TOOL,
@@ -21,6 +23,7 @@ from lockgate.llm.wire.openai_anthropic import (
     json_object_tool,
     openai_to_anthropic_request,
 )
+from lockgate.llm.wire.openai_gemini import openai_to_gemini_request
 from lockgate.testing.emulator.anthropic_structured import structured_schema_problem
 
 FIELD = "output_config.format.schema"
@@ -335,3 +338,48 @@ def test_the_streamed_forced_call_is_streamed_content() -> None:
     assert finishes[-1] == "stop"
     completion = replay_openai_stream(raw)
     assert orjson.loads(completion.choices[0].message.content or "") == _ANSWER
+
+
+# ------------------------------------------------------------------ Gemini
+
+
+_TOOL = {"name": "f", "input_schema": {"type": "object", "properties": {}}}
+_FORMAT = {
+    "type": "json_schema",
+    "schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("model", "kept"),
+    [("gemini-2.5-flash", False), ("gemini-2.0-flash", False), ("gemini-3-pro-preview", True)],
+)
+def test_gemini_json_mode_beside_tools_only_from_gemini_3(model: str, kept: bool) -> None:
+    anthropic_body = {
+        "model": model,
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "hi"}],
+        "tools": [_TOOL],
+        "output_config": {"format": _FORMAT},
+    }
+    config = anthropic_to_gemini_request(anthropic_body, model=model).get("generationConfig", {})
+    assert ("responseMimeType" in config) is kept
+    assert ("responseSchema" in config) is kept
+    openai_body = _request(
+        model=model,
+        tools=[{"type": "function", "function": {"name": "f", "parameters": {}}}],
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "x", "schema": _FORMAT["schema"]},
+        },
+    )
+    config = openai_to_gemini_request(openai_body, model=model).get("generationConfig", {})
+    assert ("responseSchema" in config) is kept
+    if kept:
+        assert config["responseSchema"]["required"] == ["city"]
+        assert "additionalProperties" not in orjson.dumps(config).decode()

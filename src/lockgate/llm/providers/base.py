@@ -16,10 +16,15 @@ __all__ = ["Endpoint", "Provider", "ProviderError"]
 class ProviderError(Exception):
     """The provider cannot serve this request as configured (e.g. credentials cannot be minted)."""
 
-    def __init__(self, status: int, message: str, field: str | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, field: str | None = None, *, retryable: bool = False
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        #: Whether asking again may succeed (a token endpoint that was unreachable);
+        #: a credential that is not one fails the same way every time.
+        self.retryable = retryable
         #: The configuration field at fault, relative to the plugin's config
         #: (``auth.gcp_service_account_json``), so the error can name it.
         self.field = field

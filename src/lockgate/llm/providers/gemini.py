@@ -82,7 +82,9 @@ class GeminiProvider(Provider):
             try:
                 headers["Authorization"] = "Bearer " + await tokens.token(account)
             except TokenError as exc:
-                raise ProviderError(500, _without(str(exc), account) + source, field) from exc
+                raise ProviderError(
+                    500, _without(str(exc), account) + source, field, retryable=exc.retryable
+                ) from exc
         return headers, query
 
     def model_facts(self, model_name: str) -> ModelFacts | None:

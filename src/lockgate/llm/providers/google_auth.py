@@ -23,7 +23,11 @@ MARGIN = 60.0
 
 
 class TokenError(Exception):
-    pass
+    def __init__(self, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        #: A failure that may pass (the token endpoint unreachable or busy),
+        #: unlike a key that is not one or that Google refuses.
+        self.retryable = retryable
 
 
 @dataclass
@@ -81,7 +85,10 @@ def _mint(info: dict[str, Any]) -> _Cached:
     except (ValueError, google.auth.exceptions.GoogleAuthError) as exc:
         # A refusal's first argument is the readable part; the rest repeats it as a dict.
         detail = exc.args[0] if exc.args and isinstance(exc.args[0], str) else exc
-        raise TokenError(f"could not mint a Google access token: {detail}") from exc
+        retryable = isinstance(exc, google.auth.exceptions.TransportError) or bool(
+            getattr(exc, "retryable", False)
+        )
+        raise TokenError(f"could not mint a Google access token: {detail}", retryable) from exc
     expiry = creds.expiry.timestamp() if creds.expiry else time.time() + 3000
     # google-auth gives a naive UTC datetime
     if creds.expiry is not None and creds.expiry.tzinfo is None:

@@ -257,6 +257,9 @@ _DASHSCOPE: tuple[ModelFacts, ...] = (
     # The open-weight Qwen3 models and anything newer: the service's usual ceiling per call.
     _qwen("qwen3*", 131_072, 16_384, 32_768, None),
     _qwen("qwen*", 131_072, 16_384, 32_768, None),
+    # Other models on the service (DeepSeek, Kimi, GLM...): the same per-call
+    # ceiling, which lockgate applied to every DashScope model before this table.
+    ModelFacts("*", None, 16_384, max_output_thinking=32_768),
 )
 
 _DEEPSEEK: tuple[ModelFacts, ...] = (
@@ -272,19 +275,21 @@ _DEEPSEEK: tuple[ModelFacts, ...] = (
 )
 
 #: Hub models behind the HuggingFace router: context windows from the model
-#: cards. The output limit and price depend on the inference provider the
-#: router picks, so neither is listed.
+#: cards (``max_position_embeddings``, what vLLM serves by default). The
+#: output limit and price depend on the inference provider the router picks,
+#: so neither is listed; the output must fit the context with the input.
 _HUGGINGFACE: tuple[ModelFacts, ...] = (
     ModelFacts("llama-3.1-*", 131_072, None),
     ModelFacts("meta-llama-3.1-*", 131_072, None),
     ModelFacts("llama-3.2-*", 131_072, None),
     ModelFacts("llama-3.3-*", 131_072, None),
-    ModelFacts("llama-4-scout*", 10_000_000, None),
+    ModelFacts("llama-4-scout*", 10_485_760, None),
     ModelFacts("llama-4-maverick*", _MILLION, None),
-    ModelFacts("deepseek-r1*", 131_072, None, reasoning="budget"),
-    ModelFacts("deepseek-v3*", 131_072, None),
+    ModelFacts("deepseek-r1*", 163_840, None, reasoning="budget"),
+    ModelFacts("deepseek-v3*", 163_840, None),
     ModelFacts("qwen3-coder*", 262_144, None),
-    ModelFacts("qwen3-*", 32_768, None, reasoning="enable_thinking"),
+    ModelFacts("qwen3-*-2507*", 262_144, None),
+    ModelFacts("qwen3-*", 40_960, None, reasoning="enable_thinking"),
     ModelFacts("qwen2.5-*", 32_768, None),
     ModelFacts("gpt-oss-*", 131_072, None, reasoning="effort"),
 )

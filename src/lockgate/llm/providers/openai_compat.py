@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+import orjson
+
 from lockgate.llm.providers.base import Endpoint, Provider
 from lockgate.llm.wire.tool_identifiers import mistral_tool_id
 
@@ -85,6 +87,20 @@ class OpenAIProvider(OpenAICompatible):
 class HuggingFaceProvider(OpenAICompatible):
     name = "huggingface"
     default_url = "https://router.huggingface.co/v1/chat/completions"
+
+    def output_limit(self, body: dict[str, Any], model_name: str) -> int | None:
+        # The serving engines behind the router (vLLM, TGI) refuse a request
+        # whose input plus max_tokens exceeds the context window, and Claude
+        # Code's 32000 alone nearly fills a 40960-token Qwen3. The input is
+        # estimated generously (three bytes a token); a prompt that already
+        # overflows is left for the provider to refuse as too long.
+        facts = self.model_facts(model_name)
+        if facts is None or facts.context_window is None:
+            return None
+        if facts.max_output is not None:
+            return facts.max_output
+        room = facts.context_window - len(orjson.dumps(body)) // 3
+        return room if room > 0 else None
 
     def base_headers(self, client_headers: Any) -> dict[str, str]:
         hf = self.options.huggingface if self.options else None
@@ -208,6 +224,47 @@ class XAIProvider(OpenAICompatible):
 class DeepSeekProvider(OpenAICompatible):
     name = "deepseek"
     default_url = "https://api.deepseek.com/chat/completions"
+    passthrough_quirks = True  # OpenAI clients drop reasoning_content too
+
+    def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
+        """In thinking mode DeepSeek refuses a tool-call turn whose assistant
+        messages come back without ``reasoning_content``. Neither Anthropic
+        clients (their thinking blocks are not DeepSeek's) nor most OpenAI
+        clients send it, so a placeholder stands in for what was not kept."""
+        body = super().prepare_chat(body, model_name)
+        thinking = body.get("thinking")
+        disabled = isinstance(thinking, dict) and thinking.get("type") == "disabled"
+        thinks = model_name == "deepseek-reasoner" or (
+            model_name.startswith("deepseek-v") and not disabled
+        )
+        messages = body.get("messages")
+        if thinks and isinstance(messages, list):
+            body["messages"] = _with_reasoning_passed_back(messages)
+        return body
+
+
+#: What DeepSeek gets back as the reasoning of a tool-call step the client did not keep.
+DEEPSEEK_REASONING_PLACEHOLDER = "(The reasoning for this step was not kept.)"
+
+
+def _with_reasoning_passed_back(messages: list[Any]) -> list[Any]:
+    """Assistant tool-call messages since the last user message, each with a
+    ``reasoning_content`` (copies; the client's own list is not changed)."""
+    last_user = max(
+        (i for i, m in enumerate(messages) if isinstance(m, dict) and m.get("role") == "user"),
+        default=-1,
+    )
+    out = list(messages)
+    for i in range(last_user + 1, len(out)):
+        message = out[i]
+        if (
+            isinstance(message, dict)
+            and message.get("role") == "assistant"
+            and message.get("tool_calls")
+            and not isinstance(message.get("reasoning_content"), str)
+        ):
+            out[i] = {**message, "reasoning_content": DEEPSEEK_REASONING_PLACEHOLDER}
+    return out
 
 
 class CerebrasProvider(OpenAICompatible):

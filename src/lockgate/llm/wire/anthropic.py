@@ -114,6 +114,14 @@ class AnthropicStreamObserver:
             usage.estimated = True
 
 
+def _size(value: Any) -> int:
+    """Characters of a string, or of any other JSON value serialized: an
+    estimate must not fail on a malformed request (it is logged for those too)."""
+    if isinstance(value, str):
+        return len(value)
+    return 0 if value is None else len(orjson.dumps(value))
+
+
 def _text_chars(content: Any) -> tuple[int, int]:
     """(characters, images) in a string or a list of content blocks, recursively."""
     if isinstance(content, str):
@@ -126,21 +134,21 @@ def _text_chars(content: Any) -> tuple[int, int]:
             continue
         kind = block.get("type")
         if kind == "text":
-            chars += len(block.get("text") or "")
+            chars += _size(block.get("text"))
         elif kind in ("image", "document"):
-            source = block.get("source") or {}
-            if source.get("type") == "text":
-                chars += len(source.get("data") or "")
+            source = block.get("source")
+            if isinstance(source, dict) and source.get("type") == "text":
+                chars += _size(source.get("data"))
             else:
                 images += 1
         elif kind == "tool_use" or kind == "server_tool_use":
-            chars += len(block.get("name") or "") + len(orjson.dumps(block.get("input") or {}))
+            chars += _size(block.get("name")) + _size(block.get("input") or {})
         elif kind == "tool_result":
             sub_chars, sub_images = _text_chars(block.get("content"))
             chars += sub_chars
             images += sub_images
         elif kind == "thinking":
-            chars += len(block.get("thinking") or "")
+            chars += _size(block.get("thinking"))
         else:
             # Unknown block kinds: count their serialized size, as the model sees something of it.
             chars += len(orjson.dumps(block))
@@ -169,7 +177,7 @@ def estimate_anthropic_input_tokens(body: dict[str, Any]) -> int:
     if isinstance(tools, list):
         for tool in tools:
             if isinstance(tool, dict):
-                chars += len(tool.get("name") or "") + len(tool.get("description") or "")
+                chars += _size(tool.get("name")) + _size(tool.get("description"))
                 schema = tool.get("input_schema")
                 if schema is not None:
                     chars += len(orjson.dumps(schema))

@@ -19,8 +19,9 @@ Mapping decisions (see also :mod:`lockgate.llm.wire.gemini`):
   ``inlineData`` parts of the same turn (function responses cannot carry
   media on every model version).
 - ``output_config.format`` (structured output) -> ``responseMimeType`` +
-  ``responseSchema`` when the request declares no tools (Gemini 2.x rejects
-  JSON mode combined with function calling); ``output_config.effort``,
+  ``responseSchema`` when the request declares no tools or the model is
+  Gemini 3 or later (Gemini 2.x rejects JSON mode combined with function
+  calling); ``output_config.effort``,
   ``context_management``, ``cache_control``, ``metadata``,
   ``disable_parallel_tool_use``, server tools (``{"type": "web_search_..."}``)
   and unknown fields are dropped.
@@ -45,6 +46,7 @@ from lockgate.llm.wire.gemini import (
     finalize_contents,
     first_candidate,
     function_declaration,
+    json_output_with_tools,
     response_seed,
     supports_thinking,
     thinking_budget,
@@ -112,7 +114,11 @@ def anthropic_to_gemini_request(
     fmt = output_config.get("format") if isinstance(output_config, dict) else None
     if fmt is None:
         fmt = body.get("output_format")  # the structured-outputs beta's place for it
-    if isinstance(fmt, dict) and fmt.get("type") == "json_schema" and "tools" not in out:
+    if (
+        isinstance(fmt, dict)
+        and fmt.get("type") == "json_schema"
+        and ("tools" not in out or json_output_with_tools(target))
+    ):
         config["responseMimeType"] = "application/json"
         if isinstance(fmt.get("schema"), dict):
             config["responseSchema"] = sanitize_schema(fmt["schema"])

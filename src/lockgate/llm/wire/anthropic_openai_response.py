@@ -95,6 +95,15 @@ def _message_id(upstream_id: Any) -> str:
     return "msg_" + uuid.uuid4().hex
 
 
+def _unique_id(call_id: Any, used: set[str]) -> str:
+    """The call's id, or a fresh one when it has none or repeats one of this
+    answer (some servers give parallel calls one id; Anthropic refuses that)."""
+    if not isinstance(call_id, str) or not call_id or call_id in used:
+        call_id = f"toolu_{uuid.uuid4().hex[:24]}"
+    used.add(call_id)
+    return call_id
+
+
 def _reasoning_of(holder: dict[str, Any]) -> str | None:
     """DeepSeek, Qwen and vLLM (older) say ``reasoning_content``; vLLM and OpenRouter ``reasoning``."""
     value = holder.get("reasoning_content")
@@ -145,8 +154,9 @@ def openai_to_anthropic_response(
         content.append({"type": "text", "text": refusal})
     calls = message.get("tool_calls")
     has_tools = False
+    used: set[str] = set()
     if isinstance(calls, list):
-        for n, call in enumerate(calls):
+        for call in calls:
             function = call.get("function") if isinstance(call, dict) else None
             if not isinstance(function, dict):
                 continue
@@ -157,9 +167,7 @@ def openai_to_anthropic_response(
             content.append(
                 {
                     "type": "tool_use",
-                    "id": call_id
-                    if isinstance(call_id, str) and call_id
-                    else f"toolu_{n}_{uuid.uuid4().hex[:16]}",
+                    "id": _unique_id(call_id, used),
                     "name": name if isinstance(name, str) else "",
                     "input": _arguments_to_input(function.get("arguments")),
                 }
@@ -248,6 +256,7 @@ class OpenAIToAnthropicStream:
         "_chars",
         "_done",
         "_finish_reason",
+        "_ids",
         "_input_estimate",
         "_last_call",
         "_model",
@@ -280,6 +289,7 @@ class OpenAIToAnthropicStream:
         self._input_estimate = input_tokens_estimate
         self._stop_sequences = stop_sequences
         self._tool_names = tool_names or {}
+        self._ids: set[str] = set()
         self._started = False
         self._done = False
         self._next_index = 0
@@ -459,8 +469,7 @@ class OpenAIToAnthropicStream:
             self._start_call(call, out)
 
     def _start_call(self, call: _ToolCall, out: list[bytes]) -> None:
-        if not call.id:
-            call.id = f"toolu_{uuid.uuid4().hex[:24]}"
+        call.id = _unique_id(call.id, self._ids)
         name = self._tool_names.get(call.name, call.name)
         self._open_block({"type": "tool_use", "id": call.id, "name": name, "input": {}}, out, call)
         self._tool_blocks += 1

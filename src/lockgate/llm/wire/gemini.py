@@ -9,10 +9,17 @@ Gemini API, and by both client formats translated to it.
   the next turn, same count and order) applied by :func:`finalize_contents`;
 - thought signatures: Gemini 2.5+ returns an opaque ``thoughtSignature`` on
   the first function call of a step and Gemini 3 rejects the next request if
-  it does not come back on that call. Neither client format has a slot for
-  it on a tool call, so it travels inside the tool call id we mint
-  (:func:`tool_call_id`), which every client echoes verbatim in its tool
-  result. Calls that come back without one get Google's documented bypass
+  it does not come back on that call ("Function call is missing a
+  thought_signature in functionCall parts", 400). Neither client format has
+  a slot for it on a tool call, so it travels inside the tool call id we mint
+  (:func:`tool_call_id`). The id is the one field every client must send back
+  unchanged, twice (on the call in its history and on its result), or its own
+  pairing breaks; Claude Code and the OpenAI SDKs do. A ``thinking`` block
+  with a signature was the alternative and is worse: Claude Code drops or
+  rewrites thinking blocks (when thinking is off, after compaction, between
+  models), the signature would then be lost without a trace, and an
+  OpenAI-format client has no thinking block at all. Calls that come back
+  without one (history rebuilt by a client) get Google's documented bypass
   value (:data:`SKIP_SIGNATURE`) in the current turn;
 - per-model limits (output tokens, thinking support and budgets) that turn a
   request Claude Code sends into one the model accepts.
@@ -40,6 +47,7 @@ __all__ = [
     "function_declaration",
     "gemini_error_body",
     "gemini_status",
+    "json_output_with_tools",
     "openai_error_type",
     "openai_finish_reason",
     "response_seed",
@@ -225,6 +233,18 @@ _NO_THINKING = re.compile(r"^(gemini-1\.|gemini-2\.0|gemini-pro|gemini-exp|gemma
 
 def _model_name(model: str) -> str:
     return model.rsplit("/", 1)[-1].lower()
+
+
+_GEMINI_MAJOR = re.compile(r"^gemini-(\d+)")
+
+
+def json_output_with_tools(model: str) -> bool:
+    """Whether JSON mode (``responseMimeType: application/json``) may be sent
+    beside function declarations: Gemini 3 takes both; earlier models refuse
+    the pair ("Function calling with a response mime type: 'application/json'
+    is unsupported"), so there the format is dropped and the tools kept."""
+    m = _GEMINI_MAJOR.match(_model_name(model))
+    return m is not None and int(m.group(1)) >= 3
 
 
 def supports_thinking(model: str) -> bool:

@@ -127,6 +127,14 @@ def _delta_chars(delta: dict[str, Any]) -> int:
     return chars
 
 
+def _size(value: Any) -> int:
+    """Characters of a string, or of any other JSON value serialized: an
+    estimate must not fail on a malformed request (it is logged for those too)."""
+    if isinstance(value, str):
+        return len(value)
+    return 0 if value is None else len(orjson.dumps(value))
+
+
 def _content_chars(content: Any) -> tuple[int, int]:
     """(characters, images) in a message's content: a string or a list of parts."""
     if isinstance(content, str):
@@ -139,7 +147,7 @@ def _content_chars(content: Any) -> tuple[int, int]:
             continue
         kind = part.get("type")
         if kind == "text":
-            chars += len(part.get("text") or "")
+            chars += _size(part.get("text"))
         elif kind in ("image_url", "input_audio", "file"):
             images += 1
         else:
@@ -169,8 +177,8 @@ def estimate_openai_input_tokens(body: dict[str, Any]) -> int:
                 for call in calls:
                     function = call.get("function") if isinstance(call, dict) else None
                     if isinstance(function, dict):
-                        chars += len(function.get("name") or "")
-                        chars += len(function.get("arguments") or "")
+                        chars += _size(function.get("name"))
+                        chars += _size(function.get("arguments"))
     tools = body.get("tools")
     if isinstance(tools, list):
         for tool in tools:

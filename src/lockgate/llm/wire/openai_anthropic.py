@@ -273,6 +273,34 @@ def _pair_tool_results(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
+def _unique_tool_use_ids(turns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Anthropic refuses a turn whose ``tool_use`` ids repeat; some clients and
+    servers give parallel calls one id (``edit:22`` twice, ``call_0``). A
+    repeat gets a suffix, and the results that follow take the ids in order."""
+    renamed: dict[str, list[str]] = {}
+    for turn in turns:
+        if turn["role"] == "assistant":
+            renamed = {}
+            for block in turn["content"]:
+                if block["type"] != "tool_use":
+                    continue
+                ids = renamed.setdefault(block["id"], [])
+                new_id = block["id"] if not ids else f"{block['id']}_{len(ids) + 1}"
+                ids.append(new_id)
+                block["id"] = new_id
+            renamed = {k: v for k, v in renamed.items() if len(v) > 1}
+            continue
+        for block in turn["content"]:
+            queue = (
+                renamed.get(block.get("tool_use_id", ""))
+                if block["type"] == "tool_result"
+                else None
+            )
+            if queue:
+                block["tool_use_id"] = queue.pop(0)
+    return turns
+
+
 def _missing_results(ids: list[str]) -> list[dict[str, Any]]:
     return [
         {"type": "tool_result", "tool_use_id": i, "content": _MISSING_RESULT, "is_error": True}
@@ -393,7 +421,7 @@ def openai_to_anthropic_request(
             _append(turns, "assistant", _assistant_blocks(message))
         elif role == "tool":
             _append(turns, "user", [_tool_result(message)])
-    turns = _pair_tool_results(turns)
+    turns = _pair_tool_results(_unique_tool_use_ids(turns))
     if turns and turns[-1]["role"] == "assistant":
         _strip_final_whitespace(turns)
 

@@ -7,7 +7,7 @@ ones stay in place as ``<system>``-wrapped user text); ``tool`` messages ->
 ``function`` messages match by name); ``image_url`` data URIs ->
 ``inlineData``, other URLs -> ``fileData``; ``response_format`` ->
 ``responseMimeType`` (+ ``responseSchema``, sanitized) when no tools are
-declared; ``reasoning_effort`` -> ``thinkingConfig`` budgets. Thought parts
+declared or the model is Gemini 3 or later; ``reasoning_effort`` -> ``thinkingConfig`` budgets. Thought parts
 come back as ``reasoning_content`` (the field DeepSeek-style clients read).
 ``n``, ``logprobs``, ``logit_bias``, ``user``, ``store``, ``metadata``,
 ``parallel_tool_calls`` and unknown fields are dropped.
@@ -28,6 +28,7 @@ from lockgate.llm.wire.gemini import (
     finalize_contents,
     first_candidate,
     function_declaration,
+    json_output_with_tools,
     openai_error_type,
     openai_finish_reason,
     response_seed,
@@ -156,7 +157,7 @@ def _generation_config(
             thinking["includeThoughts"] = True
         config["thinkingConfig"] = thinking
     fmt = body.get("response_format")
-    if isinstance(fmt, dict) and not has_tools:
+    if isinstance(fmt, dict) and (not has_tools or json_output_with_tools(target)):
         if fmt.get("type") == "json_object":
             config["responseMimeType"] = "application/json"
         elif fmt.get("type") == "json_schema":

@@ -284,12 +284,17 @@ def configuration_error(
     field = f"{target.config_path}.{exc.field}: " if exc.field else ""
     message = f"{target.plugin_name}: {field}{exc.message}"
     log.error("request %s: %s", ctx.request_id, message)
-    return client_error(
+    answer = client_error(
         call.client_format,
         exc.status,
         message,
         "api_error" if call.client_format == "anthropic" else None,
     )
+    if not exc.retryable:
+        # Both SDKs (and so Claude Code) obey this: retrying a broken
+        # credential ten times over a minute only hides the message.
+        answer.headers["x-should-retry"] = "false"
+    return answer
 
 
 def _criterion(status: int) -> str:
@@ -403,9 +408,13 @@ async def _attempt(
             url, data=payload, headers=headers, timeout=timeout, auto_decompress=True
         )
     except (TimeoutError, aiohttp.ServerTimeoutError) as exc:
-        raise AttemptFailed(
-            "timeout", 504, b"", f"timed out connecting to {endpoint.host}:{endpoint.port}"
-        ) from exc
+        where = f"{endpoint.host}:{endpoint.port}"
+        said = (
+            f"could not connect to {where} within {connect_t:g} s (connect_timeout)"
+            if isinstance(exc, aiohttp.ConnectionTimeoutError)
+            else f"{where} did not answer within {read_t:g} s (read_timeout)"
+        )
+        raise AttemptFailed("timeout", 504, b"", said) from exc
     except aiohttp.ClientError as exc:
         raise AttemptFailed(
             "error",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lockgate.plugins.ai_proxy.credentials import credential_problems, credential_warnings
 from lockgate.plugins.ai_proxy.exchange import (
     AttemptFailed,
     ClientCall,
@@ -20,7 +21,7 @@ from lockgate.plugins.ai_proxy.request import models_answer, parse_call
 from lockgate.plugins.ai_proxy.schema import AIProxyConfig, misplaced_options, unsupported
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.plugins.base import PluginHandler
-from lockgate.proxy.context import RequestContext, UpstreamResponse
+from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.worker_env import WorkerEnv
 
 __all__ = ["AIProxy", "SingleTarget"]
@@ -65,13 +66,14 @@ class AIProxy(PluginHandler):
     @classmethod
     def check(cls, config: Any) -> list[str]:
         problems = unsupported(config.llm_format, {"config.route_type": config.route_type})
+        problems.extend(credential_problems(config.auth, "config.auth"))
         if config.route_type == "llm/v1/embeddings" and config.llm_format != "openai":
             problems.append("config.route_type: llm/v1/embeddings needs llm_format 'openai'")
         return problems
 
     @classmethod
     def warnings(cls, raw: dict[str, Any]) -> list[str]:
-        return misplaced_options(raw)
+        return misplaced_options(raw) + credential_warnings(raw, "config.auth")
 
     async def access(self, ctx: RequestContext) -> None:
         config: AIProxyConfig = self.config
@@ -91,6 +93,9 @@ class AIProxy(PluginHandler):
                 call.client_format, 400, f"cannot use own model - must be: {self.target.model.name}"
             )
         ctx.upstream = SingleTarget(self.env, self.target, call)
+
+    def client_error(self, status: int, message: str) -> Exit:
+        return client_error(self.config.llm_format, status, message)
 
     def header_filter(self, ctx: RequestContext) -> None:
         if (

@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from lockgate.llm.wire.openai import openai_error_body
+from lockgate.llm.wire.request_checks import anthropic_request_problem, openai_request_problem
 from lockgate.plugins.ai_proxy.exchange import ClientCall, client_error
 from lockgate.proxy.context import Exit, RequestContext
 
@@ -61,6 +63,8 @@ async def parse_call(
         raise client_error(client_format, 400, f"request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise client_error(client_format, 400, "request body must be a JSON object")
+    if operation in ("chat", "count_tokens"):
+        _check_shape(client_format, body)
     stream = bool(body.get("stream")) and operation == "chat"
     if stream and streaming_policy == "deny":
         raise client_error(client_format, 400, "response streaming is not enabled for this LLM")
@@ -83,6 +87,24 @@ async def parse_call(
         client_format=client_format,
         include_usage=include_usage,
     )
+
+
+def _check_shape(client_format: str, body: dict[str, Any]) -> None:
+    """A malformed body gets the 400 the client's own API would give, before
+    any translation could turn it into a provider's puzzling answer."""
+    if client_format == "anthropic":
+        problem = anthropic_request_problem(body)
+        if problem is not None:
+            raise client_error(client_format, 400, problem.message)
+    elif client_format == "openai":
+        problem = openai_request_problem(body)
+        if problem is not None:
+            raise Exit(
+                400,
+                openai_error_body(
+                    problem.message, "invalid_request_error", problem.code, problem.param
+                ),
+            )
 
 
 def models_answer(client_format: str, names: list[str]) -> Exit:

@@ -4,9 +4,9 @@ ai-proxy-advanced's targets."""
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from lockgate.llm.providers.config import TUNING_KEYS, AuthConfig, ModelConfig
 from lockgate.plugins.base import PluginConfig
@@ -39,11 +39,23 @@ class LoggingConfig(PluginConfig):
     log_payloads: bool = False
 
 
+#: Client formats Kong knows (lockgate serves SUPPORTED_FORMATS of them).
+KongFormat = Literal["openai", "anthropic", "gemini", "bedrock", "cohere", "huggingface"]
+
+
+def _served_formats_only(value: Any) -> Any:
+    # An unknown format's error lists what lockgate serves, not Kong's whole list.
+    if isinstance(value, str) and value not in get_args(KongFormat):
+        raise ValueError("expected one of: " + ", ".join(SUPPORTED_FORMATS))
+    return value
+
+
+LLMFormat = Annotated[KongFormat, BeforeValidator(_served_formats_only)]
+
+
 class AIProxyConfig(PluginConfig):
     route_type: RouteType
-    llm_format: Literal["openai", "anthropic", "gemini", "bedrock", "cohere", "huggingface"] = (
-        "openai"
-    )
+    llm_format: LLMFormat = "openai"
     model: ModelConfig
     auth: AuthConfig | None = None
     logging: LoggingConfig = Field(default_factory=LoggingConfig)

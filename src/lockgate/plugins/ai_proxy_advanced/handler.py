@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from lockgate.llm.providers.config import AuthConfig, ModelConfig
+from lockgate.plugins.ai_proxy.credentials import credential_problems, credential_warnings
 from lockgate.plugins.ai_proxy.exchange import (
     AttemptFailed,
     ClientCall,
@@ -23,6 +24,7 @@ from lockgate.plugins.ai_proxy.exchange import (
 )
 from lockgate.plugins.ai_proxy.request import models_answer, parse_call
 from lockgate.plugins.ai_proxy.schema import (
+    LLMFormat,
     LoggingConfig,
     RouteType,
     misplaced_options,
@@ -31,7 +33,7 @@ from lockgate.plugins.ai_proxy.schema import (
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.plugins.ai_proxy_advanced.balancer import Balancer
 from lockgate.plugins.base import PluginConfig, PluginHandler
-from lockgate.proxy.context import RequestContext, UpstreamResponse
+from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.worker_env import WorkerEnv
 
 __all__ = ["AIProxyAdvanced", "AIProxyAdvancedConfig"]
@@ -91,9 +93,7 @@ class BalancerConfig(PluginConfig):
 class AIProxyAdvancedConfig(PluginConfig):
     targets: list[TargetConfig] = Field(min_length=1)
     balancer: BalancerConfig = Field(default_factory=BalancerConfig)
-    llm_format: Literal["openai", "anthropic", "gemini", "bedrock", "cohere", "huggingface"] = (
-        "openai"
-    )
+    llm_format: LLMFormat = "openai"
     max_request_body_size: int = Field(1048576, ge=0)
     model_name_header: bool = True
     response_streaming: Literal["allow", "deny", "always"] = "allow"
@@ -193,6 +193,8 @@ class AIProxyAdvanced(PluginHandler):
             config.llm_format,
             {f"config.targets.{i}.route_type": t.route_type for i, t in enumerate(config.targets)},
         )
+        for i, target in enumerate(config.targets):
+            problems.extend(credential_problems(target.auth, f"config.targets.{i}.auth"))
         if config.balancer.algorithm == "semantic":
             problems.append(
                 "config.balancer.algorithm: 'semantic' is not supported by lockgate yet"
@@ -205,6 +207,7 @@ class AIProxyAdvanced(PluginHandler):
         for i, target in enumerate(raw.get("targets") or []):
             if isinstance(target, dict):
                 out.extend(misplaced_options(target, f"config.targets[{i}].model"))
+                out.extend(credential_warnings(target, f"config.targets[{i}].auth"))
         return out
 
     async def access(self, ctx: RequestContext) -> None:
@@ -226,6 +229,9 @@ class AIProxyAdvanced(PluginHandler):
                 f"cannot use own model - must be: {self.targets[0].model.name}",
             )
         ctx.upstream = Balanced(self, call)
+
+    def client_error(self, status: int, message: str) -> Exit:
+        return client_error(self.config.llm_format, status, message)
 
     def header_filter(self, ctx: RequestContext) -> None:
         target = ctx.plugin_state.get(self.id)

@@ -1,5 +1,6 @@
-"""Provider emulators: OpenAI, Anthropic, HuggingFace, DashScope, Gemini
-(Vertex AI and public) and Google's OAuth token endpoint, on one port."""
+"""Provider emulators: OpenAI, Anthropic, HuggingFace, DashScope, Mistral,
+DeepSeek, Gemini (Vertex AI and public) and Google's OAuth token endpoint, on
+one port."""
 
 from .app import KEYED_PROVIDERS, ROUTES, Emulator, build_app, parse_key_specs, run_emulator
 from .records import RecordedRequest

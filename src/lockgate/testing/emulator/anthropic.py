@@ -17,6 +17,7 @@ import orjson
 from aiohttp import web
 
 from .anthropic_validate import anthropic_error, sign_thinking, validate_messages
+from .context_windows import context_window, overflow_tokens
 from .rate_limits import anthropic_headers
 from .responses import ApiError, json_response
 from .script import (
@@ -169,6 +170,17 @@ def extract_turn(body: dict[str, Any], names: set[str]) -> tuple[Turn, Script]:
     return turn, parse_script(text, NAME, body["model"])
 
 
+def _check_context(body: dict[str, Any], script: Script) -> None:
+    """Anthropic's overflow error, the one Claude Code compacts on."""
+    segments, _ = _segments(body)
+    window = context_window(NAME, body["model"])
+    tokens = overflow_tokens(script.overflow, json_tokens(segments) + FRAMING_TOKENS, window)
+    if tokens is not None:
+        raise anthropic_error(
+            400, "invalid_request_error", f"prompt is too long: {tokens} tokens > {window} maximum"
+        )
+
+
 def _forced_call(body: dict[str, Any], reply: Reply, script: Script) -> Reply:
     """``tool_choice`` ``tool`` or ``any`` makes the model call a tool whatever
     the prompt says (how clients get structured output through a tool): the
@@ -251,6 +263,7 @@ async def messages_handler(request: web.Request) -> web.StreamResponse:
     try:
         body, names = await _read(request, state, counting=False)
         turn, script = extract_turn(body, names)
+        _check_context(body, script)
         if script.sleep:
             await asyncio.sleep(script.sleep)
         stream = bool(body.get("stream"))

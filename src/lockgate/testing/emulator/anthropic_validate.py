@@ -323,6 +323,12 @@ class _Validator:
             if msg["role"] != "assistant":
                 continue
             ids = [b["id"] for b in blocks if b.get("type") == "tool_use"]
+            seen: set[str] = set()
+            for j, b in enumerate(blocks):
+                if b.get("type") == "tool_use":
+                    if b["id"] in seen:
+                        raise _invalid(f"messages.{i}.content.{j}: `tool_use` ids must be unique")
+                    seen.add(b["id"])
             if not ids or (i == len(messages) - 1):
                 continue
             nxt = messages[i + 1]

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from . import anthropic, gemini, openai
 from .dashscope import DashScopeProfile
+from .deepseek import DeepSeekProfile
 from .huggingface import HuggingFaceProfile
 from .mistral import MistralProfile
 from .openai import ChatProfile, OpenAIProfile
@@ -63,6 +64,7 @@ ROUTES: tuple[tuple[str, str, Handler, str | Callable[[web.Request], str]], ...]
     ("GET", "/v1/models", _models, _models_provider),
     ("POST", "/huggingface/v1/chat/completions", _chat(HuggingFaceProfile), "huggingface"),
     ("POST", "/mistral/v1/chat/completions", _chat(MistralProfile), "mistral"),
+    ("POST", "/deepseek/chat/completions", _chat(DeepSeekProfile), "deepseek"),
     ("POST", "/compatible-mode/v1/chat/completions", _chat(DashScopeProfile), "dashscope"),
     (
         "POST",
@@ -150,6 +152,7 @@ KEYED_PROVIDERS = (
     "gemini",
     "vertex",
     "mistral",
+    "deepseek",
 )
 
 
@@ -174,7 +177,8 @@ class Emulator:
     """The emulators on one local port, for the duration of an ``async with``.
 
     ``keys`` maps a provider (``openai``, ``anthropic``, ``huggingface``,
-    ``dashscope``, ``gemini``; ``vertex`` for static bearer tokens) to the keys
+    ``dashscope``, ``mistral``, ``deepseek``, ``gemini``; ``vertex`` for static
+    bearer tokens) to the keys
     it accepts; a provider left out accepts any non-empty key.
     """
 

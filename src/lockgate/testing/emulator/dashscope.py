@@ -168,6 +168,12 @@ class DashScopeProfile(ChatProfile):
             )
         return super().failure(status, model)
 
+    def context_overflow(self, body: dict[str, Any], prompt: int, window: int) -> ApiError:
+        # DashScope names the accepted input range, never the prompt's size.
+        return self.bad_request(
+            f"{self.rules.algo_prefix}Range of input length should be [1, {window}]", None, None
+        )
+
     def thinks(self, body: dict[str, Any], script: Script) -> bool:
         return self.thinking_enabled(body)
 

@@ -18,7 +18,8 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from .gemini_validate import google_error, thinking_model, validate_generate
+from .context_windows import context_window, overflow_tokens
+from .gemini_validate import DUMMY_SIGNATURES, google_error, thinking_model, validate_generate
 from .google_oauth import CLOUD_PLATFORM
 from .responses import ApiError, json_response
 from .script import (
@@ -206,7 +207,32 @@ def extract_turn(body: dict[str, Any], call: Call, names: set[str]) -> tuple[Tur
         json_schema=schema if isinstance(schema, dict) else None,
     )
     turn.json_object = mime == "application/json" and turn.json_schema is None
-    return turn, parse_script(text, NAME, call.model)
+    script = parse_script(text, NAME, call.model)
+    if results and not texts:
+        # Function responses only: an agent's step. A [[chain]] prompt that
+        # started the exchange decides the next call.
+        prompt, steps = _exchange_prompt(_get(body, "contents", "contents") or [])
+        chained = parse_script(prompt, NAME, call.model)
+        if chained.chain:
+            script, turn.steps = chained, steps
+    return turn, script
+
+
+def _exchange_prompt(contents: list[dict[str, Any]]) -> tuple[str, int]:
+    """The text of the user turn that started the current exchange, and the
+    number of model turns with function calls since."""
+    steps = 0
+    for content in reversed(contents):
+        parts = content.get("parts") or []
+        if content.get("role", "user") == "model":
+            steps += any(_get(p, "functionCall", "function_call") for p in parts)
+            continue
+        texts = [
+            p["text"] for p in parts if isinstance(p.get("text"), str) and not p.get("thought")
+        ]
+        if texts:
+            return "\n".join(texts), steps
+    return "", steps
 
 
 async def vertex_handler(request: web.Request) -> web.StreamResponse:
@@ -239,7 +265,17 @@ async def _handle(request: web.Request, call: Call) -> web.StreamResponse:
         if call.action == "countTokens":
             return _count(body, call)
         names = validate_generate(body, call.model, call.vertex)
+        _check_signatures(state, body)
         turn, script = extract_turn(body, call, names)
+        window = context_window(NAME, call.model)
+        overflow = overflow_tokens(script.overflow, _prompt_tokens(body), window)
+        if overflow is not None:
+            raise google_error(
+                400,
+                "INVALID_ARGUMENT",
+                f"The input token count ({overflow}) exceeds the maximum number of tokens "
+                f"allowed ({window}).",
+            )
         if script.sleep:
             await asyncio.sleep(script.sleep)
         stream = call.action == "streamGenerateContent"
@@ -351,6 +387,23 @@ def _answer(
 def _signature(state: EmulatorState, name: str) -> str:
     mac = hmac.new(state.thinking_secret, name.encode(), hashlib.sha256).digest()
     return base64.b64encode(b"EmuGeminiSig" + mac).decode()
+
+
+def _check_signatures(state: EmulatorState, body: dict[str, Any]) -> None:
+    """A signature that comes back must be one the model issued (Gemini
+    validates them; a gateway that re-encodes or swaps one is refused)."""
+    for content in _get(body, "contents", "contents") or []:
+        if content.get("role") != "model":
+            continue
+        for part in content.get("parts") or []:
+            signature = _get(part, "thoughtSignature", "thought_signature")
+            function = _get(part, "functionCall", "function_call")
+            if not isinstance(function, dict) or not isinstance(signature, str):
+                continue
+            if signature in DUMMY_SIGNATURES:
+                continue
+            if not hmac.compare_digest(signature, _signature(state, str(function.get("name")))):
+                raise google_error(400, "INVALID_ARGUMENT", "Corrupted thought signature.")
 
 
 def _parts(reply: Reply, call: Call, state: EmulatorState) -> list[dict[str, Any]]:

@@ -21,7 +21,7 @@ from lockgate.llm.providers.models import model_facts
 
 from .responses import ApiError
 
-__all__ = ["google_error", "validate_generate"]
+__all__ = ["DUMMY_SIGNATURES", "google_error", "validate_generate"]
 
 # Field specs: "str", "int", "num", "bool", "any" (a google.protobuf.Value),
 # ("msg", NAME), ("list", spec), ("map", spec), ("enum", NAME).
@@ -170,7 +170,8 @@ _FORMATS = {
 }
 _FUNCTION_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.:\-]{0,63}$")
 _LEARN = "Learn more: https://cloud.google.com/vertex-ai/generative-ai/docs/model-reference/gemini"
-_DUMMY_SIGNATURES = frozenset(
+#: Google's documented values that skip signature validation.
+DUMMY_SIGNATURES = frozenset(
     {"skip_thought_signature_validator", "context_engineering_is_the_way_to_go"}
 )
 
@@ -392,6 +393,12 @@ class _Semantics:
             calls = [p for p in content.get("parts") or [] if _get(p, "functionCall")]
             if calls and not _get(calls[0], "thoughtSignature"):
                 name = _get(calls[0], "functionCall").get("name")
+                if self.vertex:  # Vertex AI words it its own way
+                    raise self.invalid(
+                        f"Unable to submit request because function call `{name}` in the {i + 1}. "
+                        "content block is missing a `thought_signature`. Learn more: "
+                        "https://docs.cloud.google.com/vertex-ai/generative-ai/docs/thought-signatures"
+                    )
                 raise self.invalid(
                     "Function call is missing a thought_signature in functionCall parts. This is required for "
                     "tools to work correctly, and missing thought_signature may lead to degraded model "
@@ -414,8 +421,15 @@ class _Semantics:
                         "Must be alphameric (a-z, A-Z, 0-9), underscores (_), dots (.), colons (:), or "
                         "dashes (-), with a maximum length of 64."
                     )
-                if decl.get("parameters") is not None:
-                    self.schema(decl["parameters"], f"{path}.parameters", problems)
+                params = decl.get("parameters")
+                if params is not None and str(params.get("type", "")).upper() != "OBJECT":
+                    raise self.invalid(
+                        f"Unable to submit request because `{name}` functionDeclaration parameters "
+                        "schema should be of type OBJECT. Learn more: "
+                        "https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/function-calling"
+                    )
+                if params is not None:
+                    self.schema(params, f"{path}.parameters", problems)
                 names.add(name)
         if problems:
             raise self.invalid("".join(f"* GenerateContentRequest.{p}\n" for p in problems))
@@ -443,6 +457,23 @@ class _Semantics:
         for k, sub in enumerate(_get(schema, "anyOf") or []):
             if isinstance(sub, dict):
                 self.schema(sub, f"{path}.any_of[{k}]", problems)
+
+    def response_format(self, body: dict[str, Any], model: str) -> None:
+        """JSON mode: its schema follows the function-declaration rules, and
+        before Gemini 3 it cannot be combined with function calling."""
+        config = _get(body, "generationConfig") or {}
+        schema = _get(config, "responseSchema")
+        if isinstance(schema, dict):
+            problems: list[str] = []
+            self.schema(schema, "generation_config.response_schema", problems)
+            if problems:
+                raise self.invalid("".join(f"* GenerateContentRequest.{p}\n" for p in problems))
+        functions = any(_get(t, "functionDeclarations") for t in _get(body, "tools") or [])
+        json_mode = _get(config, "responseMimeType") == "application/json"
+        if json_mode and functions and not re.match(r"^gemini-([3-9]|\d{2})", model):
+            raise self.invalid(
+                "Function calling with a response mime type: 'application/json' is unsupported"
+            )
 
     def thinking(self, body: dict[str, Any], model: str) -> None:
         config = _get(_get(body, "generationConfig") or {}, "thinkingConfig")
@@ -490,6 +521,10 @@ class _Semantics:
 
 
 def thinking_model(model: str) -> bool:
+    """From the table of model facts; by name for models it does not know."""
+    facts = model_facts("gemini", model)
+    if facts is not None:
+        return facts.reasoning != "none"
     return not re.match(r"^gemini-(1\.|2\.0)", model)
 
 
@@ -531,6 +566,7 @@ def validate_generate(body: Any, model: str, vertex: bool, counting: bool = Fals
     rules.thinking(body, model)
     if not counting:
         rules.output_limit(body, model)
+        rules.response_format(body, model)
     if not counting and model.startswith("gemini-3"):
         rules.signatures(_get(body, "contents") or [])
     return names

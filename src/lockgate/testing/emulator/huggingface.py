@@ -15,10 +15,13 @@ from typing import Any
 
 from aiohttp import web
 
+from lockgate.llm.providers.models import model_facts
+
 from .openai import ChatProfile, bearer
 from .openai_validate import ChatRules
 from .responses import ApiError
 from .script import Reply, Script
+from .tokens import json_tokens
 
 __all__ = ["HuggingFaceProfile"]
 
@@ -65,6 +68,24 @@ class HuggingFaceProfile(ChatProfile):
                 "unsupported_parameter",
             )
 
+    def check_output_limit(self, body: dict[str, Any]) -> None:
+        """vLLM's rule (and its words): input plus max_tokens must fit the
+        model's context window, from the gateway's table of model facts."""
+        facts = model_facts(self.name, body["model"])
+        context = facts.context_window if facts is not None else None
+        asked = body.get("max_completion_tokens") or body.get("max_tokens")
+        if context is None or not isinstance(asked, int):
+            return
+        prompt = json_tokens([body.get("tools"), body["messages"]])
+        if prompt + asked > context:
+            raise self.bad_request(
+                f"'max_tokens' or 'max_completion_tokens' is too large: {asked}. This model's "
+                f"maximum context length is {context} tokens and your request has {prompt} "
+                f"input tokens ({asked} > {context} - {prompt}).",
+                None,
+                None,
+            )
+
     def failure(self, status: int, model: str) -> ApiError:
         if status == 429:
             return self.error(
@@ -74,6 +95,23 @@ class HuggingFaceProfile(ChatProfile):
                 headers={"retry-after": "1"},
             )
         return super().failure(status, model)
+
+    def context_overflow(self, body: dict[str, Any], prompt: int, window: int) -> ApiError:
+        # The router passes on the serving engine's error; vLLM's is the common one.
+        completion = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+        message = (
+            f"This model's maximum context length is {window} tokens. However, you requested "
+            f"{prompt + completion} tokens ({prompt} in the messages, {completion} in the "
+            "completion). Please reduce the length of the messages or completion."
+        )
+        body_out = {
+            "object": "error",
+            "message": message,
+            "type": "BadRequestError",
+            "param": None,
+            "code": 400,
+        }
+        return ApiError(400, body_out)
 
     def thinks(self, body: dict[str, Any], script: Script) -> bool:
         return bool(_REASONER.search(body["model"])) and body.get("reasoning_effort") != "none"

@@ -24,6 +24,7 @@ from aiohttp import web
 
 from lockgate.llm.providers.models import model_facts
 
+from .context_windows import context_window, overflow_tokens
 from .openai_validate import ChatRules, validate_chat
 from .rate_limits import REQUESTS_PER_MINUTE, RETRY_AFTER, openai_headers
 from .responses import ApiError, json_response
@@ -135,6 +136,17 @@ class ChatProfile:
             return self.error(status, message, "server_error")
         return self.error(status, f"Emulated error with status {status}.")
 
+    def context_overflow(self, body: dict[str, Any], prompt: int, window: int) -> ApiError:
+        """The error for a prompt longer than the model's window."""
+        return self.error(
+            400,
+            f"This model's maximum context length is {window} tokens. However, your messages "
+            f"resulted in {prompt} tokens. Please reduce the length of the messages.",
+            "invalid_request_error",
+            "messages",
+            "context_length_exceeded",
+        )
+
     def stream_failure(self, status: int, model: str) -> dict[str, Any]:
         body = self.failure(status, model).body
         assert isinstance(body, dict)
@@ -168,6 +180,11 @@ class ChatProfile:
             )
 
     def is_reasoning(self, model: str) -> bool:
+        """Reasoning models (max_completion_tokens only, default sampling),
+        from the table of model facts; by name for models it does not know."""
+        facts = model_facts("openai", model)
+        if facts is not None:
+            return facts.reasoning == "effort"
         return bool(_REASONING_MODEL.match(model))
 
     def check_body(self, body: Any) -> None:
@@ -370,6 +387,11 @@ async def chat_handler(request: web.Request, profile: ChatProfile) -> web.Stream
         profile.check_params(body)
         profile.check_output_limit(body)
         turn, script = extract_turn(profile, body, tool_names)
+        prompt = json_tokens([body.get("tools"), body["messages"]])
+        window = context_window(profile.name, body["model"])
+        overflow = overflow_tokens(script.overflow, prompt, window)
+        if overflow is not None:
+            raise profile.context_overflow(body, overflow, window)
         if script.sleep:
             await asyncio.sleep(script.sleep)
         stream = bool(body.get("stream"))
@@ -391,7 +413,6 @@ async def chat_handler(request: web.Request, profile: ChatProfile) -> web.Stream
         hidden, reply = limit, Reply(finish="length")
     else:
         reply = apply_limits(reply, None if limit is None else limit - hidden, stops)
-    prompt = json_tokens([body.get("tools"), body["messages"]])
     completion = hidden + count_tokens(reply.text) + count_tokens(reply.thinking or "")
     completion += sum(count_tokens(c.name + c.arguments_json) for c in reply.tool_calls)
     reasoning = hidden + count_tokens(reply.thinking or "")

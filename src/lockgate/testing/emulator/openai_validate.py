@@ -360,32 +360,39 @@ class _Checker:
 
 
 def _strict_schema(
-    checker: _Checker, fn: str, schema: dict[str, Any], context: tuple[str, ...]
+    checker: _Checker,
+    fn: str,
+    schema: dict[str, Any],
+    context: tuple[str, ...],
+    where: tuple[str, str, str] = ("function", "tools", "invalid_function_parameters"),
 ) -> None:
-    """Structured Outputs' rules for ``strict: true`` function schemas."""
+    """Structured Outputs' rules for ``strict: true`` schemas; ``where`` is
+    (what the schema belongs to, param, code): a function by default, else
+    ``("response_format", "response_format", "invalid_json_schema")``."""
+    subject, param, code = where
     if schema.get("type") == "object" or "properties" in schema:
         ctx = "(" + ", ".join(f"'{c}'" for c in context) + ")"
         if schema.get("additionalProperties") is not False:
             raise checker.fail(
-                f"Invalid schema for function '{fn}': In context={ctx}, 'additionalProperties' is "
+                f"Invalid schema for {subject} '{fn}': In context={ctx}, 'additionalProperties' is "
                 "required to be supplied and to be false.",
-                "tools",
-                "invalid_function_parameters",
+                param,
+                code,
             )
         props = schema.get("properties") or {}
         missing = [k for k in props if k not in (schema.get("required") or [])]
         if missing:
             raise checker.fail(
-                f"Invalid schema for function '{fn}': In context={ctx}, 'required' is required to be "
+                f"Invalid schema for {subject} '{fn}': In context={ctx}, 'required' is required to be "
                 f"supplied and to be an array including every key in properties. Missing '{missing[0]}'.",
-                "tools",
-                "invalid_function_parameters",
+                param,
+                code,
             )
         for key, sub in props.items():
             if isinstance(sub, dict):
-                _strict_schema(checker, fn, sub, (*context, "properties", key))
+                _strict_schema(checker, fn, sub, (*context, "properties", key), where)
     if isinstance(schema.get("items"), dict):
-        _strict_schema(checker, fn, schema["items"], (*context, "items"))
+        _strict_schema(checker, fn, schema["items"], (*context, "items"), where)
 
 
 def validate_chat(rules: ChatRules, fail: Fail, body: Any) -> set[str]:
@@ -459,6 +466,9 @@ def _response_format(c: _Checker, body: dict[str, Any]) -> None:
             raise c.missing("response_format.json_schema")
         if "name" not in schema:
             raise c.missing("response_format.json_schema.name")
+        if schema.get("strict") is True and isinstance(schema.get("schema"), dict):
+            where = ("response_format", "response_format", "invalid_json_schema")
+            _strict_schema(c, str(schema["name"]), schema["schema"], (), where)
     if kind == "json_object":
         text = str(body.get("messages")).lower()
         if "json" not in text:

@@ -16,8 +16,17 @@ Directives are written in the text of the last user turn, anywhere in it
                                     (not streamed: before any byte of the answer)
     [[think]]                       produce reasoning, in the provider's form,
                                     when the request enabled it
+    [[chain]]                       call the tool directives one at a time, each
+                                    after the previous result (an agent's
+                                    multi-step turn; Gemini emulator), instead
+                                    of all at once
+    [[overflow]]                    refuse the prompt as longer than the model's
+                                    context window, with the provider's real
+                                    error (``[[overflow 250000]]``: claim that
+                                    many prompt tokens); a prompt that really
+                                    is longer gets the same error
 
-The faults (``fail``, ``sleep``, ``cut``) may be scoped with ``on NAME`` to
+The faults (``fail``, ``sleep``, ``cut``, ``overflow``) may be scoped with ``on NAME`` to
 one provider (``openai``, ``anthropic``, ``huggingface``, ``dashscope``,
 ``gemini``) or one model, so that one target of a load balancer fails while
 another, given the same prompt, answers::
@@ -59,11 +68,14 @@ __all__ = [
     "thinking_text",
 ]
 
-_DIRECTIVE = re.compile(r"\[\[\s*(tool|reply|echo|fail|sleep|slow|chunks|cut|think)\b", re.I)
+_DIRECTIVE = re.compile(
+    r"\[\[\s*(tool|reply|echo|fail|sleep|slow|chunks|cut|think|overflow|chain)\b", re.I
+)
 _NUMBER = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*")
 _FAIL = re.compile(r"\s*(\d{3})(?:\s+after\s+(\d+))?\s*")
 _SCOPE = re.compile(r"on\s+([A-Za-z0-9_.:/\-]+)\s*")
-_SCOPED = frozenset({"fail", "sleep", "cut"})
+_OPTIONAL_NUMBER = re.compile(r"\s*(\d+)?\s*")
+_SCOPED = frozenset({"fail", "sleep", "cut", "overflow"})
 _TOOL_NAME = re.compile(r"\s+([A-Za-z0-9_.:\-]+)\s*")
 _DECODER = json.JSONDecoder()
 
@@ -82,6 +94,9 @@ class Script:
     chunks: int | None = None
     cut: int | None = None
     think: bool = False
+    chain: bool = False
+    #: ``[[overflow]]``: 0, or the prompt size it claims.
+    overflow: int | None = None
     text: str = ""  # the prompt text with directives removed
 
 
@@ -124,7 +139,7 @@ def _parse_one(kind: str, text: str, pos: int, script: Script, names: set[str]) 
             return None
         script.reply = text[pos:close].strip()
         return close + 2
-    if kind in ("echo", "think"):
+    if kind in ("echo", "think", "chain"):
         end = _close(text, pos)
         if end is not None:
             setattr(script, kind, True)
@@ -144,7 +159,8 @@ def _parse_one(kind: str, text: str, pos: int, script: Script, names: set[str]) 
 def _parse_fault(kind: str, text: str, pos: int, script: Script, names: set[str]) -> int | None:
     """``fail``, ``sleep`` and ``cut``: applied unless scoped (``on NAME``) to
     another provider or model."""
-    m = (_FAIL if kind == "fail" else _NUMBER).match(text, pos)
+    pattern = {"fail": _FAIL, "overflow": _OPTIONAL_NUMBER}.get(kind, _NUMBER)
+    m = pattern.match(text, pos)
     if m is None:
         return None
     scope = _SCOPE.match(text, m.end())
@@ -154,6 +170,8 @@ def _parse_fault(kind: str, text: str, pos: int, script: Script, names: set[str]
     if kind == "fail":
         script.fail = int(m.group(1))
         script.fail_after = int(m.group(2)) if m.group(2) else None
+    elif kind == "overflow":
+        script.overflow = int(m.group(1) or 0)
     elif kind == "sleep":
         script.sleep = max(0.0, float(m.group(1)))
     else:
@@ -204,6 +222,8 @@ class Turn:
     tool_names: set[str] = field(default_factory=set)
     json_schema: dict[str, Any] | None = None
     json_object: bool = False
+    #: Model turns with tool calls since the prompt (for ``[[chain]]``).
+    steps: int = 0
 
 
 @dataclass(slots=True)
@@ -221,7 +241,13 @@ def plan_reply(turn: Turn, script: Script, id_prefix: str = "call_") -> Reply:
     result just received, structured output, echo, the default greeting."""
     if script.reply is not None:
         return Reply(text=script.reply)
-    if script.tools:
+    if script.chain and script.tools:
+        if turn.steps < len(script.tools):
+            name, args = script.tools[turn.steps]
+            if name in turn.tool_names:
+                call = ToolCall(name, args, id_prefix + uuid.uuid4().hex[:24])
+                return Reply(tool_calls=[call], finish="tool_calls")
+    elif script.tools:
         missing = [name for name, _ in script.tools if name not in turn.tool_names]
         if not missing:
             calls = [
