@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import anthropic
 import openai
 import pytest
-from tests.support.processes import GatewayProcess, start_emulator, start_gateway
+from tests.support.processes import GatewayProcess, run_lockgate, start_emulator, start_gateway
 
 CONFIG = """
 _format_version: "3.0"
@@ -120,6 +121,18 @@ def _usage(gw: GatewayProcess, path: str) -> list[dict[str, Any]]:
     return lines
 
 
+def _used_once_settled(gw: GatewayProcess, path: str, expected: float) -> float:
+    """The first line's count, once the log phase has replaced the reservation
+    with the real usage (it runs just after the answer is sent)."""
+    used = 0.0
+    for _ in range(50):
+        used = float(_usage(gw, path)[0]["used"])
+        if used == pytest.approx(expected, rel=1e-6):
+            break
+        time.sleep(0.1)
+    return used
+
+
 def test_token_limit_per_consumer_refuses_before_the_provider(tmp_path: Path) -> None:
     plugins = """
 plugins:
@@ -143,6 +156,7 @@ plugins:
         spent = used.input_tokens + used.output_tokens
 
         # The Admin API shows the real usage, once the reservation is corrected.
+        assert _used_once_settled(gw, "/consumers/alice/ai-usage", spent) == spent
         [line] = _usage(gw, "/consumers/alice/ai-usage")
         assert line["counted_for"] == {"consumer": "alice"}
         assert (line["provider"], line["window_size"], line["limit"]) == ("anthropic", 3600, 400)
@@ -184,9 +198,17 @@ plugins:
         assert 400 - spent <= line["used"] <= 400 + 60
         assert line["remaining"] == max(0, 400 - line["used"])
 
+        # The command line shows the same numbers.
+        shown = run_lockgate(["usage", "--consumer", "alice", "--admin-url", gw.admin_url])
+        assert shown.returncode == 0, shown.stderr
+        budget = shown.stdout.split("Limits and budgets of consumer alice\n", 1)[1]
+        row = budget.splitlines()[2].split()
+        assert row[:5] == ["consumer", "anthropic", "1h", "total_tokens", "400"]
+        assert row[5:] == [f"{line['used']:,.0f}", f"{line['remaining']:,.0f}"]
+
         # Another consumer has its own count.
         assert _ask(_claude(gw, "bob-key")).status_code == 200
-        assert _usage(gw, "/consumers/bob/ai-usage")[0]["used"] == spent
+        assert _used_once_settled(gw, "/consumers/bob/ai-usage", spent) == spent
         # Another route is not limited.
         assert (
             _openai(gw, "alice-key")
@@ -222,13 +244,14 @@ def test_cost_budget_per_group_in_openai_format(tmp_path: Path) -> None:
         assert first.headers["x-ai-ratelimit-limit-2592000-openai"] == "0.002"
         usage = first.parse().usage
         cost = (usage.prompt_tokens * 2.5 + usage.completion_tokens * 10.0) / 1e6
+        used = _used_once_settled(gw, "/consumer_groups/team/ai-usage", cost)
+        assert used == pytest.approx(cost, rel=1e-6)
         [line] = _usage(gw, "/consumer_groups/team/ai-usage")
         assert line["counted_for"] == {"consumer_group": "team"} and line["unit"] == "cost"
-        assert line["used"] == pytest.approx(cost, rel=1e-3)
         # Bob draws on the same budget: one count for the group.
         ask(bob)
-        [line] = _usage(gw, "/consumers/bob/ai-usage")
-        assert line["used"] == pytest.approx(2 * cost, rel=1e-3)
+        used = _used_once_settled(gw, "/consumers/bob/ai-usage", 2 * cost)
+        assert used == pytest.approx(2 * cost, rel=1e-6)
 
         # A prompt that would cost more than what remains: OpenAI's own 429, no call.
         calls = _upstream_calls(emulator)

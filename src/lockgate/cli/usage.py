@@ -1,5 +1,7 @@
 """``lockgate usage``: the usage ledger's totals as a table, read from the
-Admin API (``GET /ai/usage``) like ``lockgate gateway`` reads it."""
+Admin API (``GET /ai/usage``) like ``lockgate gateway`` reads it; with
+``--consumer``, also the consumer's limits and budgets and what remains
+(``GET /consumers/{consumer}/ai-usage``)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ import asyncio
 import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from lockgate.cli.admin_client import AdminClient, AdminUnreachable
+from lockgate.cli.budgets import format_budgets
 from lockgate.cli.gateway import DEFAULT_ADMIN_URL
 from lockgate.cli.options import add_option
 
@@ -45,7 +49,8 @@ def add_usage_command(subparsers: Any, environ: Mapping[str, str]) -> None:
     add_option(
         parser,
         "--consumer",
-        help="only this consumer's requests (username)",
+        help="only this consumer's requests (username), followed by its token and cost "
+        "limits (ai-rate-limiting-advanced): used and remaining per window",
         default=None,
         shown_default="every consumer",
         environ=environ,
@@ -73,6 +78,11 @@ async def _show(url: str, params: dict[str, str], out: TextIO, err: TextIO) -> i
     try:
         async with AdminClient(url) as client:
             answer = await client.request("GET", "/ai/usage", params=params)
+            budgets = None
+            if params.get("consumer"):
+                budgets = await client.request(
+                    "GET", f"/consumers/{quote(params['consumer'], safe='')}/ai-usage"
+                )
     except AdminUnreachable as exc:
         print(f"Error: {exc}", file=err)
         return 1
@@ -80,6 +90,11 @@ async def _show(url: str, params: dict[str, str], out: TextIO, err: TextIO) -> i
         print(f"Error: the Admin API answered {answer.status}: {answer.message()}", file=err)
         return 1
     out.write(format_table(answer.body))
+    if budgets is not None:
+        if not budgets.ok:
+            print(f"Error: the Admin API answered {budgets.status}: {budgets.message()}", file=err)
+            return 1
+        out.write("\n" + format_budgets(budgets.body))
     return 0
 
 
