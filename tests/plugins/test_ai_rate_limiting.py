@@ -16,6 +16,7 @@ import anthropic
 import openai
 import pytest
 from tests.support.processes import GatewayProcess, run_lockgate, start_emulator, start_gateway
+from tests.support.redis_server import redis_server
 
 CONFIG = """
 _format_version: "3.0"
@@ -58,17 +59,21 @@ services:
                   upstream_url: {emulator}/openai/v1/chat/completions
                   input_cost: 2.5
                   output_cost: 10.0
+# Fixed ids: two nodes with their own stores count the same consumers.
 consumers:
   - username: alice
+    id: 5a1ce000-0000-4000-8000-000000000001
     keyauth_credentials: [{{key: alice-key}}]
     groups: [{{name: team}}]
   - username: bob
+    id: 5a1ce000-0000-4000-8000-000000000002
     keyauth_credentials: [{{key: bob-key}}]
     groups: [{{name: team}}]
   - username: carol
     keyauth_credentials: [{{key: carol-key}}]
 consumer_groups:
   - name: team
+    id: 5a1ce000-0000-4000-8000-0000000000aa
 {plugins}
 """
 
@@ -335,3 +340,62 @@ def test_invalid_configs_are_refused(tmp_path: Path) -> None:
             done = gw.apply(CONFIG.format(emulator=emulator, plugins="    plugins: []\n" + plugins))
             assert done.returncode != 0, config
             assert expected in done.stdout + done.stderr, (config, done.stderr)
+
+
+def test_two_nodes_share_a_limit_through_redis_and_survive_its_outage(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with (
+        redis_server(tmp_path, password="redis-s3cret") as redis,
+        start_emulator() as emulator,
+        start_gateway(tmp_path / "a") as a,
+        start_gateway(tmp_path / "b") as b,
+    ):
+        plugins = f"""
+plugins:
+  - name: ai-rate-limiting-advanced
+    route: claude
+    config:
+      llm_format: anthropic
+      window_type: fixed
+      namespace: claude-budget
+      strategy: redis
+      sync_rate: 0
+      redis: {{host: 127.0.0.1, port: {redis.port}, password: redis-s3cret, read_timeout: 500}}
+      llm_providers:
+        - {{name: anthropic, limit: [200], window_size: [3600]}}
+"""
+        for node in (a, b):
+            _start(node, emulator, "    plugins: []\n" + plugins)
+        on_a, on_b = _claude(a, "alice-key"), _claude(b, "alice-key")
+        spent = _ask(on_a).parse().usage
+        one = spent.input_tokens + spent.output_tokens
+        # Node b sees what node a counted.
+        assert _used_once_settled(b, "/consumers/alice/ai-usage", one) == one
+        passed = 0
+        for node in [on_a, on_b] * 20:
+            try:
+                _ask(node)
+                passed += 1
+            except anthropic.RateLimitError:
+                break
+        assert 0 < passed < 200 // one + 1
+        # Spent on one node is spent on the other.
+        for node in (on_a, on_b):
+            with pytest.raises(anthropic.RateLimitError):
+                _ask(node)
+        used = _usage(a, "/consumers/alice/ai-usage")[0]["used"]
+        assert 200 - one <= used <= 200 + one
+
+        redis.stop()
+        calls = _upstream_calls(emulator)
+        started = time.monotonic()
+        for _ in range(3):  # let through, uncounted: the limit cannot be checked
+            assert _ask(on_a).status_code == 200
+        assert time.monotonic() - started < 30
+        assert _upstream_calls(emulator) == calls + 3
+        said = a.error_log().count("let through without counting")
+        assert said == 1, a.error_log()[-2000:]
+        assert "redis-s3cret" not in a.error_log()
+        [line] = _usage(a, "/consumers/alice/ai-usage")
+        assert "cannot be read" in line["error"] and "used" not in line
