@@ -6,7 +6,8 @@ A consumer's lines: every enabled plugin with ``identifier: consumer`` that
 can apply to it (global, on a route or service, on the consumer, or on one
 of its groups), counted for the consumer; and every plugin with
 ``identifier: consumer-group`` scoped to one of its groups, counted for the
-whole group (the team's budget the consumer draws on). A group's lines: its
+whole group (the team's budget the consumer draws on). As in Kong's
+precedence, instances on the consumer or its groups hide the others. A group's lines: its
 ``consumer-group`` plugins.
 """
 
@@ -88,12 +89,20 @@ async def consumer_budgets(
     groups = {g["id"]: g for g in state.groups_of(consumer["id"])}
     mine = {"consumer": consumer.get("username") or consumer["id"]}
     out: list[dict[str, Any]] = []
+    applying = []
     for entity, config in _plugins(state):
         on_consumer, on_group = _ref(entity, "consumer"), _ref(entity, "consumer_group")
         if on_consumer and on_consumer != consumer["id"]:
             continue
         if on_group and on_group not in groups:
             continue
+        applying.append((entity, config, on_consumer, on_group))
+    # Kong runs one instance of a plugin per request, the most specific: one on
+    # the consumer or its group always wins over those on routes, services or
+    # global, which therefore never count this consumer.
+    if any(c or g for _, _, c, g in applying):
+        applying = [a for a in applying if a[2] or a[3]]
+    for entity, config, _, on_group in applying:
         if config.identifier == "consumer":
             out += await _lines(entity, config, consumer["id"], mine, counters_for, now)
         elif config.identifier == "consumer-group" and on_group:

@@ -100,7 +100,7 @@ def counters_of(env: WorkerEnv, config: AIRateLimitingConfig) -> Counters:
 
 
 def _number(value: float) -> str:
-    return str(int(value)) if float(value).is_integer() else f"{value:.6g}"
+    return str(int(value)) if float(value).is_integer() else f"{value:.10g}"
 
 
 class AIRateLimitingAdvanced(PluginHandler):
