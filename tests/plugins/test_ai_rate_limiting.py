@@ -399,3 +399,53 @@ plugins:
         assert "redis-s3cret" not in a.error_log()
         [line] = _usage(a, "/consumers/alice/ai-usage")
         assert "cannot be read" in line["error"] and "used" not in line
+
+
+ADVANCED = """
+_format_version: "3.0"
+services:
+  - name: llm
+    url: http://127.0.0.1:9/unused
+    routes:
+      - name: adv
+        paths: ["/adv"]
+        plugins:
+          - name: ai-proxy-advanced
+            config:
+              llm_format: anthropic
+              targets:
+                - route_type: llm/v1/chat
+                  auth: {{header_name: authorization, header_value: Bearer sk-openai-secret}}
+                  model:
+                    provider: openai
+                    name: gpt-4.1
+                    model_alias: claude-sonnet-4-6
+                    options: {{upstream_url: "{emulator}/openai/v1/chat/completions"}}
+          - name: ai-rate-limiting-advanced
+            config:
+              llm_format: anthropic
+              identifier: ip
+              tokens_count_strategy: prompt_tokens
+              llm_providers:
+                - {{name: openai, limit: [1000], window_size: [60]}}
+                - {{name: anthropic, limit: [1], window_size: [60]}}
+"""
+
+
+def test_ai_proxy_advanced_names_its_providers(tmp_path: Path) -> None:
+    with start_emulator() as emulator, start_gateway(tmp_path) as gw:
+        done = gw.apply(ADVANCED.format(emulator=emulator))
+        assert done.returncode == 0, done.stdout + done.stderr
+        gw.wait_config()
+        client = anthropic.Anthropic(
+            base_url=gw.proxy_url + "/adv", api_key="unused", max_retries=0, timeout=60
+        )
+        answer = _ask(client)
+        # Only the provider the route calls is limited (anthropic's limit of 1 is not).
+        assert answer.headers["x-ai-ratelimit-limit-60-openai"] == "1000"
+        assert "x-ai-ratelimit-limit-60-anthropic" not in answer.headers
+        calls = _upstream_calls(emulator)
+        with pytest.raises(anthropic.RateLimitError) as refused:
+            _ask(client, LONG)
+        assert _upstream_calls(emulator) == calls
+        assert refused.value.body["error"]["type"] == "rate_limit_error"

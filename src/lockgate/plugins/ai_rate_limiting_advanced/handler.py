@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
-from lockgate.counters import Counters, CountersUnavailable
+from lockgate.counters import Addition, Counters, CountersUnavailable
 from lockgate.counters.local import LocalCounters
 from lockgate.counters.redis import RedisCounters
 from lockgate.llm.wire.anthropic import anthropic_error_body
@@ -58,6 +58,8 @@ log = logging.getLogger("lockgate.ai-rate-limiting-advanced")
 
 #: While the counter store is away, say so once per this many seconds, not per request.
 OUTAGE_LOG_INTERVAL = 10
+#: Seconds a usage correction may wait to travel with the next reservation (Redis).
+FLUSH_DELAY = 0.25
 
 
 @runtime_checkable
@@ -67,11 +69,18 @@ class CallPlanner(Protocol):
     async def plan(self, ctx: RequestContext) -> PlannedCall | None: ...
 
 
-@dataclass(frozen=True, slots=True)
 class Limit:
-    provider: str
-    limit: float
-    size: float
+    """One limit of one provider entry, with its header names made once."""
+
+    __slots__ = ("limit", "limit_header", "limit_text", "provider", "remaining_header", "size")
+
+    def __init__(self, provider: str, limit: float, size: float) -> None:
+        self.provider = provider
+        self.limit = limit
+        self.size = size
+        self.limit_text = _number(limit)
+        self.limit_header = f"X-AI-RateLimit-Limit-{self.suffix}"
+        self.remaining_header = f"X-AI-RateLimit-Remaining-{self.suffix}"
 
     @property
     def suffix(self) -> str:
@@ -123,6 +132,9 @@ class AIRateLimitingAdvanced(PluginHandler):
         self.group_id: str | None = (entity.get("consumer_group") or {}).get("id")
         self._outage_logged = 0.0
         self._tasks: set[asyncio.Task[None]] = set()
+        #: Redis only: usage corrections not sent yet, by (key, window number): (delta, expires_at).
+        self._pending: dict[tuple[str, int], tuple[float, int]] = {}
+        self._flush: asyncio.TimerHandle | None = None
 
     @classmethod
     def check(cls, config: Any) -> list[str]:
@@ -187,45 +199,59 @@ class AIRateLimitingAdvanced(PluginHandler):
         now = time.time()
         who = self._identifier(ctx)
         reserved: list[Reservation] = []
-        refused: list[tuple[Reservation, float]] = []
-        headers: dict[str, str] = {}
+        items: list[Addition] = []
+        merged: dict[tuple[str, int], tuple[float, int]] = {}
+        for limit in self.limits:
+            amount = self._amount(limit, plan)
+            if amount is None:
+                continue
+            window = window_of(limit.size, now)
+            key = counter_key(self.namespace, limit.provider, limit.size, who)
+            reserved.append(Reservation(limit, key, window, amount))
+            # Corrections waiting for Redis travel with this addition: no extra round trip.
+            pending = self._pending.pop((key, window.id), None)
+            if pending is not None:
+                merged[(key, window.id)] = pending
+            extra = pending[0] if pending is not None else 0.0
+            items.append((key, window.id, amount + extra, window.expires_at))
+        if not reserved:
+            return
         try:
-            for limit in self.limits:
-                amount = self._amount(limit, plan)
-                if amount is None:
-                    continue
-                window = window_of(limit.size, now)
-                key = counter_key(self.namespace, limit.provider, limit.size, who)
-                counts = await self.counters.add(key, window.id, amount, window.expires_at)
-                reservation = Reservation(limit, key, window, amount)
-                reserved.append(reservation)
-                total = used(counts, window, limit.size, config.window_type, now)
-                if total > limit.limit or total - amount >= limit.limit:
-                    refused.append((reservation, total))
-                if not config.hide_client_headers:
-                    headers[f"X-AI-RateLimit-Limit-{limit.suffix}"] = _number(limit.limit)
-                    headers[f"X-AI-RateLimit-Remaining-{limit.suffix}"] = _number(
-                        max(0.0, limit.limit - total)
-                    )
-            if refused:
-                await self._take_back(reserved, penalty=not config.disable_penalty)
+            found = await self.counters.add_many(items)
         except CountersUnavailable as exc:
+            self._pending.update(merged)
             self._outage(ctx, exc, now)
             return
+        refused: list[tuple[Reservation, float]] = []
+        headers: dict[str, str] = {}
+        show = not config.hide_client_headers
+        for r, counts in zip(reserved, found, strict=True):
+            limit = r.limit
+            total = used(counts, r.window, limit.size, config.window_type, now)
+            if total > limit.limit or total - r.amount >= limit.limit:
+                refused.append((r, total))
+            if show:
+                headers[limit.limit_header] = limit.limit_text
+                headers[limit.remaining_header] = _number(max(0.0, limit.limit - total))
         if refused:
+            try:
+                await self._take_back(reserved, penalty=not config.disable_penalty)
+            except CountersUnavailable as exc:
+                self._outage(ctx, exc, now)
             raise self._refusal(plan, refused, headers, now)
-        if reserved:
-            ctx.plugin_state[self.id] = (reserved, headers)
+        ctx.plugin_state[self.id] = (reserved, headers)
 
     async def _take_back(self, reserved: list[Reservation], *, penalty: bool) -> None:
         sliding = self.config.window_type == "sliding"
-        for r in reserved:
-            # Kong's penalty: a refused call's prompt still counts for requestPrompt
-            # in sliding windows unless disable_penalty; token and cost counts never.
-            if penalty and sliding and r.limit.provider == REQUEST_PROMPT:
-                continue
-            if r.amount:
-                await self.counters.add(r.key, r.window.id, -r.amount, r.window.expires_at)
+        # Kong's penalty: a refused call's prompt still counts for requestPrompt
+        # in sliding windows unless disable_penalty; token and cost counts never.
+        items = [
+            (r.key, r.window.id, -r.amount, r.window.expires_at)
+            for r in reserved
+            if r.amount and not (penalty and sliding and r.limit.provider == REQUEST_PROMPT)
+        ]
+        if items:
+            await self.counters.add_many(items)
 
     def _refusal(
         self,
@@ -307,36 +333,59 @@ class AIRateLimitingAdvanced(PluginHandler):
         if not state:
             return
         now = time.time()
-        changes: list[tuple[str, Window, float]] = []
+        changes: list[Addition] = []
         for r in state[0]:
             if r.limit.provider == REQUEST_PROMPT:
                 continue  # what was asked for counts, whatever the answer
             real = self._real(r.limit, ctx.ai_call)
             current = window_of(r.limit.size, now)
             if current.id == r.window.id:
-                changes.append((r.key, current, real - r.amount))
+                changes.append((r.key, current.id, real - r.amount, current.expires_at))
             else:  # answered in a later window: counted there, released where reserved
-                changes.append((r.key, r.window, -r.amount))
-                changes.append((r.key, current, real))
+                changes.append((r.key, r.window.id, -r.amount, r.window.expires_at))
+                changes.append((r.key, current.id, real, current.expires_at))
         changes = [c for c in changes if c[2]]
         if not changes:
             return
         if isinstance(self.counters, LocalCounters):
-            for key, window, delta in changes:
-                self.counters.add_now(key, window.id, delta, window.expires_at)
+            self.counters.add_many_now(changes)  # microseconds, under the table's lock
             return
-        task = asyncio.get_running_loop().create_task(self._correct(ctx.request_id, changes))
+        # Redis: corrections wait (at most FLUSH_DELAY) for the next reservation of
+        # the same key, or for one batch; reservations themselves are never delayed.
+        for key, window_id, delta, expires_at in changes:
+            before = self._pending.get((key, window_id))
+            self._pending[(key, window_id)] = (delta + (before[0] if before else 0.0), expires_at)
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(FLUSH_DELAY, self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._flush = None
+        if not self._pending:
+            return
+        items = [(k, w, delta, exp) for (k, w), (delta, exp) in self._pending.items() if delta]
+        self._pending = {}
+        task = asyncio.get_running_loop().create_task(self._correct(items))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _correct(self, request_id: str, changes: list[tuple[str, Window, float]]) -> None:
+    async def _correct(self, items: list[Addition]) -> None:
         try:
-            for key, window, delta in changes:
-                await self.counters.add(key, window.id, delta, window.expires_at)
+            await self.counters.add_many(items)
         except CountersUnavailable as exc:
-            self._outage_logged = time.time()
-            log.error(
-                "ai-rate-limiting-advanced: the usage of request %s was not counted: %s",
-                request_id,
-                exc,
-            )
+            now = time.time()
+            if now - self._outage_logged >= OUTAGE_LOG_INTERVAL:
+                self._outage_logged = now
+                log.error(
+                    "ai-rate-limiting-advanced: %d usage corrections were not counted: %s",
+                    len(items),
+                    exc,
+                )
+
+    async def close(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if self._pending:
+            items = [(k, w, d, e) for (k, w), (d, e) in self._pending.items() if d]
+            self._pending = {}
+            await self._correct(items)
