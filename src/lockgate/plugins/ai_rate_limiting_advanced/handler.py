@@ -26,7 +26,7 @@ import logging
 import random
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from lockgate.counters import Addition, Counters, CountersUnavailable
 from lockgate.counters.local import LocalCounters
@@ -62,7 +62,10 @@ OUTAGE_LOG_INTERVAL = 10
 FLUSH_DELAY = 0.25
 
 
-@runtime_checkable
+#: The plugins that answer :meth:`CallPlanner.plan` (the route's AI proxy).
+PLANNERS = frozenset(("ai-proxy", "ai-proxy-advanced"))
+
+
 class CallPlanner(Protocol):
     """What ai-proxy and ai-proxy-advanced answer: the call they are about to make."""
 
@@ -72,12 +75,22 @@ class CallPlanner(Protocol):
 class Limit:
     """One limit of one provider entry, with its header names made once."""
 
-    __slots__ = ("limit", "limit_header", "limit_text", "provider", "remaining_header", "size")
+    __slots__ = (
+        "key_prefix",
+        "limit",
+        "limit_header",
+        "limit_text",
+        "provider",
+        "remaining_header",
+        "size",
+    )
 
-    def __init__(self, provider: str, limit: float, size: float) -> None:
+    def __init__(self, provider: str, limit: float, size: float, namespace: str) -> None:
         self.provider = provider
         self.limit = limit
         self.size = size
+        #: The counter key without who is counted (see :func:`counter_key`).
+        self.key_prefix = counter_key(namespace, provider, size, "")
         self.limit_text = _number(limit)
         self.limit_header = f"X-AI-RateLimit-Limit-{self.suffix}"
         self.remaining_header = f"X-AI-RateLimit-Remaining-{self.suffix}"
@@ -122,12 +135,12 @@ class AIRateLimitingAdvanced(PluginHandler):
         self, entity: dict[str, Any], config: AIRateLimitingConfig, env: WorkerEnv
     ) -> None:
         super().__init__(entity, config, env)
+        self.namespace = namespace_of(entity, config)
         self.limits = [
-            Limit(p.name, limit, size)
+            Limit(p.name, limit, size, self.namespace)
             for p in config.llm_providers
             for limit, size in zip(p.limit, p.window_size, strict=False)
         ]
-        self.namespace = namespace_of(entity, config)
         self.counters = counters_of(env, config)
         self.group_id: str | None = (entity.get("consumer_group") or {}).get("id")
         self._outage_logged = 0.0
@@ -172,8 +185,10 @@ class AIRateLimitingAdvanced(PluginHandler):
 
     async def _plan(self, ctx: RequestContext) -> PlannedCall | None:
         for plugin in ctx.plugins:
-            if isinstance(plugin, CallPlanner):
-                return await plugin.plan(ctx)
+            # A name check: isinstance against a runtime Protocol costs microseconds per plugin.
+            if plugin.name in PLANNERS:
+                planner: CallPlanner = plugin  # type: ignore[assignment]
+                return await planner.plan(ctx)
         return None
 
     def _amount(self, limit: Limit, plan: PlannedCall) -> float | None:
@@ -206,7 +221,7 @@ class AIRateLimitingAdvanced(PluginHandler):
             if amount is None:
                 continue
             window = window_of(limit.size, now)
-            key = counter_key(self.namespace, limit.provider, limit.size, who)
+            key = limit.key_prefix + who
             reserved.append(Reservation(limit, key, window, amount))
             # Corrections waiting for Redis travel with this addition: no extra round trip.
             pending = self._pending.pop((key, window.id), None)
