@@ -80,6 +80,8 @@ from servers import (  # noqa: E402
     PROVIDER_KEY,
     Server,
     Unavailable,
+    free_port,
+    limits_config,
     start_emulator,
     start_litellm,
     start_lockgate,
@@ -94,8 +96,17 @@ ALL_TARGETS = (
     "lockgate2",
     "litellm",
     "monitoring",
+    "limits",
 )
-DEFAULT_TARGETS = ("direct", "minimal", "lockgate1", "lockgate2", "litellm", "monitoring")
+DEFAULT_TARGETS = (
+    "direct",
+    "minimal",
+    "lockgate1",
+    "lockgate2",
+    "litellm",
+    "monitoring",
+    "limits",
+)
 CLAUDE_HEADERS = {
     "anthropic-version": "2023-06-01",
     "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14",
@@ -175,6 +186,7 @@ class Bench:
         self.emulator: Server | None = None
         self.scaling: list[ScalingRun] = []
         self.monitoring: list[dict[str, Any]] = []
+        self.limits: list[dict[str, Any]] = []
 
     def log(self, text: str) -> None:
         print(text, flush=True)
@@ -216,6 +228,9 @@ class Bench:
         self.log(f"== {target}")
         if target == "monitoring":
             self.monitoring_pair()
+            return
+        if target == "limits":
+            self.limits_cost()
             return
         try:
             server = self.start(target)
@@ -454,6 +469,85 @@ class Bench:
             plain.stop()
             full.stop()
 
+    def limits_cost(self) -> None:
+        """CPU per request of one worker with key-auth and
+        ai-rate-limiting-advanced (``local``, and ``redis`` against a
+        redis-server when one is installed) added to the tutorial's
+        configuration (ai-proxy and file-log), against the tutorial alone, at
+        c=16 in alternating windows; medians are compared."""
+        assert self.emulator is not None
+        probe = self.body_files[("small/json", "anthropic")].read_bytes()
+        sides: dict[str, Server] = {}
+        redis: subprocess.Popen[bytes] | None = None
+        try:
+            sides["tutorial"] = start_lockgate(self.work, self.emulator, 1, probe)
+            sides["local"] = start_lockgate(
+                self.work, self.emulator, 1, probe, extra=("limits-local", limits_config("local"))
+            )
+            binary = shutil.which("redis-server")
+            if binary:
+                port = free_port()
+                redis = subprocess.Popen(
+                    [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                time.sleep(0.5)
+                sides["redis"] = start_lockgate(
+                    self.work,
+                    self.emulator,
+                    1,
+                    probe,
+                    extra=("limits-redis", limits_config("redis", port)),
+                )
+            else:
+                self.notes["limits"] = ["redis-server not installed: strategy redis not measured"]
+        except Unavailable as exc:
+            self.unavailable["limits"] = str(exc)[:1500]
+            for server in sides.values():
+                server.stop()
+            if redis is not None:
+                redis.terminate()
+            return
+        try:
+            for body in self.bodies:
+                samples: dict[str, list[float]] = {name: [] for name in sides}
+                order = list(sides)
+                for _ in range(max(self.args.cpu_rounds, 1)):
+                    for name in order:
+                        server = sides[name]
+                        spec = request_spec("lockgate1", server)
+                        raw = self._run_spec(server, spec, body, 16, 0.5, self.args.cpu_window)
+                        if raw["latencies"] and not raw["errors"]:
+                            samples[name].append(raw["cpu"] / len(raw["latencies"]) * 1e3)
+                    order.reverse()
+                    for path in self.work.glob("*-file-log.json"):
+                        os.truncate(path, 0)
+                if not all(samples.values()):
+                    continue
+                medians = {name: statistics.median(values) for name, values in samples.items()}
+                base = medians["tutorial"]
+                row = {"body": body.label, "tutorial_ms": base, "samples": samples}
+                for name in ("local", "redis"):
+                    if name in medians:
+                        row[f"{name}_ms"] = medians[name]
+                        row[f"{name}_ratio"] = medians[name] / base
+                self.limits.append(row)
+                self.log(
+                    f"   {body.label:12} c=16: tutorial {base:.3f} ms/req, "
+                    + ", ".join(
+                        f"{n} {medians[n]:.3f} ({medians[n] / base:.3f}×)"
+                        for n in ("local", "redis")
+                        if n in medians
+                    )
+                )
+        finally:
+            for server in sides.values():
+                server.stop()
+            if redis is not None:
+                redis.terminate()
+                redis.wait(10)
+
     def hold_streams(self, target: str, server: Server, spec: dict[str, Any]) -> None:
         for name in self.args.hold_bodies:
             streams, chunks, slow = (
@@ -575,6 +669,7 @@ def write_results(bench: Bench, args: argparse.Namespace, meta: dict[str, Any]) 
         "targets": [v.__dict__ for v in verdicts],
         "profile": bench.profile,
         "monitoring": bench.monitoring,
+        "limits": bench.limits,
     }
     json_path = out_dir / f"{stamp}.json"
     json_path.write_text(json.dumps(data, indent=1))
@@ -632,6 +727,24 @@ def write_results(bench: Bench, args: argparse.Namespace, meta: dict[str, Any]) 
             *[
                 f"| {m['body']} | {m['plain_ms']:.3f} | {m['monitoring_ms']:.3f} | {m['ratio']:.3f}× |"
                 for m in bench.monitoring
+            ],
+            "",
+        ]
+    if bench.limits:
+        lines += [
+            "## Limits cost",
+            "",
+            "CPU per request of one worker at c=16 with key-auth and ai-rate-limiting-advanced "
+            "added to the tutorial's configuration (ai-proxy, file-log), against the tutorial "
+            "alone, in alternating windows; medians. Targets: 1.15× (local), 1.3× (redis).",
+            "",
+            "| body | tutorial ms/req | local ms/req | ratio | redis ms/req | ratio |",
+            "|---|---:|---:|---:|---:|---:|",
+            *[
+                f"| {m['body']} | {m['tutorial_ms']:.3f} | {m.get('local_ms', 0):.3f} | "
+                f"{m.get('local_ratio', 0):.3f}× | {m.get('redis_ms', 0):.3f} | "
+                f"{m.get('redis_ratio', 0):.3f}× |"
+                for m in bench.limits
             ],
             "",
         ]

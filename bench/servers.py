@@ -204,6 +204,28 @@ plugins:
 """
 
 
+def limits_config(strategy: str, redis_port: int | None = None) -> str:
+    """key-auth (the benchmark's dummy key ``x`` is a developer's key) and
+    ai-rate-limiting-advanced with a token limit and a cost budget that the
+    run never reaches, as the budget tutorial sets them up."""
+    redis = f"      redis: {{host: 127.0.0.1, port: {redis_port}}}\n" if strategy == "redis" else ""
+    return f"""  - name: key-auth
+    config:
+      key_names: [x-api-key]
+  - name: ai-rate-limiting-advanced
+    config:
+      llm_format: anthropic
+      strategy: {strategy}
+{redis}      llm_providers:
+        - name: openai
+          limit: [1000000000000, 1000000000000]
+          window_size: [60, 2592000]
+consumers:
+  - username: bench-developer
+    keyauth_credentials: [{{key: x}}]
+"""
+
+
 #: The prometheus plugin with every family on, as the monitoring comparison adds it.
 PROMETHEUS_PLUGIN = """  - name: prometheus
     config:
@@ -216,14 +238,23 @@ PROMETHEUS_PLUGIN = """  - name: prometheus
 
 
 def start_lockgate(
-    work: Path, emulator: Server, workers: int, probe: bytes, monitoring: bool | None = None
+    work: Path,
+    emulator: Server,
+    workers: int,
+    probe: bytes,
+    monitoring: bool | None = None,
+    extra: tuple[str, str] | None = None,
 ) -> Server:
     """``lockgate start`` with ``workers`` workers, configured through the
     Admin API with ``lockgate gateway apply -``; ready once ``probe`` (a
     small Anthropic request) answers 200 through the route. ``monitoring``:
     True adds the prometheus plugin (every family) and keeps the usage
-    ledger on, False turns the ledger off, None leaves lockgate's defaults."""
+    ledger on, False turns the ledger off, None leaves lockgate's defaults.
+    ``extra``: a name for the variant and decK YAML appended to the
+    configuration (more plugin items, then other top-level keys)."""
     name = f"lockgate{workers}" + {None: "", True: "-monitoring", False: "-plain"}[monitoring]
+    if extra is not None:
+        name += f"-{extra[0]}"
     prefix = work / f"{name}-prefix"
     log = work / f"{name}.log"
     proxy_port, admin_port = free_port(), free_port()
@@ -253,6 +284,8 @@ def start_lockgate(
         config = lockgate_config(emulator, work / f"{name}-file-log.json")
         if monitoring:
             config += PROMETHEUS_PLUGIN
+        if extra is not None:
+            config += extra[1]
         applied = subprocess.run(
             [sys.executable, "-m", "lockgate", "gateway", "apply", "-", "--admin-url", admin_url],
             input=config.encode(),

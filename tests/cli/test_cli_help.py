@@ -60,12 +60,17 @@ def test_each_variable_sets_its_option() -> None:
             env = getattr(action, "env_var", None)
             if not env:
                 continue
-            value = "7" if action.type is int else "from-the-environment"
+            if action.choices:
+                value = str(list(action.choices)[-1])
+            elif action.type in (int, float):
+                value = "7"
+            else:
+                value = "from-the-environment"
             with_env = build_parser({env: value})
             args = path.split()[1:]
             # the positional files of a gateway command are optional
             namespace = with_env.parse_args(args)
-            expected = int(value) if action.type is int else value
+            expected = action.type(value) if action.type in (int, float) else value
             assert getattr(namespace, action.dest) == expected, f"{path}: {env}"
 
 

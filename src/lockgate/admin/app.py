@@ -42,6 +42,7 @@ from lockgate import __version__
 from lockgate.admin.dashboard import add_dashboard_routes
 from lockgate.admin.live_state import LiveState
 from lockgate.admin.responses import AdminError, config_error_response, json_response
+from lockgate.admin.routes_budgets import add_budget_routes
 from lockgate.admin.routes_config import add_config_routes
 from lockgate.admin.routes_entities import add_entity_routes
 from lockgate.admin.routes_groups import add_group_routes
@@ -225,6 +226,7 @@ def build_admin_app(
     add_schema_routes(app)
     add_entity_routes(app, live)
     add_group_routes(app, live)
+    add_budget_routes(app, live, info.get("prefix"))
     add_config_routes(app, live)
     add_usage_routes(app, store)
     add_metrics_route(app, store, info, KONG_VERSION)

@@ -38,6 +38,10 @@ DATA_PLANE_STATUS_LISTEN = "127.0.0.1:8100"
 log = logging.getLogger("lockgate")
 
 
+#: A data plane's status listener when --status-listen names none.
+DATA_PLANE_STATUS = "127.0.0.1:8100"
+
+
 @dataclass
 class Settings:
     proxy_listen: str
@@ -125,8 +129,12 @@ def start(settings: Settings) -> int:
         else settings.admin_listen
     )
     listens = [(phost, pport, "proxy"), (ahost, aport, "Admin API")]
+    if settings.status_listen and role != "data_plane":
+        listens.append((*split_listen(settings.status_listen), "status listener"))
     if role == "control_plane":
         listens = [(ahost, aport, "Admin API"), (*split_listen(settings.cluster_listen), "cluster")]
+        if settings.status_listen:
+            listens.append((*split_listen(settings.status_listen), "status listener"))
     elif role == "data_plane":
         listens = [(phost, pport, "proxy"), (ahost, aport, "status")]
     if settings.status_listen and role != "data_plane":

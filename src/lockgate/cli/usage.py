@@ -1,5 +1,7 @@
 """``lockgate usage``: the usage ledger's totals as a table, read from the
-Admin API (``GET /ai/usage``) like ``lockgate gateway`` reads it."""
+Admin API (``GET /ai/usage``) like ``lockgate gateway`` reads it; with
+``--consumer``, also the consumer's limits and budgets and what remains
+(``GET /consumers/{consumer}/ai-usage``)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ import asyncio
 import sys
 from collections.abc import Mapping
 from typing import Any, TextIO
+from urllib.parse import quote
 
 from lockgate.cli.admin_client import AdminClient, AdminUnreachable
+from lockgate.cli.budgets import format_budgets
 from lockgate.cli.gateway import DEFAULT_ADMIN_URL
 from lockgate.cli.options import add_option
 
@@ -18,37 +22,45 @@ __all__ = ["add_usage_command", "format_table"]
 BY = ("consumer", "model", "provider", "route", "day", "hour", "minute")
 
 
-def add_usage_command(subparsers: Any, env: Mapping[str, str]) -> None:
+def add_usage_command(subparsers: Any, environ: Mapping[str, str]) -> None:
     parser = subparsers.add_parser(
         "usage",
         help="show AI usage (requests, tokens, cost) from the usage ledger",
         description="Totals of the usage ledger per consumer, model, provider, route, day, "
         "hour or minute, read from the Admin API.",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--since",
-        default="7d",
-        metavar="AGE|TIME",
         help="start of the window: an age (30m, 12h, 7d, 2w), an ISO 8601 time or "
-        "seconds since the epoch (default: 7d)",
+        "seconds since the epoch",
+        default="7d",
+        environ=environ,
+        metavar="AGE|TIME",
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--by",
+        help="what to total by",
         choices=BY,
         default="model",
-        help="what to total by (default: model)",
+        environ=environ,
     )
-    parser.add_argument(
+    add_option(
+        parser,
         "--consumer",
+        help="only this consumer's requests (username), followed by its token and cost "
+        "limits (ai-rate-limiting-advanced): used and remaining per window",
         default=None,
-        help="only this consumer's requests, by username (default: every consumer)",
+        shown_default="every consumer",
+        environ=environ,
     )
     add_option(
         parser,
         "--admin-url",
-        help="the Admin API of the gateway to read",
+        help="the Admin API of the gateway to ask",
         default=DEFAULT_ADMIN_URL,
-        environ=env,
+        environ=environ,
         env="LOCKGATE_ADMIN_URL",
     )
     parser.set_defaults(func=_run)
@@ -66,6 +78,11 @@ async def _show(url: str, params: dict[str, str], out: TextIO, err: TextIO) -> i
     try:
         async with AdminClient(url) as client:
             answer = await client.request("GET", "/ai/usage", params=params)
+            budgets = None
+            if params.get("consumer"):
+                budgets = await client.request(
+                    "GET", f"/consumers/{quote(params['consumer'], safe='')}/ai-usage"
+                )
     except AdminUnreachable as exc:
         print(f"Error: {exc}", file=err)
         return 1
@@ -73,6 +90,11 @@ async def _show(url: str, params: dict[str, str], out: TextIO, err: TextIO) -> i
         print(f"Error: the Admin API answered {answer.status}: {answer.message()}", file=err)
         return 1
     out.write(format_table(answer.body))
+    if budgets is not None:
+        if not budgets.ok:
+            print(f"Error: the Admin API answered {budgets.status}: {budgets.message()}", file=err)
+            return 1
+        out.write("\n" + format_budgets(budgets.body))
     return 0
 
 

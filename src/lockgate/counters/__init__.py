@@ -19,10 +19,14 @@ turns into its ``fault_tolerant`` behaviour.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-__all__ = ["Counters", "CountersUnavailable", "WindowCounts"]
+__all__ = ["Addition", "Counters", "CountersUnavailable", "WindowCounts"]
+
+#: One addition: key, window number, amount, expires_at (as :meth:`Counters.add` takes them).
+Addition = tuple[str, int, float, int]
 
 
 class CountersUnavailable(Exception):
@@ -41,6 +45,11 @@ class Counters(Protocol):
         number ``window_id`` (consecutive windows have consecutive numbers) and
         return the counts after it. ``expires_at`` (epoch seconds) is when the
         count stops mattering: the end of the window after this one."""
+        ...
+
+    async def add_many(self, items: Sequence[Addition]) -> list[WindowCounts]:
+        """Several :meth:`add` at once (one lock, or one round trip to the
+        server), each atomic on its own; the counts in the same order."""
         ...
 
     async def close(self) -> None: ...

@@ -22,8 +22,9 @@ import mmap
 import os
 import struct
 import time
+from collections.abc import Sequence
 
-from lockgate.counters import CountersUnavailable, WindowCounts
+from lockgate.counters import Addition, CountersUnavailable, WindowCounts
 
 __all__ = ["LocalCounters", "create_table"]
 
@@ -69,6 +70,22 @@ class LocalCounters:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             return self._add(h, window_id, amount, expires_at, now)
+        finally:
+            if self._fd >= 0:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    async def add_many(self, items: Sequence[Addition]) -> list[WindowCounts]:
+        return self.add_many_now(items)
+
+    def add_many_now(self, items: Sequence[Addition]) -> list[WindowCounts]:
+        now = int(time.time())
+        if self._fd >= 0:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            return [
+                self._add(_hash(key), window_id, amount, expires_at, now)
+                for key, window_id, amount, expires_at in items
+            ]
         finally:
             if self._fd >= 0:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)

@@ -9,6 +9,7 @@ that timeout, so a Redis outage never hangs a request.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,21 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from lockgate.counters import CountersUnavailable, WindowCounts
+from lockgate.counters import Addition, CountersUnavailable, WindowCounts
 
 __all__ = ["RedisCounters", "RedisSettings"]
+
+#: KEYS: (this window, the previous one) per addition; ARGV: (amount, expires_at) per addition.
+_ADD_MANY = """
+local out = {}
+for i = 1, #KEYS, 2 do
+  local current = redis.call('INCRBYFLOAT', KEYS[i], ARGV[i])
+  redis.call('EXPIREAT', KEYS[i], ARGV[i + 1])
+  out[#out + 1] = current
+  out[#out + 1] = redis.call('GET', KEYS[i + 1]) or '0'
+end
+return out
+"""
 
 _ADD = """
 local current = redis.call('INCRBYFLOAT', KEYS[1], ARGV[1])
@@ -73,6 +86,7 @@ class RedisCounters:
             **kwargs,
         )
         self._script = self._client.register_script(_ADD)
+        self._many = self._client.register_script(_ADD_MANY)
         self._namespace = namespace
         self._where = settings.identity
 
@@ -88,6 +102,21 @@ class RedisCounters:
                 f"Redis at {self._where}: {type(exc).__name__}: {_reason(exc)}"
             ) from exc
         return WindowCounts(float(current), float(previous))
+
+    async def add_many(self, items: Sequence[Addition]) -> list[WindowCounts]:
+        keys: list[str] = []
+        args: list[str | int] = []
+        for key, window_id, amount, expires_at in items:
+            base = f"{self._namespace}:{key}:"
+            keys += [base + str(window_id), base + str(window_id - 1)]
+            args += [repr(float(amount)), expires_at]
+        try:
+            found = await self._many(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            raise CountersUnavailable(
+                f"Redis at {self._where}: {type(exc).__name__}: {_reason(exc)}"
+            ) from exc
+        return [WindowCounts(float(found[i]), float(found[i + 1])) for i in range(0, len(found), 2)]
 
     async def close(self) -> None:
         await self._client.aclose()

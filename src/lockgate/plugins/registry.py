@@ -27,6 +27,7 @@ __all__ = [
 def plugin_classes() -> dict[str, type[PluginHandler]]:
     from lockgate.plugins.ai_proxy.handler import AIProxy
     from lockgate.plugins.ai_proxy_advanced.handler import AIProxyAdvanced
+    from lockgate.plugins.ai_rate_limiting_advanced.handler import AIRateLimitingAdvanced
     from lockgate.plugins.file_log.handler import FileLog
     from lockgate.plugins.key_auth.handler import KeyAuth
     from lockgate.plugins.pre_function.handler import PostFunction, PreFunction
@@ -36,6 +37,7 @@ def plugin_classes() -> dict[str, type[PluginHandler]]:
     classes: list[type[PluginHandler]] = [
         AIProxy,
         AIProxyAdvanced,
+        AIRateLimitingAdvanced,
         FileLog,
         KeyAuth,
         PreFunction,

@@ -17,6 +17,7 @@ from lockgate.plugins.ai_proxy.exchange import (
     run_attempt,
     upstream_failure,
 )
+from lockgate.plugins.ai_proxy.plan import PlannedCall, plan_call
 from lockgate.plugins.ai_proxy.request import models_answer, parse_call
 from lockgate.plugins.ai_proxy.schema import AIProxyConfig, misplaced_options, unsupported
 from lockgate.plugins.ai_proxy.target import Target
@@ -62,6 +63,7 @@ class AIProxy(PluginHandler):
             auth=config.auth,
             logging=config.logging,
         )
+        self._parsed_key = f"{self.id}:call"
 
     @classmethod
     def check(cls, config: Any) -> list[str]:
@@ -75,15 +77,32 @@ class AIProxy(PluginHandler):
     def warnings(cls, raw: dict[str, Any]) -> list[str]:
         return misplaced_options(raw) + credential_warnings(raw, "config.auth")
 
-    async def access(self, ctx: RequestContext) -> None:
+    async def _parse(self, ctx: RequestContext) -> ClientCall | None:
+        parsed: ClientCall | None = ctx.plugin_state.pop(self._parsed_key, None)
+        if parsed is not None:
+            return parsed
         config: AIProxyConfig = self.config
-        call = await parse_call(
+        return await parse_call(
             ctx,
             config.llm_format,
             config.route_type,
             config.max_request_body_size,
             config.response_streaming,
         )
+
+    async def plan(self, ctx: RequestContext) -> PlannedCall | None:
+        """The call this request will make (None for a model listing), for a
+        limiter that runs before this plugin; the parsed request is kept for
+        :meth:`access`."""
+        call = await self._parse(ctx)
+        if call is None:
+            return None
+        ctx.plugin_state[self._parsed_key] = call
+        return plan_call(call, [self.target])
+
+    async def access(self, ctx: RequestContext) -> None:
+        config: AIProxyConfig = self.config
+        call = await self._parse(ctx)
         if call is None:
             raise models_answer(
                 config.llm_format, [self.target.model.model_alias or self.target.model.name or "*"]

@@ -22,6 +22,7 @@ from lockgate.plugins.ai_proxy.exchange import (
     run_attempt,
     upstream_failure,
 )
+from lockgate.plugins.ai_proxy.plan import PlannedCall, plan_call
 from lockgate.plugins.ai_proxy.request import models_answer, parse_call
 from lockgate.plugins.ai_proxy.schema import (
     LLMFormat,
@@ -186,6 +187,7 @@ class AIProxyAdvanced(PluginHandler):
             fail_timeout_ms=b.fail_timeout,
             hash_header=b.hash_on_header,
         )
+        self._parsed_key = f"{self.id}:call"
 
     @classmethod
     def check(cls, config: Any) -> list[str]:
@@ -210,15 +212,32 @@ class AIProxyAdvanced(PluginHandler):
                 out.extend(credential_warnings(target, f"config.targets[{i}].auth"))
         return out
 
-    async def access(self, ctx: RequestContext) -> None:
+    async def _parse(self, ctx: RequestContext) -> ClientCall | None:
+        parsed: ClientCall | None = ctx.plugin_state.pop(self._parsed_key, None)
+        if parsed is not None:
+            return parsed
         config: AIProxyAdvancedConfig = self.config
-        call = await parse_call(
+        return await parse_call(
             ctx,
             config.llm_format,
             self.targets[0].route_type,
             config.max_request_body_size,
             config.response_streaming,
         )
+
+    async def plan(self, ctx: RequestContext) -> PlannedCall | None:
+        """The call this request will make, with every target it may go to (the
+        balancer picks one later); None for a model listing. The parsed request
+        is kept for :meth:`access`."""
+        call = await self._parse(ctx)
+        if call is None:
+            return None
+        ctx.plugin_state[self._parsed_key] = call
+        return plan_call(call, self.targets)
+
+    async def access(self, ctx: RequestContext) -> None:
+        config: AIProxyAdvancedConfig = self.config
+        call = await self._parse(ctx)
         if call is None:
             names = [t.model.model_alias or t.model.name or "*" for t in self.targets]
             raise models_answer(config.llm_format, list(dict.fromkeys(names)))

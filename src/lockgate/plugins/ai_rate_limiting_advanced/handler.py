@@ -1,0 +1,406 @@
+"""ai-rate-limiting-advanced (Kong priority 905): tokens, cost or prompt
+tokens per LLM provider and window, per consumer, consumer group, credential,
+header, IP, path or service.
+
+Where lockgate goes beyond Kong: Kong counts a call's tokens once it is
+answered, so the call that crosses a limit always goes through, and so does
+every call of a parallel burst. Here a call first *reserves* its estimated
+prompt (tokens, or its cost at the target's prices) in every window that
+applies, atomically in the shared counters, and is refused before the
+provider is called when the reservation takes a window past its limit (or
+nothing remained). The log phase replaces the reservation with the call's
+real usage (``ctx.ai_call``); a call that failed or never reached the
+provider releases it. ``requestPrompt`` counts the estimate and stays.
+
+The provider(s) come from the route's AI proxy (:meth:`AIProxy.plan`), which
+parses the request once for both plugins. Counters: ``local`` (the node's
+table, shared by its workers) or ``redis`` (every node). A counter store that
+cannot be reached lets traffic through uncounted and says so in the error log
+at most every few seconds; a request never waits longer than the Redis timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from lockgate.counters import Addition, Counters, CountersUnavailable
+from lockgate.counters.local import LocalCounters
+from lockgate.counters.redis import RedisCounters
+from lockgate.llm.wire.anthropic import anthropic_error_body
+from lockgate.llm.wire.errors import error_type_for_status
+from lockgate.llm.wire.openai import openai_error_body
+from lockgate.plugins.ai_proxy.plan import PlannedCall
+from lockgate.plugins.ai_rate_limiting_advanced.schema import (
+    CUSTOM_COST,
+    REQUEST_PROMPT,
+    AIRateLimitingConfig,
+)
+from lockgate.plugins.ai_rate_limiting_advanced.windows import (
+    Window,
+    counter_key,
+    seconds_text,
+    used,
+    window_of,
+)
+from lockgate.plugins.base import PluginHandler
+from lockgate.proxy.context import Exit, RequestContext
+from lockgate.proxy.worker_env import WorkerEnv
+from lockgate.usage.rows import AICall
+
+__all__ = ["AIRateLimitingAdvanced", "counters_of", "namespace_of"]
+
+log = logging.getLogger("lockgate.ai-rate-limiting-advanced")
+
+#: While the counter store is away, say so once per this many seconds, not per request.
+OUTAGE_LOG_INTERVAL = 10
+#: Seconds a usage correction may wait to travel with the next reservation (Redis).
+FLUSH_DELAY = 0.25
+
+
+#: The plugins that answer :meth:`CallPlanner.plan` (the route's AI proxy).
+PLANNERS = frozenset(("ai-proxy", "ai-proxy-advanced"))
+
+
+class CallPlanner(Protocol):
+    """What ai-proxy and ai-proxy-advanced answer: the call they are about to make."""
+
+    async def plan(self, ctx: RequestContext) -> PlannedCall | None: ...
+
+
+class Limit:
+    """One limit of one provider entry, with its header names made once."""
+
+    __slots__ = (
+        "key_prefix",
+        "limit",
+        "limit_header",
+        "limit_text",
+        "provider",
+        "remaining_header",
+        "size",
+    )
+
+    def __init__(self, provider: str, limit: float, size: float, namespace: str) -> None:
+        self.provider = provider
+        self.limit = limit
+        self.size = size
+        #: The counter key without who is counted (see :func:`counter_key`).
+        self.key_prefix = counter_key(namespace, provider, size, "")
+        self.limit_text = _number(limit)
+        self.limit_header = f"X-AI-RateLimit-Limit-{self.suffix}"
+        self.remaining_header = f"X-AI-RateLimit-Remaining-{self.suffix}"
+
+    @property
+    def suffix(self) -> str:
+        return f"{seconds_text(self.size)}-{self.provider}"
+
+
+@dataclass(slots=True)
+class Reservation:
+    limit: Limit
+    key: str
+    window: Window
+    amount: float
+
+
+def namespace_of(entity: dict[str, Any], config: AIRateLimitingConfig) -> str:
+    """Plugins sharing a namespace share counts (Kong's meaning); by default each its own."""
+    return config.namespace or str(entity["id"])
+
+
+def counters_of(env: WorkerEnv, config: AIRateLimitingConfig) -> Counters:
+    if config.strategy == "redis":
+        settings = config.redis.settings()
+        return env.resource(("counters", settings.identity), lambda: RedisCounters(settings))
+    path = env.prefix_path("counters") if env.prefix else None
+    return env.resource(("counters", "local"), lambda: LocalCounters(path))
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.10g}"
+
+
+class AIRateLimitingAdvanced(PluginHandler):
+    name = "ai-rate-limiting-advanced"
+    PRIORITY = 905
+    VERSION = "3.13.0"
+    Config = AIRateLimitingConfig
+
+    def __init__(
+        self, entity: dict[str, Any], config: AIRateLimitingConfig, env: WorkerEnv
+    ) -> None:
+        super().__init__(entity, config, env)
+        self.namespace = namespace_of(entity, config)
+        self.limits = [
+            Limit(p.name, limit, size, self.namespace)
+            for p in config.llm_providers
+            for limit, size in zip(p.limit, p.window_size, strict=False)
+        ]
+        self.counters = counters_of(env, config)
+        self.group_id: str | None = (entity.get("consumer_group") or {}).get("id")
+        self._outage_logged = 0.0
+        self._tasks: set[asyncio.Task[None]] = set()
+        #: Redis only: usage corrections not sent yet, by (key, window number): (delta, expires_at).
+        self._pending: dict[tuple[str, int], tuple[float, int]] = {}
+        self._flush: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def check(cls, config: Any) -> list[str]:
+        problems: list[str] = config.problems()
+        return problems
+
+    def client_error(self, status: int, message: str) -> Exit | None:
+        return None
+
+    # --- who is counted -------------------------------------------------------
+
+    def _identifier(self, ctx: RequestContext) -> str:
+        config: AIRateLimitingConfig = self.config
+        by = config.identifier
+        found: str | None = None
+        if by == "consumer":
+            found = (ctx.consumer or ctx.credential or {}).get("id")
+        elif by == "consumer-group":
+            # Scoped to a group (as Kong requires): one count for the whole group.
+            found = self.group_id
+            if found is None and ctx.consumer is not None:
+                groups = ctx.compiled.groups_of.get(ctx.consumer["id"]) or []
+                found = groups[0] if groups else None
+        elif by == "credential":
+            found = (ctx.credential or {}).get("id")
+        elif by == "service":
+            found = (ctx.service or {}).get("id")
+        elif by == "header":
+            found = ctx.request.headers.get(config.header_name or "")
+        elif by == "path":
+            found = ctx.request.path if ctx.request.path == config.path else None
+        return found or ctx.request.remote or ""
+
+    # --- access: reserve or refuse --------------------------------------------
+
+    async def _plan(self, ctx: RequestContext) -> PlannedCall | None:
+        for plugin in ctx.plugins:
+            # A name check: isinstance against a runtime Protocol costs microseconds per plugin.
+            if plugin.name in PLANNERS:
+                planner: CallPlanner = plugin  # type: ignore[assignment]
+                return await planner.plan(ctx)
+        return None
+
+    def _amount(self, limit: Limit, plan: PlannedCall) -> float | None:
+        """What the call reserves in ``limit`` (None: the limit does not apply to it)."""
+        strategy = self.config.tokens_count_strategy
+        if limit.provider == REQUEST_PROMPT:
+            return float(plan.prompt_tokens)
+        if limit.provider == CUSTOM_COST:
+            return max(plan.prompt_costs.values(), default=0.0)
+        if limit.provider not in plan.prompt_costs:
+            return None
+        if strategy == "cost":
+            return plan.prompt_costs[limit.provider]
+        if strategy == "completion_tokens":
+            return 0.0  # nothing is known of the answer before it is given
+        return float(plan.prompt_tokens)
+
+    async def access(self, ctx: RequestContext) -> None:
+        config: AIRateLimitingConfig = self.config
+        plan = await self._plan(ctx)
+        if plan is None:
+            return
+        now = time.time()
+        who = self._identifier(ctx)
+        reserved: list[Reservation] = []
+        items: list[Addition] = []
+        merged: dict[tuple[str, int], tuple[float, int]] = {}
+        for limit in self.limits:
+            amount = self._amount(limit, plan)
+            if amount is None:
+                continue
+            window = window_of(limit.size, now)
+            key = limit.key_prefix + who
+            reserved.append(Reservation(limit, key, window, amount))
+            # Corrections waiting for Redis travel with this addition: no extra round trip.
+            pending = self._pending.pop((key, window.id), None)
+            if pending is not None:
+                merged[(key, window.id)] = pending
+            extra = pending[0] if pending is not None else 0.0
+            items.append((key, window.id, amount + extra, window.expires_at))
+        if not reserved:
+            return
+        try:
+            found = await self.counters.add_many(items)
+        except CountersUnavailable as exc:
+            self._pending.update(merged)
+            self._outage(ctx, exc, now)
+            return
+        refused: list[tuple[Reservation, float]] = []
+        headers: dict[str, str] = {}
+        show = not config.hide_client_headers
+        for r, counts in zip(reserved, found, strict=True):
+            limit = r.limit
+            total = used(counts, r.window, limit.size, config.window_type, now)
+            if total > limit.limit or total - r.amount >= limit.limit:
+                refused.append((r, total))
+            if show:
+                headers[limit.limit_header] = limit.limit_text
+                headers[limit.remaining_header] = _number(max(0.0, limit.limit - total))
+        if refused:
+            try:
+                await self._take_back(reserved, penalty=not config.disable_penalty)
+            except CountersUnavailable as exc:
+                self._outage(ctx, exc, now)
+            raise self._refusal(plan, refused, headers, now)
+        ctx.plugin_state[self.id] = (reserved, headers)
+
+    async def _take_back(self, reserved: list[Reservation], *, penalty: bool) -> None:
+        sliding = self.config.window_type == "sliding"
+        # Kong's penalty: a refused call's prompt still counts for requestPrompt
+        # in sliding windows unless disable_penalty; token and cost counts never.
+        items = [
+            (r.key, r.window.id, -r.amount, r.window.expires_at)
+            for r in reserved
+            if r.amount and not (penalty and sliding and r.limit.provider == REQUEST_PROMPT)
+        ]
+        if items:
+            await self.counters.add_many(items)
+
+    def _refusal(
+        self,
+        plan: PlannedCall,
+        refused: list[tuple[Reservation, float]],
+        headers: dict[str, str],
+        now: float,
+    ) -> Exit:
+        config: AIRateLimitingConfig = self.config
+        retry = 1
+        for r, total in refused:
+            reset = max(1, int(r.window.ends_at - now + 0.999))
+            retry = max(retry, reset)
+            suffix = r.limit.suffix
+            if not config.hide_client_headers:
+                headers[f"X-AI-RateLimit-Remaining-{suffix}"] = _number(
+                    max(0.0, r.limit.limit - (total - r.amount))
+                )
+            headers[f"X-AI-RateLimit-Reset-{suffix}"] = str(reset)
+            headers[f"X-AI-RateLimit-Retry-After-{suffix}"] = str(reset)
+        if config.retry_after_jitter_max:
+            retry += int(random.uniform(0, config.retry_after_jitter_max))
+        headers["Retry-After"] = str(retry)
+        message = config.error_message
+        if not config.error_hide_providers:
+            message += ", ".join(dict.fromkeys(r.limit.provider for r, _ in refused))
+        status = int(config.error_code)
+        client = plan.client_format
+        if client == "anthropic":
+            kind = "rate_limit_error" if status == 429 else error_type_for_status(status)
+            return Exit(status, anthropic_error_body(kind, message), headers)
+        if status == 429 and config.tokens_count_strategy == "cost":
+            body = openai_error_body(message, "insufficient_quota", "insufficient_quota")
+        elif status == 429:
+            body = openai_error_body(message, "tokens", "rate_limit_exceeded")
+        else:
+            body = openai_error_body(
+                message, "invalid_request_error" if status < 500 else "server_error"
+            )
+        return Exit(status, body, headers)
+
+    def _outage(self, ctx: RequestContext, exc: CountersUnavailable, now: float) -> None:
+        if now - self._outage_logged >= OUTAGE_LOG_INTERVAL:
+            self._outage_logged = now
+            log.error(
+                "ai-rate-limiting-advanced: request %s let through without counting "
+                "(said at most every %d s): %s",
+                ctx.request_id,
+                OUTAGE_LOG_INTERVAL,
+                exc,
+            )
+
+    # --- the answer and the real usage -----------------------------------------
+
+    def header_filter(self, ctx: RequestContext) -> None:
+        state = ctx.plugin_state.get(self.id)
+        if state and state[1]:
+            ctx.response_headers.update(state[1])
+
+    def _real(self, limit: Limit, call: AICall | None) -> float:
+        """What the finished call used in ``limit``'s unit (0 when it failed)."""
+        if call is None or call.ttft_ms is None:  # failed or never sent: release
+            return 0.0
+        if limit.provider == CUSTOM_COST:
+            return call.cost
+        if limit.provider != call.provider:
+            return 0.0
+        strategy = self.config.tokens_count_strategy
+        if strategy == "cost":
+            return call.cost
+        if strategy == "prompt_tokens":
+            return float(call.prompt_tokens)
+        if strategy == "completion_tokens":
+            return float(call.completion_tokens)
+        return float(call.prompt_tokens + call.completion_tokens)
+
+    def log(self, ctx: RequestContext, record: dict[str, Any]) -> None:
+        state = ctx.plugin_state.get(self.id)
+        if not state:
+            return
+        now = time.time()
+        changes: list[Addition] = []
+        for r in state[0]:
+            if r.limit.provider == REQUEST_PROMPT:
+                continue  # what was asked for counts, whatever the answer
+            real = self._real(r.limit, ctx.ai_call)
+            current = window_of(r.limit.size, now)
+            if current.id == r.window.id:
+                changes.append((r.key, current.id, real - r.amount, current.expires_at))
+            else:  # answered in a later window: counted there, released where reserved
+                changes.append((r.key, r.window.id, -r.amount, r.window.expires_at))
+                changes.append((r.key, current.id, real, current.expires_at))
+        changes = [c for c in changes if c[2]]
+        if not changes:
+            return
+        if isinstance(self.counters, LocalCounters):
+            self.counters.add_many_now(changes)  # microseconds, under the table's lock
+            return
+        # Redis: corrections wait (at most FLUSH_DELAY) for the next reservation of
+        # the same key, or for one batch; reservations themselves are never delayed.
+        for key, window_id, delta, expires_at in changes:
+            before = self._pending.get((key, window_id))
+            self._pending[(key, window_id)] = (delta + (before[0] if before else 0.0), expires_at)
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(FLUSH_DELAY, self._start_flush)
+
+    def _start_flush(self) -> None:
+        self._flush = None
+        if not self._pending:
+            return
+        items = [(k, w, delta, exp) for (k, w), (delta, exp) in self._pending.items() if delta]
+        self._pending = {}
+        task = asyncio.get_running_loop().create_task(self._correct(items))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _correct(self, items: list[Addition]) -> None:
+        try:
+            await self.counters.add_many(items)
+        except CountersUnavailable as exc:
+            now = time.time()
+            if now - self._outage_logged >= OUTAGE_LOG_INTERVAL:
+                self._outage_logged = now
+                log.error(
+                    "ai-rate-limiting-advanced: %d usage corrections were not counted: %s",
+                    len(items),
+                    exc,
+                )
+
+    async def close(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if self._pending:
+            items = [(k, w, d, e) for (k, w), (d, e) in self._pending.items() if d]
+            self._pending = {}
+            await self._correct(items)
