@@ -64,7 +64,7 @@ lint: install-test
 	$(BIN)/lint-imports
 
 test: install-test claude-code test-servers lint
-	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q -n 2 --dist loadgroup
+	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q -n 2
 
 bench: install-test
 	$(BIN)/python bench/run.py

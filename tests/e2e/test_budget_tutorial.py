@@ -13,9 +13,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import pytest
 from tests.support.processes import lockgate_cmd, run_lockgate, start_emulator, start_gateway
 from tests.support.readme import ROOT
 from tests.support.tutorial_run import CASES, apply_tutorial
+
+#: The README's tutorials log to /tmp/claude.json: one such test at a time.
+pytestmark = pytest.mark.usefixtures("tutorial_log")
 
 _BLOCK = re.compile(r"```sh\n(.*?)```", re.S)
 

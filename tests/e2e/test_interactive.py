@@ -14,9 +14,8 @@ import pytest
 from tests.support.claude import claude_binary, make_home
 from tests.support.processes import start_emulator, start_gateway
 
-#: The README's tutorials log to /tmp/claude.json: one such test at a time
-#: (tmux, which drives the terminal, is installed by `make test`).
-pytestmark = pytest.mark.xdist_group("tutorial-log")
+#: The README's tutorials log to /tmp/claude.json: one such test at a time.
+pytestmark = pytest.mark.usefixtures("tutorial_log")
 
 
 def _tmux(*args: str) -> str:

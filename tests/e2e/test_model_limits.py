@@ -20,7 +20,8 @@ from tests.support.readme import tutorials
 from tests.support.tutorial_run import CASES, MARKER, TOOL_PROMPT, Case, apply_tutorial, http
 
 #: The README's tutorials log to /tmp/claude.json: one such test at a time.
-pytestmark = pytest.mark.xdist_group("tutorial-log")
+pytestmark = pytest.mark.usefixtures("tutorial_log")
+
 
 #: model -> (tutorial's provider, the most output tokens the provider may be asked
 #: for: the model's limit, or the Gemini tutorial's own cap, model.options.max_tokens

@@ -28,7 +28,7 @@ from tests.support.tutorial_run import (
 )
 
 #: The README's tutorials log to /tmp/claude.json: one such test at a time.
-pytestmark = pytest.mark.xdist_group("tutorial-log")
+pytestmark = pytest.mark.usefixtures("tutorial_log")
 
 
 @pytest.fixture(scope="module")

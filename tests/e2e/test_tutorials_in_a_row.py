@@ -17,7 +17,8 @@ from tests.support.readme import common_blocks, reset_block, tutorials
 from tests.support.tutorial_run import CASES, http
 
 #: The README's tutorials log to /tmp/claude.json: one such test at a time.
-pytestmark = pytest.mark.xdist_group("tutorial-log")
+pytestmark = pytest.mark.usefixtures("tutorial_log")
+
 
 #: What a reader exports in place of real keys (any value works with the emulator).
 KEYS = {
