@@ -24,11 +24,10 @@ from multidict import CIMultiDict
 from lockgate import __version__
 from lockgate.llm.providers.base import Endpoint, ProviderError
 from lockgate.llm.sse import SSEDecoder, encode_data, encode_event
-from lockgate.llm.usage import Usage, estimate_tokens
+from lockgate.llm.usage import estimate_tokens
 from lockgate.llm.wire.anthropic import (
     AnthropicStreamObserver,
     anthropic_error_body,
-    estimate_anthropic_input_tokens,
     usage_from_anthropic,
 )
 from lockgate.llm.wire.errors import (
@@ -38,22 +37,20 @@ from lockgate.llm.wire.errors import (
 )
 from lockgate.llm.wire.openai import (
     OpenAIStreamObserver,
-    estimate_openai_input_tokens,
     openai_error_body,
     usage_from_openai,
 )
 from lockgate.llm.wire.rate_limit_headers import client_rate_limit_headers, google_retry_after
+from lockgate.plugins.ai_proxy.recording import Recorder, estimate_prompt
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.upstream import connection_error_text
 from lockgate.proxy.worker_env import WorkerEnv
-from lockgate.usage.rows import AICall
 
 __all__ = [
     "AttemptFailed",
     "ClientCall",
     "client_error",
-    "record_failure",
     "run_attempt",
     "upstream_failure",
 ]
@@ -484,56 +481,6 @@ async def _attempt(
     return await _oneshot(resp, target, call, recorder, out_headers)
 
 
-def record_failure(
-    ctx: RequestContext, target: Target, call: ClientCall, failure: AttemptFailed
-) -> None:
-    """Failed calls are logged too: which provider and model, and what the request would have cost."""
-    prompt = _estimate_prompt(call)
-    model = target.resolve_model(call.requested_model)
-    cost, cost_source = target.cost(Usage(prompt_tokens=prompt), model)
-    ctx.ai_call = AICall(
-        provider=target.provider_name,
-        request_model=model,
-        response_model=None,
-        prompt_tokens=prompt,
-        cost=cost,
-        llm_latency_ms=round((time.perf_counter_ns() - ctx.upstream_started_ns) / 1e6)
-        if ctx.upstream_started_ns
-        else 0,
-        mode="stream" if call.stream else "oneshot",
-    )
-    if not target.logging.log_statistics:
-        return
-    proxy = ctx.log_extra.setdefault("ai", {}).setdefault("proxy", {})
-    proxy["usage"] = {
-        "prompt_tokens": prompt,
-        "completion_tokens": 0,
-        "total_tokens": prompt,
-        "cost": cost,
-        "cost_source": cost_source,
-        "time_per_token": 0,
-        "time_to_first_token": 0,
-        "prompt_tokens_details": {},
-        "completion_tokens_details": {},
-        "estimated": True,
-    }
-    proxy["meta"] = {
-        "plugin_id": target.plugin_id,
-        "provider_name": target.provider_name,
-        "request_model": target.resolve_model(call.requested_model),
-        "response_model": None,
-        "llm_latency": round((time.perf_counter_ns() - ctx.upstream_started_ns) / 1e6)
-        if ctx.upstream_started_ns
-        else 0,
-        "request_mode": "stream" if call.stream else "oneshot",
-        "error": {
-            "criterion": failure.criterion,
-            "status": failure.status,
-            "message": failure.message,
-        },
-    }
-
-
 def upstream_failure(call: ClientCall, failure: AttemptFailed) -> Exit:
     """The client's answer when no (further) target can be tried."""
     if failure.criterion in ("error", "timeout"):
@@ -558,104 +505,6 @@ def back_off_headers(call: ClientCall, failure: AttemptFailed) -> dict[str, str]
         if delay is not None:
             headers["retry-after"] = delay
     return headers
-
-
-class Recorder:
-    """Collects usage and timings of one successful attempt into the log record."""
-
-    __slots__ = ("call", "ctx", "first_ns", "model", "started", "target")
-
-    def __init__(
-        self, ctx: RequestContext, target: Target, call: ClientCall, model: str, started: int
-    ) -> None:
-        self.ctx = ctx
-        self.target = target
-        self.call = call
-        self.model = model
-        self.started = started
-        self.first_ns = 0
-
-    def first_token(self) -> None:
-        if not self.first_ns:
-            self.first_ns = time.perf_counter_ns()
-
-    def finish(
-        self, usage: Usage, response_model: str | None, response_body: bytes | None = None
-    ) -> None:
-        ctx, target, call = self.ctx, self.target, self.call
-        now_ns = time.perf_counter_ns()
-        ctx.upstream_done_ns = now_ns
-        if not usage.reported or not usage.completion_tokens:
-            estimate = _estimate_prompt(call)
-            if not usage.prompt_tokens:
-                usage.prompt_tokens = estimate
-                usage.estimated = True
-            if not usage.completion_tokens:
-                usage.completion_tokens = 1
-                usage.estimated = True
-        latency = round((now_ns - self.started) / 1e6)
-        ttft = round(((self.first_ns or now_ns) - self.started) / 1e6)
-        completion = usage.completion_tokens
-        cost, cost_source = target.cost(usage, self.model)
-        ctx.ai_call = AICall(
-            provider=target.provider_name,
-            request_model=self.model,
-            response_model=response_model or self.model,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=completion,
-            cached_tokens=usage.cached_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            cost=cost,
-            llm_latency_ms=latency,
-            ttft_ms=ttft,
-            mode="stream" if call.stream else "oneshot",
-        )
-        if not target.logging.log_statistics and not target.logging.log_payloads:
-            return
-        proxy: dict[str, Any] = {}
-        if target.logging.log_statistics:
-            proxy["usage"] = {
-                "prompt_tokens": usage.prompt_tokens,
-                "completion_tokens": completion,
-                "total_tokens": usage.total_tokens,
-                "cost": cost,
-                "cost_source": cost_source,
-                "time_per_token": latency / completion if completion else 0,
-                "time_to_first_token": ttft,
-                "prompt_tokens_details": {"cached_tokens": usage.cached_tokens}
-                if usage.cached_tokens
-                else {},
-                "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens}
-                if usage.reasoning_tokens
-                else {},
-            }
-            if usage.estimated:
-                proxy["usage"]["estimated"] = True
-            proxy["meta"] = {
-                "plugin_id": target.plugin_id,
-                "provider_name": target.provider_name,
-                "request_model": self.model,
-                "response_model": response_model or self.model,
-                "llm_latency": latency,
-                "request_mode": "stream" if call.stream else "oneshot",
-            }
-        if target.logging.log_payloads:
-            proxy["payload"] = {
-                "request": call.raw.decode("utf-8", "replace"),
-                "response": (response_body or b"").decode("utf-8", "replace"),
-            }
-        ai = ctx.log_extra.setdefault("ai", {})
-        existing = ai.get("proxy", {})
-        existing.update(proxy)
-        ai["proxy"] = existing
-
-
-def _estimate_prompt(call: ClientCall) -> int:
-    if call.released:
-        return call.size_estimate
-    if call.client_format == "anthropic":
-        return estimate_anthropic_input_tokens(call.parsed())
-    return estimate_openai_input_tokens(call.parsed())
 
 
 async def _oneshot(
@@ -830,7 +679,7 @@ async def _stream(
             usage.estimated = True
         if not usage.prompt_tokens or (usage.estimated and usage.prompt_tokens == estimate):
             # The provider never reported input tokens: log the careful estimate.
-            usage.prompt_tokens = _estimate_prompt(call)
+            usage.prompt_tokens = estimate_prompt(call)
             usage.estimated = True
         recorder.finish(usage, translator.response_model)
 
@@ -857,7 +706,7 @@ def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, messa
 
 
 def _local_count(ctx: RequestContext, target: Target, call: ClientCall) -> UpstreamResponse:
-    count = _estimate_prompt(call)
+    count = estimate_prompt(call)
     body = orjson.dumps({"input_tokens": count})
 
     async def once() -> AsyncIterator[bytes]:

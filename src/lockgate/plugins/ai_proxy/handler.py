@@ -13,11 +13,11 @@ from lockgate.plugins.ai_proxy.exchange import (
     AttemptFailed,
     ClientCall,
     client_error,
-    record_failure,
     run_attempt,
     upstream_failure,
 )
 from lockgate.plugins.ai_proxy.plan import PlannedCall, plan_call
+from lockgate.plugins.ai_proxy.recording import record_failure
 from lockgate.plugins.ai_proxy.request import models_answer, parse_call
 from lockgate.plugins.ai_proxy.schema import AIProxyConfig, misplaced_options, unsupported
 from lockgate.plugins.ai_proxy.target import Target

@@ -13,12 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lockgate.llm.usage import Usage
-from lockgate.llm.wire.anthropic import estimate_anthropic_input_tokens
-from lockgate.llm.wire.openai import estimate_openai_input_tokens
 from lockgate.plugins.ai_proxy.exchange import ClientCall
+from lockgate.plugins.ai_proxy.recording import estimate_prompt
 from lockgate.plugins.ai_proxy.target import Target
 
-__all__ = ["PlannedCall", "estimate_prompt", "plan_call"]
+__all__ = ["PlannedCall", "plan_call"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +37,6 @@ class PlannedCall:
     @property
     def providers(self) -> list[str]:
         return list(self.prompt_costs)
-
-
-def estimate_prompt(call: ClientCall) -> int:
-    if call.client_format == "anthropic":
-        return estimate_anthropic_input_tokens(call.parsed())
-    return estimate_openai_input_tokens(call.parsed())
 
 
 def plan_call(call: ClientCall, targets: Sequence[Target]) -> PlannedCall:
