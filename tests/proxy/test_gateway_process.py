@@ -418,7 +418,7 @@ def test_daemon_mode(tmp_path: Path) -> None:
             "start",
             "--daemon",
             "--workers",
-            "1",
+            "2",
             "--prefix",
             str(prefix),
             "--proxy-listen",
@@ -432,6 +432,8 @@ def test_daemon_mode(tmp_path: Path) -> None:
         # No waiting: `start --daemon` returns once the gateway serves.
         assert "started" in result.stdout
         assert request(f"http://127.0.0.1:{proxy}/nothing")[0] == 404
+        # ... on every worker: the node is ready for a load balancer at once.
+        assert request(f"http://127.0.0.1:{admin}/status/ready")[0] == 200
         status = run_lockgate(
             ["status", "--prefix", str(prefix), "--admin-url", f"http://127.0.0.1:{admin}"]
         )

@@ -334,6 +334,11 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
         loop.add_signal_handler(sig, stopping.set)
     if count:
         await _wait_listening(proxy, workers)
+        # Ready means every worker listens with a configuration (GET /status/ready's
+        # first condition), so `start --daemon` returns to a node that serves fully.
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(served[i].value < 0 for i in range(count)):
+            await asyncio.sleep(0.05)
     with open(settings.pid_file, "w") as fh:
         fh.write(f"{os.getpid()}\n")
     log.info(
