@@ -385,8 +385,14 @@ async def _supervise(settings: Settings, proxy: tuple[str, int], admin: tuple[st
 async def _warn_about_configuration(store: Any, proxy_host: str) -> None:
     """What ``lockgate gateway apply`` would warn about, for the stored configuration."""
     from lockgate.cli.config_warnings import config_warnings
+    from lockgate.store.base import StoreUnavailable
 
-    _, state = await store.load()
+    try:
+        _, state = await store.load()
+    except StoreUnavailable as exc:
+        # Advice only: a store that went away must not stop a node that serves.
+        log.warning("could not check the configuration for warnings: %s", exc)
+        return
     for line in config_warnings(state.dump(), [proxy_host]):
         log.warning("%s", line)
 
