@@ -15,7 +15,7 @@ from aiohttp import web
 
 from lockgate.admin.responses import json_response
 
-__all__ = ["add_readiness_route", "build_status_app"]
+__all__ = ["add_readiness_route"]
 
 
 def add_readiness_route(app: web.Application, not_ready: Callable[[], str | None]) -> None:
@@ -28,11 +28,3 @@ def add_readiness_route(app: web.Application, not_ready: Callable[[], str | None
         return json_response({"message": "ready"})
 
     app.router.add_get("/status/ready", ready, allow_head=True)
-
-
-def build_status_app(not_ready: Callable[[], str | None]) -> web.Application:
-    """A data plane's status listener: it has no Admin API, only ``GET
-    /status/ready`` for its load balancer."""
-    app = web.Application()
-    add_readiness_route(app, not_ready)
-    return app

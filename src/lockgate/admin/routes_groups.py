@@ -89,6 +89,13 @@ async def _names(request: web.Request, field: str) -> list[str]:
     raise AdminError(400, {"message": f"must provide {field}"})
 
 
+def _drop_memberships(state: GatewayState, field: str, entity_id: str) -> None:
+    """Every membership of one group (``field="consumer_group"``) or one consumer."""
+    for m in list(state.entities["consumer_group_consumers"].values()):
+        if m[field]["id"] == entity_id:
+            state.delete("consumer_group_consumers", m["id"])
+
+
 def _join(state: GatewayState, group: dict[str, Any], consumer: dict[str, Any]) -> None:
     state.put(
         "consumer_group_consumers",
@@ -150,10 +157,7 @@ def add_group_routes(app: web.Application, live: LiveState) -> None:
         ident = request.match_info["group"]
 
         def edit(state: GatewayState) -> None:
-            group = _group(state, ident)
-            for m in list(state.entities["consumer_group_consumers"].values()):
-                if m["consumer_group"]["id"] == group["id"]:
-                    state.delete("consumer_group_consumers", m["id"])
+            _drop_memberships(state, "consumer_group", _group(state, ident)["id"])
 
         await live.mutate(edit)
         return web.Response(status=204)
@@ -224,10 +228,7 @@ def add_group_routes(app: web.Application, live: LiveState) -> None:
         ident = request.match_info["consumer"]
 
         def edit(state: GatewayState) -> None:
-            consumer = _consumer(state, ident)
-            for m in list(state.entities["consumer_group_consumers"].values()):
-                if m["consumer"]["id"] == consumer["id"]:
-                    state.delete("consumer_group_consumers", m["id"])
+            _drop_memberships(state, "consumer", _consumer(state, ident)["id"])
 
         await live.mutate(edit)
         return web.Response(status=204)
