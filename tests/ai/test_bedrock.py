@@ -259,6 +259,30 @@ def test_no_cache_point_for_a_model_without_caching(bedrock: Stack, tag: str) ->
     assert "cachePoint" not in json.dumps(_body(_upstream(bedrock)[0]))
 
 
+def test_betas_bedrock_takes_reach_it(bedrock: Stack, tag: str) -> None:
+    """Claude Code's ``anthropic-beta`` header: the betas Claude on Bedrock
+    offers go in ``additionalModelRequestFields.anthropic_beta``; the others
+    (which the emulator, like Bedrock, refuses as an invalid beta flag) are dropped."""
+    bedrock.clear_upstream()
+    client = bedrock.anthropic("bedrock", tag)
+    message = client.messages.create(
+        model=CLAUDE,
+        max_tokens=256,
+        messages=[{"role": "user", "content": "[[reply betas sorted]]"}],
+        extra_headers={
+            "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,"
+            "fine-grained-tool-streaming-2025-05-14,oauth-2025-04-20"
+        },
+    )
+    assert message.content[0].text == "betas sorted"  # type: ignore[union-attr]
+    body = _body(_upstream(bedrock)[0])
+    assert body["additionalModelRequestFields"] == {
+        "anthropic_beta": ["interleaved-thinking-2025-05-14"]
+    }
+    headers = {k.lower() for k in _upstream(bedrock)[0]["headers"]}
+    assert "anthropic-beta" not in headers
+
+
 def test_nova_for_an_anthropic_client(bedrock: Stack, tag: str) -> None:
     bedrock.clear_upstream()
     client = bedrock.anthropic("bedrock-nova", tag)

@@ -205,6 +205,32 @@ def test_converse_rules(emulator: str, model: str, kwargs: dict[str, Any], said:
     assert said in caught.value.response["Error"]["Message"]
 
 
+def test_betas_bedrock_does_not_offer_are_refused(emulator: str) -> None:
+    """Claude Code's first-party betas reach Bedrock only by mistake: refused
+    as Bedrock refuses them; the ones it offers are taken."""
+    client = _client(emulator)
+    with pytest.raises(ClientError) as caught:
+        client.converse(
+            modelId=CLAUDE,
+            messages=[_user("a")],
+            additionalModelRequestFields={
+                "anthropic_beta": ["interleaved-thinking-2025-05-14", "claude-code-20250219"]
+            },
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert caught.value.response["Error"]["Message"] == (
+        "The model returned the following errors: invalid beta flag"
+    )
+    answer = client.converse(
+        modelId=CLAUDE,
+        messages=[_user("[[reply taken]]")],
+        additionalModelRequestFields={
+            "anthropic_beta": ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"]
+        },
+    )
+    assert answer["output"]["message"]["content"] == [{"text": "taken"}]
+
+
 def test_throttled_request(emulator: str) -> None:
     with pytest.raises(ClientError) as caught:
         _client(emulator).converse(modelId=CLAUDE, messages=[_user("[[fail 429]]")])

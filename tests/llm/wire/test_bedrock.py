@@ -27,6 +27,7 @@ from tests.llm.wire.anthropic_events import (
 from lockgate.llm.wire.bedrock import (
     anthropic_to_converse_request,
     anthropic_to_count_tokens_request,
+    bedrock_betas,
     converse_error,
     converse_to_anthropic_response,
     supports_cache_points,
@@ -239,3 +240,59 @@ def test_bedrock_overflow_is_worded_as_anthropic_words_it() -> None:
     assert answer["error"]["type"] == "invalid_request_error"
     assert answer["error"]["message"].startswith("prompt is too long")
     assert "Input is too long for requested model." in answer["error"]["message"]
+
+
+#: What Claude Code sends a gateway it takes for Anthropic's API.
+CLAUDE_CODE_BETAS = (
+    "claude-code-20250219,oauth-2025-04-20,interleaved-thinking-2025-05-14,"
+    "fine-grained-tool-streaming-2025-05-14, context-1m-2025-08-07,"
+    "prompt-caching-scope-2026-01-05,effort-2025-11-24,interleaved-thinking-2025-05-14"
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "kept"),
+    [
+        (
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"],
+        ),
+        (
+            "global.anthropic.claude-opus-4-5-20251101-v1:0",
+            ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07", "effort-2025-11-24"],
+        ),
+        (
+            "anthropic.claude-sonnet-4-20250514-v1:0",
+            ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"],
+        ),
+        # Claude 3.7 has neither interleaved thinking nor the 1M window.
+        ("anthropic.claude-3-7-sonnet-20250219-v1:0", []),
+        ("us.amazon.nova-pro-v1:0", []),
+        ("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc", []),
+    ],
+)
+def test_betas_bedrock_takes(model: str, kept: list[str]) -> None:
+    assert bedrock_betas(CLAUDE_CODE_BETAS, model) == kept
+
+
+def test_betas_go_in_the_additional_model_fields() -> None:
+    from multidict import CIMultiDict
+
+    from lockgate.llm.providers.bedrock import BedrockProvider
+    from lockgate.llm.providers.config import ModelConfig
+
+    provider = BedrockProvider(ModelConfig(provider="bedrock"), None)
+    model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    body = {"messages": [], "additionalModelRequestFields": {"top_k": 5}}
+    headers = CIMultiDict({"Anthropic-Beta": CLAUDE_CODE_BETAS})
+    assert provider.with_client_headers(dict(body), model, headers) == {
+        "messages": [],
+        "additionalModelRequestFields": {
+            "top_k": 5,
+            "anthropic_beta": ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"],
+        },
+    }
+    # Nothing Bedrock takes: the body is left as it was.
+    plain = CIMultiDict({"anthropic-beta": "claude-code-20250219"})
+    assert provider.with_client_headers(dict(body), model, plain) == body
+    assert provider.with_client_headers(dict(body), model, None) == body

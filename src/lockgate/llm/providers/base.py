@@ -125,6 +125,14 @@ class Provider:
             return None
         return raw
 
+    def with_client_headers(
+        self, body: dict[str, Any], model_name: str, client_headers: Any
+    ) -> dict[str, Any]:
+        """A translated request (after :meth:`prepare_chat`) given what the
+        provider takes in the body from the client's headers (Bedrock's
+        ``anthropic_beta``); by default unchanged. ``client_headers`` may be None."""
+        return body
+
     def prepare_count_tokens(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
         """A token-count request (in Anthropic's format, model set) as the provider takes it."""
         return body

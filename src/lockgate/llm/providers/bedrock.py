@@ -221,6 +221,23 @@ class BedrockProvider(Provider):
                 del body["additionalModelRequestFields"]
         return body
 
+    def with_client_headers(
+        self, body: dict[str, Any], model_name: str, client_headers: Any
+    ) -> dict[str, Any]:
+        # Converse has no header for betas: Claude takes them in the body.
+        # (InvokeModel would take the same list as the body's anthropic_beta.)
+        from lockgate.llm.wire.bedrock import bedrock_betas
+
+        header = ",".join(client_headers.getall("anthropic-beta", [])) if client_headers else ""
+        betas = bedrock_betas(header, model_name)
+        if betas:
+            extra = body.get("additionalModelRequestFields")
+            body["additionalModelRequestFields"] = {
+                **(extra if isinstance(extra, dict) else {}),
+                "anthropic_beta": betas,
+            }
+        return body
+
 
 def _assumed_role(
     source: Credentials, role_arn: str, session_name: str, region: str, sts_url: str | None

@@ -24,7 +24,8 @@ Mapping decisions:
   drops the choice. Server tools (``{"type": "web_search_..."}``) are dropped.
 - ``thinking`` and ``top_k`` go to Claude models in
   ``additionalModelRequestFields`` (Bedrock hands those to the model as-is);
-  other models get neither.
+  other models get neither. So do the client's ``anthropic-beta`` header
+  values Bedrock accepts, as ``anthropic_beta`` (:func:`bedrock_betas`).
 - Consecutive messages of one role are merged (Converse requires turns to
   alternate; Anthropic merges them itself); blank text blocks are dropped
   (Converse refuses them).
@@ -45,6 +46,7 @@ __all__ = [
     "anthropic_stop_reason",
     "anthropic_to_converse_request",
     "anthropic_to_count_tokens_request",
+    "bedrock_betas",
     "converse_error",
     "converse_to_anthropic_response",
     "converse_usage",
@@ -96,6 +98,35 @@ ERROR_TYPES: dict[str, tuple[int, str]] = {
 _CACHING = re.compile(
     r"anthropic\.claude-(3-5-haiku|3-7-sonnet|(sonnet|opus|haiku)-4|4)|amazon\.nova-(micro|lite|pro|premier)"
 )
+
+
+#: ``anthropic-beta`` values Claude on Bedrock takes (in ``anthropic_beta``);
+#: Bedrock answers ValidationException "invalid beta flag" to any other, and
+#: Claude Code behind a gateway sends first-party ones (claude-code-20250219,
+#: oauth-2025-04-20, fine-grained-tool-streaming-2025-05-14,
+#: prompt-caching-scope-..., ...). Source: AWS's "Anthropic Claude Messages API,
+#: Request and Response" page (the ``anthropic_beta`` parameter), as LiteLLM's
+#: ``litellm/llms/bedrock/beta_headers_config.py`` transcribes it (read
+#: 2026-12-03), with its per-model rules: the oldest Claude version, and the
+#: families, each beta is offered for. A value of (0, ()) means every Claude model.
+BEDROCK_BETAS: dict[str, tuple[float, tuple[str, ...]]] = {
+    "computer-use-2024-10-22": (0, ()),
+    "computer-use-2025-01-24": (0, ()),
+    "computer-use-2025-11-24": (0, ()),
+    "token-efficient-tools-2025-02-19": (0, ()),
+    "output-128k-2025-02-19": (0, ()),
+    "interleaved-thinking-2025-05-14": (4.0, ()),
+    "dev-full-thinking-2025-05-14": (4.0, ()),
+    "context-1m-2025-08-07": (4.0, ()),
+    "context-management-2025-06-27": (4.5, ()),
+    "effort-2025-11-24": (4.5, ("opus",)),
+    "tool-search-tool-2025-10-19": (4.5, ("opus", "sonnet")),
+    "tool-examples-2025-10-29": (4.5, ("opus", "sonnet")),
+}
+# "claude-sonnet-4-5-2025..." -> 4.5, "claude-3-7-sonnet-..." -> 3.7,
+# "claude-sonnet-4-2025..." -> 4.0 (a date's digits are no minor version).
+_CLAUDE_VERSION = re.compile(r"claude-(?:[a-z]+-)?(\d+)(?:-(\d)\b)?")
+_CLAUDE_FAMILY = re.compile(r"opus|sonnet|haiku")
 
 
 def is_claude(model: str) -> bool:
@@ -156,6 +187,32 @@ def anthropic_to_converse_request(body: dict[str, Any], model: str) -> dict[str,
     if extra:
         out["additionalModelRequestFields"] = extra
     return out
+
+
+def bedrock_betas(header: str, model: str) -> list[str]:
+    """The client's ``anthropic-beta`` values (comma-separated) that Bedrock
+    takes for ``model``, in order, once each; none for a model that is not
+    Claude (or whose version the id does not tell, as an application
+    inference profile's ARN)."""
+    if not header or not is_claude(model):
+        return []
+    version_match = _CLAUDE_VERSION.search(model)
+    if version_match is None:
+        return []
+    major, minor = version_match.groups()
+    version = float(f"{major}.{minor or 0}")
+    family_match = _CLAUDE_FAMILY.search(model)
+    family = family_match.group(0) if family_match else ""
+    kept: list[str] = []
+    for value in header.split(","):
+        beta = value.strip()
+        rule = BEDROCK_BETAS.get(beta)
+        if rule is None or beta in kept:
+            continue
+        oldest, families = rule
+        if version >= oldest and (not families or family in families):
+            kept.append(beta)
+    return kept
 
 
 def anthropic_to_count_tokens_request(body: dict[str, Any], model: str) -> dict[str, Any]:

@@ -179,7 +179,9 @@ def _apply_overrides(target: Target, call: ClientCall, body: dict[str, Any]) -> 
     return body
 
 
-def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
+def _upstream_body(
+    target: Target, call: ClientCall, model: str, client_headers: Any = None
+) -> bytes:
     conv = target.conversion
     parsed = call.parsed()
     if call.operation == "count_tokens":
@@ -219,6 +221,7 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
         if conv.upstream not in ("gemini", "bedrock"):  # their URL names the model
             body["model"] = model
         body = target.provider.prepare_chat(body, model)
+        body = target.provider.with_client_headers(body, model, client_headers)
     extra = target.provider.body_credentials()
     if extra:
         body.update(extra)
@@ -369,7 +372,7 @@ async def _attempt(
             )
     else:
         endpoint = provider.chat_endpoint(model, call.stream)
-    payload = _upstream_body(target, call, model)
+    payload = _upstream_body(target, call, model, ctx.request.headers)
     translator: Any = None
     estimate = 0
     if call.stream and call.operation == "chat":
