@@ -339,6 +339,64 @@ def test_openai_tool_call(bedrock: Stack, tag: str) -> None:
     assert answer.choices[0].finish_reason == "tool_calls"
 
 
+def test_openai_tool_choice_none_leaves_the_tools_out(bedrock: Stack, tag: str) -> None:
+    """Converse has no "none": with no tool blocks in the history the tools are not sent."""
+    bedrock.clear_upstream()
+    client = bedrock.openai("oai-bedrock", tag)
+    answer = client.chat.completions.create(
+        model=CLAUDE,
+        messages=[{"role": "user", "content": "[[reply no tools for you]]"}],
+        tools=[
+            {
+                "type": "function",
+                "function": {"name": "get_weather", "parameters": {"type": "object"}},
+            }
+        ],
+        tool_choice="none",
+    )
+    assert answer.choices[0].message.content == "no tools for you"
+    assert "toolConfig" not in _body(_upstream(bedrock)[0])
+
+
+def test_tool_choice_none_with_tool_history_keeps_the_tools(bedrock: Stack, tag: str) -> None:
+    """With toolUse / toolResult blocks in the history Converse requires a
+    toolConfig (the emulator refuses the request without one, as Bedrock
+    does): the tools stay, and nothing forces their use."""
+    bedrock.clear_upstream()
+    client = bedrock.anthropic("bedrock", tag)
+    message = client.messages.create(
+        model=CLAUDE,
+        max_tokens=256,
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "none"},
+        messages=[
+            {"role": "user", "content": "Weather in Oslo?"},
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "get_weather",
+                        "input": {"city": "Oslo"},
+                    }
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "cold"},
+                    {"type": "text", "text": "[[reply it is cold]]"},
+                ],
+            },
+        ],
+    )
+    assert message.content[0].text == "it is cold"  # type: ignore[union-attr]
+    config = _body(_upstream(bedrock)[0])["toolConfig"]
+    assert [t["toolSpec"]["name"] for t in config["tools"]] == ["get_weather"]
+    assert "toolChoice" not in config
+
+
 def test_wrong_aws_key_is_an_authentication_error(bedrock: Stack, tag: str) -> None:
     client = bedrock.anthropic("bedrock-badkey", tag)
     with pytest.raises(anthropic.AuthenticationError) as caught:

@@ -296,3 +296,34 @@ def test_betas_go_in_the_additional_model_fields() -> None:
     plain = CIMultiDict({"anthropic-beta": "claude-code-20250219"})
     assert provider.with_client_headers(dict(body), model, plain) == body
     assert provider.with_client_headers(dict(body), model, None) == body
+
+
+def _tool_turns(choice: dict[str, Any], history: bool) -> dict[str, Any]:
+    tool = {"name": "f", "input_schema": {"type": "object"}}
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "go"}]
+    if history:
+        messages += [
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1"}]},
+        ]
+    return {"max_tokens": 10, "messages": messages, "tools": [tool], "tool_choice": choice}
+
+
+def test_tool_choice_none_without_tool_history_sends_no_tools() -> None:
+    body = anthropic_to_converse_request(_tool_turns({"type": "none"}, False), "meta.llama3")
+    assert "toolConfig" not in body
+
+
+def test_tool_choice_none_with_tool_history_keeps_tools_and_forces_nothing() -> None:
+    body = anthropic_to_converse_request(_tool_turns({"type": "none"}, True), "meta.llama3")
+    assert body["toolConfig"] == {
+        "tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": {"type": "object"}}}}]
+    }
+
+
+def test_tool_choice_any_is_kept() -> None:
+    body = anthropic_to_converse_request(_tool_turns({"type": "any"}, False), "meta.llama3")
+    assert body["toolConfig"]["toolChoice"] == {"any": {}}

@@ -19,9 +19,12 @@ Mapping decisions:
   Claude models, which need them back with tool results; dropped for others.
 - Images and PDF documents travel as base64 ``bytes`` (the JSON form of
   Converse's blob); URL sources have no Converse form and become a text note.
-- ``tool_choice`` ``auto``/``any``/``tool`` -> ``toolChoice``; ``none`` keeps
-  the tools (Converse needs them when the history holds tool blocks) and
-  drops the choice. Server tools (``{"type": "web_search_..."}``) are dropped.
+- ``tool_choice`` ``auto``/``any``/``tool`` -> ``toolChoice``. Converse has
+  no ``none``: the tools are left out, unless the history holds toolUse or
+  toolResult blocks, for which Converse requires a ``toolConfig``
+  (ValidationException otherwise); then the tools stay, with no choice that
+  forces their use, and the model may still call one. Server tools
+  (``{"type": "web_search_..."}``) are dropped.
 - ``thinking`` and ``top_k`` go to Claude models in
   ``additionalModelRequestFields`` (Bedrock hands those to the model as-is);
   other models get neither. So do the client's ``anthropic-beta`` header
@@ -165,10 +168,12 @@ def anthropic_to_converse_request(body: dict[str, Any], model: str) -> dict[str,
     if config:
         out["inferenceConfig"] = config
     tools = _tools(body.get("tools"), caching)
+    choice = body.get("tool_choice")
+    kind = choice.get("type") if isinstance(choice, dict) else None
+    if kind == "none" and not _has_tool_blocks(out["messages"]):
+        tools = []
     if tools:
         tool_config: dict[str, Any] = {"tools": tools}
-        choice = body.get("tool_choice")
-        kind = choice.get("type") if isinstance(choice, dict) else None
         if kind == "tool" and isinstance(choice, dict) and isinstance(choice.get("name"), str):
             tool_config["toolChoice"] = {"tool": {"name": choice["name"]}}
         elif kind in ("auto", "any"):
@@ -221,6 +226,14 @@ def anthropic_to_count_tokens_request(body: dict[str, Any], model: str) -> dict[
     converse = anthropic_to_converse_request(body, model)
     keep = ("messages", "system", "toolConfig", "additionalModelRequestFields")
     return {"input": {"converse": {k: converse[k] for k in keep if k in converse}}}
+
+
+def _has_tool_blocks(messages: list[dict[str, Any]]) -> bool:
+    return any(
+        "toolUse" in block or "toolResult" in block
+        for message in messages
+        for block in message["content"]
+    )
 
 
 def _system(system: Any, caching: bool) -> list[dict[str, Any]]:
