@@ -397,6 +397,43 @@ def test_tool_choice_none_with_tool_history_keeps_the_tools(bedrock: Stack, tag:
     assert "toolChoice" not in config
 
 
+def test_image_by_url_is_refused_in_the_client_s_format(bedrock: Stack, tag: str) -> None:
+    """Converse takes no image URL, and the gateway fetches none for a client
+    (SSRF): a 400 that says why, as Anthropic and OpenAI word their errors."""
+    bedrock.clear_upstream()
+    url = "http://169.254.169.254/latest/meta-data/image.png"
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        bedrock.anthropic("bedrock", tag).messages.create(
+            model=CLAUDE,
+            max_tokens=64,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image", "source": {"type": "url", "url": url}},
+                        {"type": "text", "text": "What is this?"},
+                    ],
+                }
+            ],
+        )
+    error = caught.value.body["error"]  # type: ignore[index]
+    assert error["type"] == "invalid_request_error"
+    assert "not by URL" in error["message"] and "base64" in error["message"]
+    with pytest.raises(openai.BadRequestError) as refused:
+        bedrock.openai("oai-bedrock", tag).chat.completions.create(
+            model=CLAUDE,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [{"type": "image_url", "image_url": {"url": url}}],
+                }
+            ],
+        )
+    assert refused.value.status_code == 400
+    assert "not by URL" in refused.value.message
+    assert _upstream(bedrock) == []
+
+
 def test_wrong_aws_key_is_an_authentication_error(bedrock: Stack, tag: str) -> None:
     client = bedrock.anthropic("bedrock-badkey", tag)
     with pytest.raises(anthropic.AuthenticationError) as caught:

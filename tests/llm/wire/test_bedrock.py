@@ -12,6 +12,7 @@ Anthropic events; the official SDK's accumulator must accept the stream.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -327,3 +328,38 @@ def test_tool_choice_none_with_tool_history_keeps_tools_and_forces_nothing() -> 
 def test_tool_choice_any_is_kept() -> None:
     body = anthropic_to_converse_request(_tool_turns({"type": "any"}, False), "meta.llama3")
     assert body["toolConfig"]["toolChoice"] == {"any": {}}
+
+
+@pytest.mark.parametrize(
+    ("block", "said"),
+    [
+        (
+            {"type": "image", "source": {"type": "url", "url": "http://169.254.169.254/x.png"}},
+            "takes images only as bytes (or from S3), not by URL",
+        ),
+        (
+            {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}},
+            "takes documents only as bytes (or from S3), not by URL",
+        ),
+        (
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": "image/bmp", "data": "Qk0="},
+            },
+            "image media type 'image/bmp' cannot be sent to Bedrock",
+        ),
+    ],
+)
+def test_url_sources_are_refused(block: dict[str, Any], said: str) -> None:
+    """Converse takes bytes or S3 only, and fetching a client's URL from the
+    gateway would be a server-side request forgery risk: refused, not noted."""
+    from lockgate.llm.wire.errors import UntranslatableRequest
+
+    body = {"max_tokens": 10, "messages": [{"role": "user", "content": [block]}]}
+    with pytest.raises(UntranslatableRequest, match=re.escape(said)):
+        anthropic_to_converse_request(body, "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+    in_result = {"type": "tool_result", "tool_use_id": "t1", "content": [block]}
+    with pytest.raises(UntranslatableRequest, match=re.escape(said)):
+        anthropic_to_converse_request(
+            {"messages": [{"role": "user", "content": [in_result]}]}, "meta.llama3"
+        )

@@ -18,7 +18,11 @@ Mapping decisions:
   (``reasoningText`` with its signature, or ``redactedContent``), kept for
   Claude models, which need them back with tool results; dropped for others.
 - Images and PDF documents travel as base64 ``bytes`` (the JSON form of
-  Converse's blob); URL sources have no Converse form and become a text note.
+  Converse's blob). Converse takes no URL (only bytes or an S3 location),
+  and the gateway does not fetch URLs for a client: a fetch from inside the
+  network could be pointed at internal addresses (SSRF). An image or
+  document by URL, or an image type Converse does not take, is refused with
+  :class:`~lockgate.llm.wire.errors.UntranslatableRequest` (400 to the client).
 - ``tool_choice`` ``auto``/``any``/``tool`` -> ``toolChoice``. Converse has
   no ``none``: the tools are left out, unless the history holds toolUse or
   toolResult blocks, for which Converse requires a ``toolConfig``
@@ -43,6 +47,7 @@ from typing import Any
 
 from lockgate.llm.usage import Usage
 from lockgate.llm.wire.anthropic import usage_from_anthropic
+from lockgate.llm.wire.errors import UntranslatableRequest
 
 __all__ = [
     "ERROR_TYPES",
@@ -321,13 +326,29 @@ def _block(block: dict[str, Any], claude: bool, index: int) -> dict[str, Any] | 
     return None
 
 
+_NO_URLS = (
+    "Bedrock's Converse API takes {what} only as bytes (or from S3), not by URL, and "
+    "the gateway does not fetch URLs for clients; send the {what} as base64 data instead"
+)
+
+
 def _image(block: dict[str, Any]) -> dict[str, Any]:
     source = block.get("source") or {}
-    fmt = _IMAGE_FORMATS.get(str(source.get("media_type") or ""))
-    if source.get("type") == "base64" and fmt and isinstance(source.get("data"), str):
-        return {"image": {"format": fmt, "source": {"bytes": source["data"]}}}
-    where = source.get("url") or "an unsupported source"
-    return {"text": f"[image: {where}]"}
+    if source.get("type") == "url":
+        raise UntranslatableRequest(_NO_URLS.format(what="images"))
+    media_type = str(source.get("media_type") or "")
+    fmt = _IMAGE_FORMATS.get(media_type)
+    if source.get("type") != "base64" or not isinstance(source.get("data"), str):
+        raise UntranslatableRequest(
+            f"an image source of type {str(source.get('type'))!r} cannot be sent to Bedrock: "
+            "send the image as base64 data"
+        )
+    if fmt is None:
+        raise UntranslatableRequest(
+            f"image media type {media_type!r} cannot be sent to Bedrock, which takes "
+            "image/png, image/jpeg, image/gif and image/webp"
+        )
+    return {"image": {"format": fmt, "source": {"bytes": source["data"]}}}
 
 
 def _document(block: dict[str, Any], index: int) -> dict[str, Any] | None:
@@ -340,6 +361,8 @@ def _document(block: dict[str, Any], index: int) -> dict[str, Any] | None:
     if source.get("type") == "text" and isinstance(source.get("data"), str):
         data = base64.b64encode(source["data"].encode()).decode()
         return {"document": {"format": "txt", "name": name, "source": {"bytes": data}}}
+    if source.get("type") == "url":
+        raise UntranslatableRequest(_NO_URLS.format(what="documents"))
     return None
 
 

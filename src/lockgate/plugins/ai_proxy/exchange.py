@@ -31,6 +31,7 @@ from lockgate.llm.wire.anthropic import (
     usage_from_anthropic,
 )
 from lockgate.llm.wire.errors import (
+    UntranslatableRequest,
     extract_upstream_message,
     upstream_error_to_anthropic,
     upstream_error_to_openai,
@@ -372,7 +373,10 @@ async def _attempt(
             )
     else:
         endpoint = provider.chat_endpoint(model, call.stream)
-    payload = _upstream_body(target, call, model, ctx.request.headers)
+    try:
+        payload = _upstream_body(target, call, model, ctx.request.headers)
+    except UntranslatableRequest as exc:
+        raise client_error(call.client_format, 400, str(exc)) from exc
     translator: Any = None
     estimate = 0
     if call.stream and call.operation == "chat":
