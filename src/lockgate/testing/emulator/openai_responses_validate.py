@@ -62,8 +62,16 @@ TOOL_TYPES: dict[str, frozenset[str]] = {
     "file_search": frozenset(
         {"type", "vector_store_ids", "filters", "max_num_results", "ranking_options"}
     ),
+    # search_content_types: Codex sends it with its live web search; the API takes it.
     "web_search": frozenset(
-        {"type", "external_web_access", "filters", "search_context_size", "user_location"}
+        {
+            "type",
+            "external_web_access",
+            "filters",
+            "search_context_size",
+            "user_location",
+            "search_content_types",
+        }
     ),
     "web_search_preview": frozenset(
         {"type", "search_context_size", "user_location", "search_content_types"}
