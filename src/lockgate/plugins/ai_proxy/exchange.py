@@ -202,6 +202,10 @@ def _upstream_body(
         body = dict(parsed)
         body["model"] = model
         return orjson.dumps(target.provider.prepare_count_tokens(body, model))
+    if call.operation == "embeddings":
+        translated = target.provider.embeddings_body(parsed, model)
+        if translated is not None:
+            return orjson.dumps(translated)
     if conv.passthrough:
         if (
             not target.overrides
@@ -537,7 +541,17 @@ async def _oneshot(
             "error", 502, raw[:500], f"{target.provider_name} answered invalid JSON"
         ) from exc
     conv = target.conversion
-    if conv.passthrough:
+    answered = (
+        target.provider.embeddings_answer(data, recorder.model, call.parsed(), resp.headers)
+        if call.operation == "embeddings"
+        else None
+    )
+    response_model: str | None
+    if answered is not None:
+        translated, usage = answered
+        body = orjson.dumps(translated)
+        response_model = recorder.model
+    elif conv.passthrough:
         body = raw
         if conv.upstream == "anthropic":
             usage = usage_from_anthropic(data.get("usage") or {})
