@@ -126,15 +126,42 @@ def test_titan_refusals_reach_the_client(embeddings: Stack, tag: str) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         client.embeddings.create(model=TITAN, input="x", dimensions=300)
     assert "#/dimensions: 300 is not a valid enum value" in caught.value.message
-    # Several texts would take one call each: refused by the gateway, saying so.
     embeddings.clear_upstream()
     with pytest.raises(openai.BadRequestError) as several:
-        client.embeddings.create(model=TITAN, input=["one", "two"])
-    assert "embeds one text per request" in several.value.message
+        client.embeddings.create(model=TITAN, input=["text"] * 129)
+    assert "at most 128 calls for one request" in several.value.message
     with pytest.raises(openai.BadRequestError) as tokens:
         client.embeddings.create(model=TITAN, input=[[1, 2, 3]])
     assert "token arrays" in tokens.value.message
     assert _upstream(embeddings) == []
+
+
+def test_titan_embeds_a_list_one_call_each(embeddings: Stack, tag: str) -> None:
+    """Titan takes one text per call: each text is its own signed call, and
+    the answers come back together, in order, with their tokens summed."""
+    embeddings.clear_upstream()
+    client = embeddings.openai("titan", tag)
+    texts = [f"text number {i}" for i in range(6)]
+    together = client.embeddings.create(model=TITAN, input=texts, dimensions=256)
+    assert [d.index for d in together.data] == list(range(6))
+    records = _upstream(embeddings)
+    assert sorted(r["body"]["inputText"] for r in records) == sorted(texts)
+    # Each call is signed over its own body.
+    signatures = {{k.lower(): v for k, v in r["headers"].items()}["authorization"] for r in records}
+    assert len(signatures) == 6
+    for text, item in zip(texts, together.data, strict=True):
+        alone = client.embeddings.create(model=TITAN, input=text, dimensions=256)
+        assert item.embedding == pytest.approx(alone.data[0].embedding, abs=1e-6)
+    log = embeddings.log_records(tag, 7)[0]["ai"]["proxy"]
+    assert log["usage"]["prompt_tokens"] == together.usage.prompt_tokens
+    assert together.usage.prompt_tokens >= 6 * 4
+
+
+def test_one_failed_call_fails_the_request(embeddings: Stack, tag: str) -> None:
+    with pytest.raises(openai.RateLimitError):
+        embeddings.openai("titan", tag).embeddings.create(
+            model=TITAN, input=["fine", "[[fail 429]]", "fine too"]
+        )
 
 
 def test_cohere_takes_a_list(embeddings: Stack, tag: str) -> None:

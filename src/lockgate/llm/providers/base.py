@@ -134,17 +134,20 @@ class Provider:
         ``anthropic_beta``); by default unchanged. ``client_headers`` may be None."""
         return body
 
-    def embeddings_body(self, body: dict[str, Any], model_name: str) -> dict[str, Any] | None:
-        """The upstream body for an (OpenAI-format) embeddings request, or None
-        to send the client's as it is. Raises ``UntranslatableRequest`` for
-        one the provider cannot take."""
+    def embeddings_bodies(
+        self, body: dict[str, Any], model_name: str
+    ) -> list[dict[str, Any]] | None:
+        """The upstream bodies for an (OpenAI-format) embeddings request, one
+        per call, or None to send the client's as it is. Raises
+        ``UntranslatableRequest`` for one the provider cannot take."""
         return None
 
     def embeddings_answer(
-        self, data: dict[str, Any], model_name: str, body: dict[str, Any], headers: Any
+        self, answers: list[tuple[dict[str, Any], Any]], model_name: str, body: dict[str, Any]
     ) -> tuple[dict[str, Any], Usage] | None:
-        """(OpenAI's embeddings response, its usage) from the provider's answer
-        ``data`` to the client's request ``body``, or None when it is OpenAI's already."""
+        """(OpenAI's embeddings response, its usage) from the provider's
+        answers (body, response headers) to the calls :meth:`embeddings_bodies`
+        made for the client's request ``body``; None when it is OpenAI's already."""
         return None
 
     def prepare_count_tokens(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:

@@ -86,18 +86,20 @@ class BedrockProvider(Provider):
         # a model it does not serve is refused with the request, saying which it does.
         return Endpoint.parse(f"{self._base()}/model/{quote(model_name, safe='')}/invoke")
 
-    def embeddings_body(self, body: dict[str, Any], model_name: str) -> dict[str, Any] | None:
+    def embeddings_bodies(
+        self, body: dict[str, Any], model_name: str
+    ) -> list[dict[str, Any]] | None:
         from lockgate.llm.wire.bedrock_embeddings import openai_to_invoke_embeddings
 
         b = self.options.bedrock if self.options else None
         return openai_to_invoke_embeddings(body, model_name, b.embeddings_normalize if b else None)
 
     def embeddings_answer(
-        self, data: dict[str, Any], model_name: str, body: dict[str, Any], headers: Any
+        self, answers: list[tuple[dict[str, Any], Any]], model_name: str, body: dict[str, Any]
     ) -> tuple[dict[str, Any], Usage] | None:
         from lockgate.llm.wire.bedrock_embeddings import invoke_to_openai_embeddings
 
-        return invoke_to_openai_embeddings(data, model_name, body, headers)
+        return invoke_to_openai_embeddings(answers, model_name, body)
 
     async def _credentials(self, caches: dict[str, Any]) -> Credentials:
         from botocore.credentials import Credentials

@@ -9,8 +9,8 @@ at ``/model/{modelId}/invoke`` (AWS's "Amazon Titan Embeddings Text" and
   ``{"embedding", "inputTextTokenCount"}``. OpenAI's ``dimensions`` passes
   through (Titan takes 256, 512 or 1024 and refuses others itself); Kong's
   ``model.options.bedrock.embeddings_normalize`` sets ``normalize`` (unset:
-  not sent, and Titan normalizes by default). A list of several inputs is
-  refused with a 400 that says so: it would take one upstream call per text.
+  not sent, and Titan normalizes by default). A list of texts becomes one
+  call per text (at most :data:`TITAN_MAX_TEXTS`), answered together.
 - **Cohere Embed** (``cohere.embed-*``): ``{"texts", "input_type"}`` for up
   to 96 texts in one call, answered ``{"embeddings": [[...]]}`` (or, for
   Embed v4, ``{"embeddings": {"float": [[...]]}}``). OpenAI has no input
@@ -37,6 +37,9 @@ __all__ = ["embeddings_family", "invoke_to_openai_embeddings", "openai_to_invoke
 
 #: Cohere Embed on Bedrock takes at most this many texts per call.
 COHERE_MAX_TEXTS = 96
+#: Titan takes one text per call: a longer list than this is refused rather
+#: than turned into a burst of calls that Bedrock would throttle.
+TITAN_MAX_TEXTS = 128
 _SERVED = "amazon.titan-embed-text-v2:0 and cohere.embed-* models"
 
 
@@ -64,8 +67,8 @@ def _texts(body: dict[str, Any]) -> list[str]:
 
 def openai_to_invoke_embeddings(
     body: dict[str, Any], model: str, normalize: bool | None
-) -> dict[str, Any]:
-    """An OpenAI embeddings body -> the InvokeModel body for ``model``."""
+) -> list[dict[str, Any]]:
+    """An OpenAI embeddings body -> the InvokeModel bodies for ``model``, one per call."""
     family = embeddings_family(model)
     if family is None:
         raise UntranslatableRequest(
@@ -78,40 +81,44 @@ def openai_to_invoke_embeddings(
             f"Invalid value: {fmt!r}. Supported values are: 'float' and 'base64'."
         )
     if family == "titan":
-        if len(texts) > 1:
+        if len(texts) > TITAN_MAX_TEXTS:
             raise UntranslatableRequest(
-                f"{model} embeds one text per request and this request has {len(texts)}: "
-                "send one input per request, or use a cohere.embed model, which takes lists"
+                f"{model} embeds one text per call, and lockgate makes at most "
+                f"{TITAN_MAX_TEXTS} calls for one request; this one has {len(texts)} texts"
             )
-        out: dict[str, Any] = {"inputText": texts[0]}
+        options: dict[str, Any] = {}
         if body.get("dimensions") is not None:
-            out["dimensions"] = body["dimensions"]
+            options["dimensions"] = body["dimensions"]
         if normalize is not None:
-            out["normalize"] = normalize
-        return out
+            options["normalize"] = normalize
+        return [{"inputText": text, **options} for text in texts]
     if len(texts) > COHERE_MAX_TEXTS:
         raise UntranslatableRequest(
             f"{model} takes at most {COHERE_MAX_TEXTS} texts per request; this one has {len(texts)}"
         )
-    return {"texts": texts, "input_type": "search_document"}
+    return [{"texts": texts, "input_type": "search_document"}]
 
 
 def invoke_to_openai_embeddings(
-    resp: dict[str, Any], model: str, body: dict[str, Any], headers: Any
+    answers: list[tuple[dict[str, Any], Any]], model: str, body: dict[str, Any]
 ) -> tuple[dict[str, Any], Usage]:
-    """An InvokeModel embeddings answer -> (an OpenAI embeddings response, its usage).
-    ``body`` is the client's request (for its encoding format), ``headers``
-    Bedrock's response headers (for the token count Cohere's body lacks)."""
-    vectors: list[Any]
-    if "embedding" in resp:
-        vectors = [resp["embedding"]]
-    else:
-        found = resp.get("embeddings")
-        vectors = found.get("float", []) if isinstance(found, dict) else found or []
-    tokens = resp.get("inputTextTokenCount")
-    if not isinstance(tokens, int):
-        header = headers.get("X-Amzn-Bedrock-Input-Token-Count") if headers else None
-        tokens = int(header) if header and header.isdigit() else 0
+    """InvokeModel embeddings answers, in the order of the calls, each with
+    Bedrock's response headers (for the token count Cohere's body lacks) ->
+    (one OpenAI embeddings response, its usage). ``body`` is the client's
+    request (for its encoding format)."""
+    vectors: list[Any] = []
+    tokens = 0
+    for resp, headers in answers:
+        if "embedding" in resp:
+            vectors.append(resp["embedding"])
+        else:
+            found = resp.get("embeddings")
+            vectors += found.get("float", []) if isinstance(found, dict) else found or []
+        counted = resp.get("inputTextTokenCount")
+        if not isinstance(counted, int):
+            header = headers.get("X-Amzn-Bedrock-Input-Token-Count") if headers else None
+            counted = int(header) if header and header.isdigit() else 0
+        tokens += counted
     base64_out = body.get("encoding_format") == "base64"
     data = [
         {

@@ -202,10 +202,6 @@ def _upstream_body(
         body = dict(parsed)
         body["model"] = model
         return orjson.dumps(target.provider.prepare_count_tokens(body, model))
-    if call.operation == "embeddings":
-        translated = target.provider.embeddings_body(parsed, model)
-        if translated is not None:
-            return orjson.dumps(translated)
     if conv.passthrough:
         if (
             not target.overrides
@@ -377,8 +373,15 @@ async def _attempt(
             )
     else:
         endpoint = provider.chat_endpoint(model, call.stream)
+    payloads: list[bytes] = []
     try:
-        payload = _upstream_body(target, call, model, ctx.request.headers)
+        if call.operation == "embeddings":
+            # Embeddings in the provider's own body, one per call (Bedrock).
+            bodies = provider.embeddings_bodies(call.parsed(), model)
+            payloads = [orjson.dumps(b) for b in bodies or ()]
+        payload = (
+            payloads[0] if payloads else _upstream_body(target, call, model, ctx.request.headers)
+        )
     except UntranslatableRequest as exc:
         raise client_error(call.client_format, 400, str(exc)) from exc
     translator: Any = None
@@ -418,6 +421,10 @@ async def _attempt(
         service.get("read_timeout", 60000) / 1000,
     )
     timeout = aiohttp.ClientTimeout(sock_connect=connect_t, sock_read=read_t)
+    if len(payloads) > 1:
+        from lockgate.plugins.ai_proxy.fan_out import post_each
+
+        return await post_each(ctx, env, target, call, model, url, headers, payloads, timeout)
     started = time.perf_counter_ns()
     ctx.upstream_started_ns = started
     try:
@@ -542,7 +549,7 @@ async def _oneshot(
         ) from exc
     conv = target.conversion
     answered = (
-        target.provider.embeddings_answer(data, recorder.model, call.parsed(), resp.headers)
+        target.provider.embeddings_answer([(data, resp.headers)], recorder.model, call.parsed())
         if call.operation == "embeddings"
         else None
     )
