@@ -266,6 +266,12 @@ CLAUDE_CODE_BETAS = (
             "anthropic.claude-sonnet-4-20250514-v1:0",
             ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"],
         ),
+        (
+            "global.anthropic.claude-opus-4-6-v1",
+            ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07", "effort-2025-11-24"],
+        ),
+        # Opus 4.7 refuses the betas earlier models took.
+        ("global.anthropic.claude-opus-4-7", []),
         # Claude 3.7 has neither interleaved thinking nor the 1M window.
         ("anthropic.claude-3-7-sonnet-20250219-v1:0", []),
         ("us.amazon.nova-pro-v1:0", []),

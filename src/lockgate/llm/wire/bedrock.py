@@ -131,6 +131,12 @@ BEDROCK_BETAS: dict[str, tuple[float, tuple[str, ...]]] = {
     "tool-search-tool-2025-10-19": (4.5, ("opus", "sonnet")),
     "tool-examples-2025-10-29": (4.5, ("opus", "sonnet")),
 }
+#: Claude Opus 4.7 on Bedrock refuses betas that earlier models took (Claude
+#: Code's reports: anthropics/claude-code#49370, #49490, #49648), and later
+#: models' betas are unknown: none is sent to them. A beta left out loses a
+#: feature (interleaved thinking is part of adaptive thinking there); a beta
+#: refused loses the request.
+NEWEST_WITH_BETAS = 4.6
 # "claude-sonnet-4-5-2025..." -> 4.5, "claude-3-7-sonnet-..." -> 3.7,
 # "claude-sonnet-4-2025..." -> 4.0 (a date's digits are no minor version).
 _CLAUDE_VERSION = re.compile(r"claude-(?:[a-z]+-)?(\d+)(?:-(\d)\b)?")
@@ -211,6 +217,8 @@ def bedrock_betas(header: str, model: str) -> list[str]:
         return []
     major, minor = version_match.groups()
     version = float(f"{major}.{minor or 0}")
+    if version > NEWEST_WITH_BETAS:
+        return []
     family_match = _CLAUDE_FAMILY.search(model)
     family = family_match.group(0) if family_match else ""
     kept: list[str] = []

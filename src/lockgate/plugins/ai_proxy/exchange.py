@@ -403,8 +403,15 @@ async def _attempt(
             )
     else:
         endpoint = provider.chat_endpoint(model, call.stream)
+    payloads: list[bytes] = []
     try:
-        payload = _upstream_body(target, call, model, ctx.request.headers)
+        if call.operation == "embeddings":
+            # Embeddings in the provider's own body, one per call (Bedrock).
+            bodies = provider.embeddings_bodies(call.parsed(), model)
+            payloads = [orjson.dumps(b) for b in bodies or ()]
+        payload = (
+            payloads[0] if payloads else _upstream_body(target, call, model, ctx.request.headers)
+        )
     except UntranslatableRequest as exc:
         raise client_error(call.client_format, 400, str(exc)) from exc
     translator: Any = None
@@ -444,6 +451,10 @@ async def _attempt(
         service.get("read_timeout", 60000) / 1000,
     )
     timeout = aiohttp.ClientTimeout(sock_connect=connect_t, sock_read=read_t)
+    if len(payloads) > 1:
+        from lockgate.plugins.ai_proxy.fan_out import post_each
+
+        return await post_each(ctx, env, target, call, model, url, headers, payloads, timeout)
     started = time.perf_counter_ns()
     ctx.upstream_started_ns = started
     try:
@@ -578,7 +589,17 @@ async def _oneshot(
             "error", 502, raw[:500], f"{target.provider_name} answered invalid JSON"
         ) from exc
     conv = target.conversion
-    if conv.passthrough:
+    answered = (
+        target.provider.embeddings_answer([(data, resp.headers)], recorder.model, call.parsed())
+        if call.operation == "embeddings"
+        else None
+    )
+    response_model: str | None
+    if answered is not None:
+        translated, usage = answered
+        body = orjson.dumps(translated)
+        response_model = recorder.model
+    elif conv.passthrough:
         body = raw
         if conv.upstream == "anthropic":
             usage = usage_from_anthropic(data.get("usage") or {})

@@ -113,7 +113,8 @@ class Recorder:
             if not usage.prompt_tokens:
                 usage.prompt_tokens = estimate
                 usage.estimated = True
-            if not usage.completion_tokens:
+            # An embedding has no output tokens: none is made up for it.
+            if not usage.completion_tokens and call.operation != "embeddings":
                 usage.completion_tokens = 1
                 usage.estimated = True
         latency = round((now_ns - self.started) / 1e6)
