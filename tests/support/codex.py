@@ -51,7 +51,7 @@ def codex_config(base_url: str, model: str) -> str:
 model = "{model}"
 model_provider = "lockgate"
 approval_policy = "never"
-sandbox_mode = "danger-full-access"
+sandbox_mode = "workspace-write"
 check_for_update_on_startup = false
 web_search = "disabled"
 
