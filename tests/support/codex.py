@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socketserver
 import subprocess
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.readme import ROOT
+from tests.support.readme import ROOT, Tutorial
 
 __all__ = [
     "KEY_ENV",
@@ -23,6 +24,7 @@ __all__ = [
     "codex_config",
     "make_codex_home",
     "run_codex",
+    "tutorial_codex_home",
 ]
 
 #: The variable the custom provider's ``env_key`` names: Codex sends its value
@@ -76,6 +78,18 @@ def make_codex_home(tmp: Path, base_url: str, model: str) -> Path:
     home = tmp / "codex-home"
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(codex_config(base_url, model))
+    return home
+
+
+def tutorial_codex_home(tutorial: Tutorial, proxy_url: str, tmp: Path) -> Path:
+    """A CODEX_HOME with the config.toml the tutorial writes (its here-document),
+    pointed at ``proxy_url`` instead of localhost:8000."""
+    match = re.search(r"<<'TOML'\n(.*?)\nTOML\n", tutorial.text, re.S)
+    assert match, f"no config.toml in the {tutorial.name} tutorial"
+    home = tmp / "codex-home"
+    home.mkdir(parents=True, exist_ok=True)
+    config = match.group(1).replace("http://localhost:8000", proxy_url) + "\n"
+    (home / "config.toml").write_text(config)
     return home
 
 
