@@ -96,6 +96,17 @@ async def test_custom_tool_call_carries_its_input(oai: openai.AsyncOpenAI) -> No
     )
     call = done.output[-1]
     assert call.type == "custom_tool_call" and call.input == "*** Begin Patch"
+    # Replayed as issued (what Codex does), then answered.
+    again = await oai.responses.create(
+        model="gpt-4.1",
+        input=[
+            {"role": "user", "content": "patch"},
+            call.model_dump(exclude_none=True),  # type: ignore[list-item]
+            {"type": "custom_tool_call_output", "call_id": call.call_id, "output": "Success."},
+        ],
+        tools=[PATCH],  # type: ignore[list-item]
+    )
+    assert again.output_text == "Tool result: Success."
 
 
 async def test_sdk_stream_parser_accepts_the_event_sequence(oai: openai.AsyncOpenAI) -> None:

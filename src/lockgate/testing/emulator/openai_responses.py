@@ -390,10 +390,10 @@ def _call_item(call: ToolCall, checked: Checked) -> dict[str, Any]:
     call_id = "call_" + secrets.token_urlsafe(18).replace("-", "x").replace("_", "y")
     if call.name in checked.custom_names:
         text = call.arguments.get("input")
+        # A custom tool call has no status (a client replaying one with it is refused).
         return {
             "id": _new_id("ctc_"),
             "type": "custom_tool_call",
-            "status": "completed",
             "call_id": call_id,
             "input": text if isinstance(text, str) else call.arguments_json,
             "name": call.name,
@@ -514,7 +514,6 @@ def _item_events(events: _Events, index: int, item: dict[str, Any], chunks: int 
         events.add("response.function_call_arguments.done", **ref, arguments=item["arguments"])
     elif kind == "custom_tool_call":
         added = {**item, "input": ""}
-        added.pop("status", None)
         events.add("response.output_item.added", output_index=index, item=added)
         for frag in split_fragments(item["input"]):
             events.add("response.custom_tool_call_input.delta", **ref, delta=frag)
