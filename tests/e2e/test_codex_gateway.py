@@ -24,6 +24,10 @@ from tests.support.processes import start_emulator, start_gateway
 MARKER = "lockgate-codex-ok"
 TOOL_PROMPT = f'Run this: [[tool exec_command {{"cmd": "echo {MARKER}"}}]]'
 GATEWAY_KEY = "codex-dummy-key"
+PATCH_PROMPT = (
+    'Patch: [[tool apply_patch {"input": "*** Begin Patch\\n*** Add File: made.txt\\n'
+    '+made by codex\\n*** End Patch\\n"}]]'
+)
 
 
 @dataclass(frozen=True)
@@ -182,3 +186,28 @@ def test_codex_through_lockgate(target: Target, emulator: str, tmp_path: Path) -
         assert usage["cost_source"] == "list_price" and usage["cost"] > 0, usage
         assert usage["prompt_tokens"] > 0 and usage["completion_tokens"] > 0
         assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.provider for t in TARGETS])
+def test_codex_patch_through_lockgate(target: Target, emulator: str, tmp_path: Path) -> None:
+    """Codex's freeform apply_patch tool (a ``custom`` tool, its input a Lark
+    grammar's text) survives the trip: the provider calls it, Codex applies the
+    patch, and the outcome reaches the provider in its own form."""
+    _clear(emulator)
+    with start_gateway(tmp_path) as gw:
+        applied = gw.apply(_config(emulator, target, tmp_path / "log.json"))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        gw.wait_config()
+        # Codex offers apply_patch only for models it has metadata for: the
+        # others borrow gpt-5.5's (the full tool set: custom, tool_search...).
+        like = None if target.provider == "openai" else "gpt-5.5"
+        home = make_codex_home(tmp_path, f"{gw.proxy_url}/codex", target.model, like)
+        work = tmp_path / "work"
+        work.mkdir()
+        run = run_codex(home, PATCH_PROMPT, cwd=work, key=GATEWAY_KEY)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (work / "made.txt").read_text() == "made by codex\n"
+    assert "Tool result:" in run.answer and "made.txt" in run.answer, run.answer
+    calls = [r for r in _requests(emulator) if r["path"].startswith(target.path.split(":")[0])]
+    assert len(calls) == 2, [r["path"] for r in _requests(emulator)]
+    assert "Success. Updated the following files" in json.dumps(calls[-1]["body"])
