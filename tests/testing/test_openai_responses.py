@@ -127,7 +127,8 @@ async def test_sdk_stream_parser_accepts_the_event_sequence(oai: openai.AsyncOpe
 
 
 async def test_stream_framing_names_and_numbers_every_event(raw: Raw) -> None:
-    answer = await raw.post(PATH, {"model": "gpt-4.1", "input": "hi", "stream": True}, OPENAI)
+    body = {"model": "gpt-4.1", "input": "hi", "stream": True}
+    answer = await raw.post(PATH, body, OPENAI)
     assert answer.status == 200 and answer.headers["content-type"].startswith("text/event-stream")
     events = sse_events(answer.text)
     for i, (name, data) in enumerate(events):
@@ -146,6 +147,11 @@ async def test_stream_framing_names_and_numbers_every_event(raw: Raw) -> None:
         "response.completed",
     ]
     assert orjson.loads(events[-1][1])["response"]["usage"]["output_tokens"] > 0
+    deltas = [orjson.loads(d) for n, d in events if n == "response.output_text.delta"]
+    assert all(d["obfuscation"] for d in deltas)
+    plain = {**body, "stream_options": {"include_obfuscation": False}}
+    bare = sse_events((await raw.post(PATH, plain, OPENAI)).text)
+    assert not any("obfuscation" in orjson.loads(d) for _, d in bare)
 
 
 async def test_stream_failure_midway_ends_with_response_failed(raw: Raw) -> None:

@@ -463,14 +463,22 @@ def _response(
 # -- the stream --------------------------------------------------------------------
 
 
+#: Delta events that carry random padding (``obfuscation``) unless the
+#: request's ``stream_options.include_obfuscation`` is false, as OpenAI's do.
+_PADDED = frozenset({"response.output_text.delta", "response.function_call_arguments.delta"})
+
+
 class _Events:
     """Numbers the events of one stream as the API does (from 0)."""
 
-    def __init__(self) -> None:
+    def __init__(self, obfuscate: bool = True) -> None:
         self.frames: list[bytes] = []
+        self.obfuscate = obfuscate
 
     def add(self, kind: str, **data: Any) -> None:
         event = {"type": kind, "sequence_number": len(self.frames), **data}
+        if self.obfuscate and kind in _PADDED:
+            event["obfuscation"] = secrets.token_urlsafe(6)[: 1 + len(self.frames) % 8]
         self.frames.append(f"event: {kind}\n".encode() + b"data: " + orjson.dumps(event) + b"\n\n")
 
 
@@ -532,7 +540,8 @@ async def _stream(
     response: dict[str, Any],
     script: Script,
 ) -> web.StreamResponse:
-    events = _Events()
+    options = body.get("stream_options") or {}
+    events = _Events(obfuscate=options.get("include_obfuscation", True) is not False)
     opening = {
         **response,
         "status": "in_progress",
