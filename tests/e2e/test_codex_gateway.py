@@ -211,3 +211,56 @@ def test_codex_patch_through_lockgate(target: Target, emulator: str, tmp_path: P
     calls = [r for r in _requests(emulator) if r["path"].startswith(target.path.split(":")[0])]
     assert len(calls) == 2, [r["path"] for r in _requests(emulator)]
     assert "Success. Updated the following files" in json.dumps(calls[-1]["body"])
+
+
+CHAIN_PROMPT = (
+    "[[think]] [[chain]] "
+    '[[tool exec_command {"cmd": "echo step-one-ok"}]] '
+    '[[tool exec_command {"cmd": "echo step-two-ok"}]]'
+)
+GEMINI_3 = Target(
+    "gemini",
+    "gemini-3-pro-preview",
+    "/v1beta/models/gemini-3-pro-preview:streamGenerateContent",
+    TARGETS[2].auth,
+    TARGETS[2].credential,
+)
+
+
+@pytest.mark.parametrize("target", [TARGETS[0], GEMINI_3], ids=["openai", "gemini-3"])
+def test_codex_two_step_turn_through_lockgate(
+    target: Target, emulator: str, tmp_path: Path
+) -> None:
+    """An agent turn of two tool steps, each request replaying the earlier
+    steps with the reasoning Codex got back. Gemini 3 refuses a function call
+    replayed without its thought signature, so the second step reaches it only
+    if the signature survived the round trip through Codex's reasoning items."""
+    _clear(emulator)
+    with start_gateway(tmp_path) as gw:
+        applied = gw.apply(_config(emulator, target, tmp_path / "log.json"))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        gw.wait_config()
+        like = None if target.provider == "openai" else "gpt-5.5"
+        home = make_codex_home(tmp_path, f"{gw.proxy_url}/codex", target.model, like)
+        work = tmp_path / "work"
+        work.mkdir()
+        run = run_codex(home, CHAIN_PROMPT, cwd=work, key=GATEWAY_KEY)
+    assert run.returncode == 0, run.stderr[-3000:]
+    commands = [c["command"] for c in run.commands]
+    assert len(commands) == 2 and "step-one-ok" in commands[0] and "step-two-ok" in commands[1]
+    assert "step-two-ok" in run.answer, run.answer
+    calls = [r for r in _requests(emulator) if r["path"].startswith(target.path.split(":")[0])]
+    assert len(calls) == 3, [r["path"] for r in _requests(emulator)]
+    last = calls[-1]["body"]
+    if target.provider == "gemini":
+        signed = [
+            part.get("thoughtSignature", "")
+            for content in last["contents"]
+            if content["role"] == "model"
+            for part in content["parts"]
+            if "functionCall" in part
+        ]
+        assert len(signed) == 2 and all(signed), last["contents"]
+    else:
+        kinds = [i["type"] for i in last["input"]]
+        assert kinds.count("reasoning") == 2 and kinds.count("function_call_output") == 2

@@ -88,6 +88,25 @@ async def test_tool_call_then_result_round_trip(oai: openai.AsyncOpenAI) -> None
     assert second.output_text == "Tool result: a.txt"
 
 
+async def test_chain_calls_one_tool_per_step(raw: Raw) -> None:
+    prompt = '[[chain]] [[tool exec_command {"cmd": "a"}]] [[tool exec_command {"cmd": "b"}]]'
+    items: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+    commands = []
+    for _ in range(3):
+        body = {"model": "gpt-4.1", "input": items, "tools": [SHELL], "store": False}
+        answer = (await raw.post(PATH, body, OPENAI)).json
+        output = answer["output"][-1]
+        if output["type"] != "function_call":
+            break
+        commands.append(orjson.loads(output["arguments"])["cmd"])
+        items += [
+            output,
+            {"type": "function_call_output", "call_id": output["call_id"], "output": "ok"},
+        ]
+    assert commands == ["a", "b"]
+    assert output["content"][0]["text"] == "Tool result: ok"
+
+
 async def test_custom_tool_call_carries_its_input(oai: openai.AsyncOpenAI) -> None:
     done = await oai.responses.create(
         model="gpt-4.1",

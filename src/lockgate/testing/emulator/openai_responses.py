@@ -170,7 +170,37 @@ def _turn(
         json_schema=(fmt.get("schema") or {}) if fmt.get("type") == "json_schema" else None,
         json_object=fmt.get("type") == "json_object",
     )
-    return turn, parse_script(text, profile.name, body["model"])
+    script = parse_script(text, profile.name, body["model"])
+    if results and not texts:
+        # Tool outputs only: an agent's step. A [[chain]] prompt that started
+        # the exchange decides the next call.
+        prompt, steps = _exchange_prompt(items)
+        chained = parse_script(prompt, profile.name, body["model"])
+        if chained.chain:
+            script, turn.steps = chained, steps
+    return turn, script
+
+
+_CALL_ITEMS = ("function_call", "custom_tool_call", "local_shell_call")
+
+
+def _exchange_prompt(items: list[dict[str, Any]]) -> tuple[str, int]:
+    """The text of the user message that started the current exchange, and
+    the number of model steps with tool calls since (parallel calls are one)."""
+    steps = 0
+    in_calls = False
+    for item in reversed(items):
+        kind = item.get("type") or "message"
+        if kind in _CALL_ITEMS:
+            steps += not in_calls
+            in_calls = True
+            continue
+        in_calls = False
+        if kind == "message" and item.get("role") == "user":
+            text = _text_of(item.get("content"))
+            if text:
+                return text, steps
+    return "", steps
 
 
 def _model_error(profile: OpenAIProfile, model: str) -> ApiError | None:
