@@ -264,3 +264,26 @@ def test_codex_two_step_turn_through_lockgate(
     else:
         kinds = [i["type"] for i in last["input"]]
         assert kinds.count("reasoning") == 2 and kinds.count("function_call_output") == 2
+
+
+def test_provider_error_reaches_codex_in_openai_shape(emulator: str, tmp_path: Path) -> None:
+    """Anthropic's 400 reaches Codex as OpenAI's error body (which Codex shows
+    as is, without retrying), not in Anthropic's shape."""
+    _clear(emulator)
+    target = TARGETS[1]
+    with start_gateway(tmp_path) as gw:
+        applied = gw.apply(_config(emulator, target, tmp_path / "log.json"))
+        assert applied.returncode == 0, applied.stdout + applied.stderr
+        gw.wait_config()
+        home = make_codex_home(tmp_path, f"{gw.proxy_url}/codex", target.model)
+        work = tmp_path / "work"
+        work.mkdir()
+        run = run_codex(home, "hello [[fail 400]]", cwd=work, key=GATEWAY_KEY)
+    assert run.returncode != 0
+    failed = [e for e in run.events if e.get("type") == "turn.failed"]
+    assert failed, run.events
+    body = json.loads(failed[-1]["error"]["message"])
+    assert set(body) == {"error"} and body["error"]["type"] == "invalid_request_error", body
+    assert body["error"]["message"] == "Emulated invalid request."  # Anthropic's words
+    calls = [r for r in _requests(emulator) if r["path"].startswith(target.path)]
+    assert len(calls) == 1  # a 400 is not retried
