@@ -185,6 +185,7 @@ def reasoning_item(shape: ResponseShape, block: dict[str, Any], text: str) -> di
     encrypted = thinking_content(block)
     if encrypted is not None:
         item["encrypted_content"] = encrypted
+    item["status"] = "completed"
     return item
 
 

@@ -235,7 +235,12 @@ class AnthropicEventsToResponses:
             if isinstance(initial, dict) and initial:
                 self._arguments(current, orjson.dumps(initial).decode(), out)
         else:
-            item = {"type": "reasoning", "id": shape.item_id("rs"), "summary": []}
+            item = {
+                "type": "reasoning",
+                "id": shape.item_id("rs"),
+                "summary": [],
+                "status": "in_progress",
+            }
             current = _Block(kind, dict(block), item, self._add_item(item, out))
             initial = block.get("thinking")
             if isinstance(initial, str) and initial:
