@@ -44,6 +44,8 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     #: The emulator that answers (its name is in its replies), when not ``provider``'s.
     answered_by: str = ""
+    #: The coding CLI the tutorial runs: ``claude`` (Claude Code) or ``codex``.
+    client: str = "claude"
 
     @property
     def emulator(self) -> str:
@@ -123,6 +125,16 @@ CASES = [
         None,
         env={"DECK_GCP_PROJECT_ID": "lockgate-e2e", "DECK_GEMINI_LOCATION_ID": "us-east5"},
         answered_by="anthropic",
+    ),
+    Case(
+        "Route Codex CLI through lockgate",
+        "openai",
+        "gpt-5.5",
+        "/openai/v1/responses",
+        ("authorization", "Bearer sk-openai-emulated"),
+        "/openai/v1/responses",
+        env={"DECK_OPENAI_API_KEY": "sk-openai-emulated"},
+        client="codex",
     ),
 ]
 
