@@ -270,3 +270,92 @@ def test_stream_without_alt_sse_is_a_json_array(gem: Stack, key: str) -> None:
 def test_models_listing(gem: Stack, tag: str) -> None:
     models = list(client(gem, "anthropic", tag).models.list())
     assert [m.name for m in models] == [f"models/{PROVIDERS['anthropic'].model}"]
+
+
+@pytest.mark.parametrize("drop_thoughts", [False, True])
+def test_thinking_survives_a_tool_loop_to_anthropic(
+    gem: Stack, tag: str, drop_thoughts: bool
+) -> None:
+    """Anthropic signs its thinking and refuses a tool loop that does not send it
+    back; Gemini CLI keeps only the signatures of its model turns' parts."""
+    gem.clear_upstream()
+    provider = PROVIDERS["anthropic"]
+    gemini = client(gem, "anthropic", tag)
+    config = types.GenerateContentConfig(
+        tools=[types.Tool(function_declarations=[WEATHER])],
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        thinking_config=types.ThinkingConfig(include_thoughts=True, thinking_budget=2048),
+    )
+    question = types.Content(
+        role="user", parts=[types.Part(text='[[think]] [[tool get_weather {"city": "Lima"}]]')]
+    )
+    first = gemini.models.generate_content(model=provider.model, contents=[question], config=config)
+    model_turn = first.candidates[0].content
+    thoughts = [p for p in model_turn.parts if p.thought]
+    assert thoughts and thoughts[0].text
+    assert first.function_calls and first.function_calls[0].name == "get_weather"
+    if drop_thoughts:
+        model_turn = types.Content(
+            role="model", parts=[p for p in model_turn.parts if not p.thought]
+        )
+    answer = types.Part.from_function_response(name="get_weather", response={"output": "sunny"})
+    answer.function_response.id = first.function_calls[0].id
+    final = gemini.models.generate_content(
+        model=provider.model,
+        contents=[question, model_turn, types.Content(role="user", parts=[answer])],
+        config=config,
+    )
+    assert "sunny" in (final.text or "")
+    records = _no_client_key(gem, provider.path)
+    body = native_request(records[1], provider, stream=False)
+    assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
+    assert body["messages"][1]["content"][0]["type"] == "thinking"
+
+
+def test_gemini_3_passthrough_keeps_thought_signatures(gem: Stack, tag: str) -> None:
+    """Gemini 3 refuses a function call sent back without its signature."""
+    provider = PROVIDERS["gemini3"]
+    gemini = client(gem, "gemini3", tag)
+    config = types.GenerateContentConfig(
+        tools=[types.Tool(function_declarations=[WEATHER])],
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+    )
+    question = types.Content(
+        role="user", parts=[types.Part(text='[[tool get_weather {"city": "Oslo"}]]')]
+    )
+    first = gemini.models.generate_content(model=provider.model, contents=[question], config=config)
+    model_turn = first.candidates[0].content
+    assert any(p.thought_signature for p in model_turn.parts)
+    answer = types.Part.from_function_response(name="get_weather", response={"output": "snow"})
+    final = gemini.models.generate_content(
+        model=provider.model,
+        contents=[question, model_turn, types.Content(role="user", parts=[answer])],
+        config=config,
+    )
+    assert "snow" in (final.text or "")
+
+
+@pytest.mark.parametrize("key", ["gemini", "gemini-public", "anthropic", "openai"])
+def test_count_tokens_asks_the_provider_that_can_count(gem: Stack, tag: str, key: str) -> None:
+    gem.clear_upstream()
+    provider = PROVIDERS[key]
+    counted = client(gem, key, tag).models.count_tokens(
+        model=provider.model, contents="[[reply x]] count me"
+    )
+    assert counted.total_tokens and counted.total_tokens > 0
+    records = _no_client_key(gem, "")
+    if key == "openai":
+        assert records == []  # no counting API: estimated by the gateway
+        return
+    (record,) = records
+    if provider.name == "anthropic":
+        assert record["path"].endswith("/count_tokens")
+        assert record["body"]["messages"] == [
+            {"role": "user", "content": [{"type": "text", "text": "[[reply x]] count me"}]}
+        ]
+        assert "max_tokens" not in record["body"]
+    else:
+        assert record["path"].endswith(":countTokens")
+        assert record["body"] == {
+            "contents": [{"role": "user", "parts": [{"text": "[[reply x]] count me"}]}]
+        }
