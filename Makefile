@@ -5,8 +5,10 @@ BIN := $(VENV)/bin
 CLAUDE_CODE_VERSION := 2.1.197
 TOOLS := .tools
 CLAUDE_DIR := $(TOOLS)/claude-code
+CODEX_VERSION := 0.171.0
+CODEX_DIR := $(TOOLS)/codex
 
-.PHONY: run test lint bench install install-test claude-code test-servers clean
+.PHONY: run test lint bench install install-test claude-code codex-cli test-servers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,14 @@ $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 	touch $@
 
 claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
+
+# Codex CLI, pinned, project-local (its npm package brings the native binary for this platform).
+$(CODEX_DIR)/.installed-$(CODEX_VERSION):
+	mkdir -p $(CODEX_DIR)
+	npm install --prefix $(CODEX_DIR) --no-audit --no-fund --loglevel=error @openai/codex@$(CODEX_VERSION)
+	touch $@
+
+codex-cli: $(CODEX_DIR)/.installed-$(CODEX_VERSION)
 
 # What the tests run for real, from Debian's packages, installed once when run as root:
 # Redis and PostgreSQL servers (tests/support/ starts its own on loopback ports), tmux
@@ -63,7 +73,7 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install-test claude-code test-servers lint
+test: install-test claude-code codex-cli test-servers lint
 	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q -n 2
 
 bench: install-test
