@@ -21,11 +21,18 @@ __all__ = ["Recorder", "estimate_prompt", "record_failure"]
 
 
 def estimate_prompt(call: ClientCall) -> int:
+    """The prompt's tokens estimated from the request, worked out once per call
+    (a limiter's reservation and the log of a call without usage share it)."""
+    if call.prompt_estimate is not None:
+        return call.prompt_estimate
     if call.released:
         return call.size_estimate
     if call.client_format == "anthropic":
-        return estimate_anthropic_input_tokens(call.parsed())
-    return estimate_openai_input_tokens(call.parsed())
+        found = estimate_anthropic_input_tokens(call.parsed())
+    else:
+        found = estimate_openai_input_tokens(call.parsed())
+    call.prompt_estimate = found
+    return found
 
 
 def record_failure(
