@@ -115,6 +115,8 @@ class ClientCall:
     #: Set once the upstream accepted the request and the parsed body was let go.
     released: bool = False
     size_estimate: int = 0
+    #: The prompt's estimated tokens, once worked out (recording.estimate_prompt).
+    prompt_estimate: int | None = None
     #: Set while a streamed call waits for the upstream without its parsed body.
     parsed_dropped: bool = False
 
