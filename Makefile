@@ -5,10 +5,12 @@ BIN := $(VENV)/bin
 CLAUDE_CODE_VERSION := 2.1.197
 TOOLS := .tools
 CLAUDE_DIR := $(TOOLS)/claude-code
+CODEX_VERSION := 0.171.0
+CODEX_DIR := $(TOOLS)/codex
 GEMINI_CLI_VERSION := 0.61.0
 GEMINI_CLI_DIR := $(TOOLS)/gemini-cli
 
-.PHONY: run test lint bench install install-test claude-code gemini-cli test-servers clean
+.PHONY: run test lint bench install install-test claude-code codex-cli gemini-cli test-servers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +35,14 @@ $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 	touch $@
 
 claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
+
+# Codex CLI, pinned, project-local (its npm package brings the native binary for this platform).
+$(CODEX_DIR)/.installed-$(CODEX_VERSION):
+	mkdir -p $(CODEX_DIR)
+	npm install --prefix $(CODEX_DIR) --no-audit --no-fund --loglevel=error @openai/codex@$(CODEX_VERSION)
+	touch $@
+
+codex-cli: $(CODEX_DIR)/.installed-$(CODEX_VERSION)
 
 # Gemini CLI, pinned the same way (tests/e2e/test_gemini_cli*.py run it headless).
 $(GEMINI_CLI_DIR)/.installed-$(GEMINI_CLI_VERSION):
@@ -73,7 +83,7 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install-test claude-code gemini-cli test-servers lint
+test: install-test claude-code codex-cli gemini-cli test-servers lint
 	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) LOCKGATE_GEMINI_CLI_DIR=$(CURDIR)/$(GEMINI_CLI_DIR) \
 	  $(BIN)/python -m pytest -q -n 2
 
