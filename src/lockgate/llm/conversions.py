@@ -93,6 +93,10 @@ def _gemini_stream(inner: StreamTranslator, body: dict[str, Any]) -> StreamTrans
 def conversion(client: str, upstream: str) -> Conversion:
     if client == upstream:
         return Conversion(client, upstream, None, None, None)
+    if client == "gemini":
+        from lockgate.llm.gemini_conversions import gemini_client_conversion
+
+        return gemini_client_conversion(upstream)
     from lockgate.llm.wire import (
         anthropic_gemini,
         anthropic_openai,

@@ -147,6 +147,10 @@ def client_error(
     client_format: str, status: int, message: str, error_type: str | None = None
 ) -> Exit:
     """An error answered by the gateway itself, in the client's format."""
+    if client_format == "gemini":
+        from lockgate.plugins.ai_proxy.gemini_call import gemini_client_error
+
+        return gemini_client_error(status, message)
     if client_format == "anthropic":
         from lockgate.llm.wire.errors import error_type_for_status
 
@@ -182,6 +186,27 @@ def _apply_overrides(target: Target, call: ClientCall, body: dict[str, Any]) -> 
 def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
     conv = target.conversion
     parsed = call.parsed()
+    if call.client_format == "gemini":
+        from lockgate.plugins.ai_proxy import gemini_call
+
+        if call.operation == "count_tokens" and conv.passthrough:
+            return gemini_call.gemini_count_body(target, call.raw, parsed, model)
+        if call.operation == "count_tokens":
+            from lockgate.llm.wire.gemini_client import count_request
+
+            parsed = count_request(parsed, model)  # then counted as an Anthropic body
+        elif conv.passthrough:
+            return gemini_call.gemini_passthrough_body(target, call.raw, parsed, model)
+        else:
+            # The method called says whether to stream; the decoder reads it here.
+            body = {**gemini_call.gemini_overrides(parsed, target.overrides), "stream": call.stream}
+            assert conv.request is not None
+            body = conv.request(body, model)
+            if conv.upstream not in ("gemini", "bedrock"):
+                body["model"] = model
+            body = target.provider.prepare_chat(body, model)
+            body.update(target.provider.body_credentials())
+            return orjson.dumps(body)
     if call.operation == "count_tokens":
         if target.provider.wire == "gemini":
             from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_count_tokens_request
@@ -246,7 +271,12 @@ async def _headers_and_url(
         headers[name] = value
     url = endpoint.url
     query_parts = []
-    if target.provider.forwards_query and ctx.request.query_string:
+    # A Gemini client's query string holds its own API key (?key=): never passed on.
+    if (
+        target.provider.forwards_query
+        and ctx.request.query_string
+        and call.client_format != "gemini"
+    ):
         query_parts.append(ctx.request.query_string)
     for name, value in auth_query.items():
         if target.allow_override and name in ctx.request.query:
@@ -472,17 +502,28 @@ async def _attempt(
         out_headers["Cache-Control"] = "no-cache"
         call.release(keep_raw=target.logging.log_payloads)
         ctx.body = None
-        return UpstreamResponse(
-            200,
-            out_headers,
-            _stream(resp, target, call, recorder, translator, estimate),
-            resp.release,
-        )
+        chunks = _stream(resp, target, call, recorder, translator, estimate)
+        if call.client_format == "gemini" and ctx.request.query.get("alt") != "sse":
+            from lockgate.llm.wire.gemini_client_stream import json_array_stream
+
+            # Without alt=sse Google streams one JSON array; upstreams are always asked for SSE.
+            out_headers["Content-Type"] = "application/json; charset=UTF-8"
+            chunks = json_array_stream(chunks)
+        return UpstreamResponse(200, out_headers, chunks, resp.release)
     return await _oneshot(resp, target, call, recorder, out_headers)
 
 
 def upstream_failure(call: ClientCall, failure: AttemptFailed) -> Exit:
     """The client's answer when no (further) target can be tried."""
+    if call.client_format == "gemini":
+        from lockgate.plugins.ai_proxy.gemini_call import gemini_client_error, gemini_error_answer
+
+        if failure.criterion in ("error", "timeout"):
+            status = 504 if failure.criterion == "timeout" else 502
+            return gemini_client_error(status, f"upstream LLM provider failed: {failure.message}")
+        answer = gemini_error_answer(failure.status, failure.body)
+        answer.headers.update(back_off_headers(call, failure))
+        return answer
     if failure.criterion in ("error", "timeout"):
         status = 504 if failure.criterion == "timeout" else 502
         message = f"upstream LLM provider failed: {failure.message}"
@@ -540,7 +581,11 @@ async def _oneshot(
             from lockgate.llm.wire.gemini import usage_from_gemini
 
             usage = usage_from_gemini(data.get("usageMetadata") or {})
-        response_model = data.get("model") if isinstance(data, dict) else None
+        response_model = (
+            data.get("modelVersion" if conv.upstream == "gemini" else "model")
+            if isinstance(data, dict)
+            else None
+        )
     else:
         assert conv.response is not None
         translated, usage = conv.response(data, recorder.model, call.parsed())
@@ -562,6 +607,10 @@ def _stream_translator(target: Target, call: ClientCall, model: str) -> tuple[An
     # body's size gives it at no cost (walking 100 KB of blocks would not be free).
     estimate = max(1, len(call.raw) // 4)
     if conv.passthrough:
+        if conv.upstream == "gemini":
+            from lockgate.llm.wire.gemini_client_stream import GeminiStreamObserver
+
+            return GeminiStreamObserver(estimate), estimate
         observer = AnthropicStreamObserver if conv.upstream == "anthropic" else OpenAIStreamObserver
         return observer(estimate), estimate
     assert conv.stream is not None
@@ -698,6 +747,10 @@ def _log_stream_failure(recorder: Recorder, what: str) -> None:
 def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, message: str) -> bytes:
     if not passthrough:
         return bytes(translator.fail(kind, message))
+    if call.client_format == "gemini":
+        from lockgate.llm.wire.gemini_client_stream import gemini_stream_error
+
+        return gemini_stream_error(kind, message)
     if call.client_format == "anthropic":
         return encode_event("error", anthropic_error_body(kind, message))
     return encode_data(
@@ -707,7 +760,9 @@ def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, messa
 
 def _local_count(ctx: RequestContext, target: Target, call: ClientCall) -> UpstreamResponse:
     count = estimate_prompt(call)
-    body = orjson.dumps({"input_tokens": count})
+    body = orjson.dumps(
+        {"totalTokens": count} if call.client_format == "gemini" else {"input_tokens": count}
+    )
 
     async def once() -> AsyncIterator[bytes]:
         yield body
@@ -731,7 +786,14 @@ async def _count_response(
     finally:
         resp.release()
     ctx.upstream_done_ns = time.perf_counter_ns()
-    if target.provider.wire == "gemini":
+    if call.client_format == "gemini":
+        if target.provider.wire != "gemini":  # Google's own answer goes through as it came
+            data = orjson.loads(raw)
+            counted = data.get(
+                "inputTokens" if target.provider.wire == "bedrock" else "input_tokens"
+            )
+            raw = orjson.dumps({"totalTokens": int(counted or 0)})
+    elif target.provider.wire == "gemini":
         data = orjson.loads(raw)
         raw = orjson.dumps({"input_tokens": int(data.get("totalTokens", 0))})
     elif target.provider.wire == "bedrock":

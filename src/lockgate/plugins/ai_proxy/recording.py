@@ -25,6 +25,11 @@ def estimate_prompt(call: ClientCall) -> int:
         return call.size_estimate
     if call.client_format == "anthropic":
         return estimate_anthropic_input_tokens(call.parsed())
+    if call.client_format == "gemini":
+        from lockgate.llm.wire.gemini_client import gemini_to_anthropic_request
+
+        decoded = gemini_to_anthropic_request(call.parsed(), call.requested_model or "")
+        return estimate_anthropic_input_tokens(decoded)
     return estimate_openai_input_tokens(call.parsed())
 
 

@@ -67,7 +67,7 @@ class AIProxyConfig(PluginConfig):
 
 #: What lockgate serves today; other values validate as Kong's but are refused at apply time.
 SUPPORTED_ROUTE_TYPES = ("llm/v1/chat", "llm/v1/embeddings")
-SUPPORTED_FORMATS = ("openai", "anthropic")
+SUPPORTED_FORMATS = ("openai", "anthropic", "gemini")
 
 
 def unsupported(llm_format: str, route_types: dict[str, str]) -> list[str]:
