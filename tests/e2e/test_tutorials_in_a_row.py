@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from tests.support.claude import make_home, run_claude
+from tests.support.gemini_cli import make_gemini_home, run_gemini, tutorial_command
 from tests.support.processes import lockgate_cmd, start_emulator, start_gateway
 from tests.support.readme import common_blocks, reset_block, tutorials
 from tests.support.tutorial_run import CASES, http
@@ -28,11 +29,13 @@ KEYS = {
     "DECK_OPENAI_API_KEY": "sk-test",
     "DECK_AWS_ACCESS_KEY_ID": "AKIALOCKGATEEMULATOR",
     "DECK_AWS_SECRET_ACCESS_KEY": "lockgate-emulator-secret-access-key",
+    "DECK_GEMINI_API_KEY": "gemini-test",  # the Vertex tutorials put their service account here
 }
 
 
 def test_readme_tutorials_in_a_row(tmp_path: Path) -> None:
     providers = {c.tutorial: c.emulator for c in CASES}
+    clients = {c.tutorial: c.client for c in CASES}
     assert list(tutorials()) == [c.tutorial for c in CASES]
     with start_emulator() as emulator, start_gateway(tmp_path) as gw:
         admin = gw.admin_url.removeprefix("http://")
@@ -67,6 +70,24 @@ def test_readme_tutorials_in_a_row(tmp_path: Path) -> None:
                 if p["name"].startswith("ai-proxy")
             ]
             assert len(ai_plugins) == 1, (name, ai_plugins)
+            if clients[name] == "gemini-cli":
+                command = tutorial_command(tutorial.text)
+                work = tmp_path / f"work-{len(list(tmp_path.glob('work-*')))}"
+                work.mkdir()
+                http("DELETE", emulator + "/_emulator/requests")
+                gemini = run_gemini(
+                    make_gemini_home(work, command.model, command.settings),
+                    command.base_url.replace("http://localhost:8000", gw.proxy_url),
+                    "Say hello.",
+                    cwd=work,
+                    api_key=command.api_key,
+                )
+                assert gemini.returncode == 0, (name, gemini.stderr[-3000:])
+                assert f"Hello from the {providers[name]} emulator" in gemini.text, (
+                    name,
+                    gemini.text,
+                )
+                continue
             claude_env = tutorial.claude_env
             base_url = claude_env["ANTHROPIC_BASE_URL"].replace(
                 "http://localhost:8000", gw.proxy_url

@@ -44,6 +44,8 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     #: The emulator that answers (its name is in its replies), when not ``provider``'s.
     answered_by: str = ""
+    #: The client the tutorial runs: ``claude`` (Claude Code) or ``gemini-cli``.
+    client: str = "claude"
 
     @property
     def emulator(self) -> str:
@@ -124,6 +126,16 @@ CASES = [
         env={"DECK_GCP_PROJECT_ID": "lockgate-e2e", "DECK_GEMINI_LOCATION_ID": "us-east5"},
         answered_by="anthropic",
     ),
+    Case(
+        "Route Gemini CLI through lockgate",
+        "gemini",
+        "gemini-2.5-flash",
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        ("key", "gemini-emulated"),  # a query parameter, as Kong's Gemini tutorial has it
+        "/",
+        env={"DECK_GEMINI_API_KEY": "gemini-emulated"},
+        client="gemini-cli",
+    ),
 ]
 
 
@@ -142,7 +154,9 @@ def apply_tutorial(gw: GatewayProcess, case: Case, emulator: str, tmp: Path) -> 
     env.update(case.env)
     env["LOCKGATE_ADMIN_URL"] = gw.admin_url
     env["PATH"] = str(Path(lockgate_cmd()[0]).parent) + os.pathsep + env.get("PATH", "")
-    if case.provider == "gemini":
+    # Vertex AI tutorials take a service account; a tutorial with its own key does not.
+    vertex = case.provider == "gemini" and "DECK_GEMINI_API_KEY" not in case.env
+    if vertex:
         account = http("POST", emulator + "/_emulator/service-account", {})
         (tmp / "sa.json").write_text(json.dumps(account))
         env["DECK_GEMINI_API_ENDPOINT"] = emulator
@@ -152,7 +166,7 @@ def apply_tutorial(gw: GatewayProcess, case: Case, emulator: str, tmp: Path) -> 
     outputs = []
     for block in blocks:
         script = block
-        if case.provider == "gemini":
+        if vertex:
             script = f'export DECK_GEMINI_API_KEY="$(cat {tmp / "sa.json"})"\n' + block
         result = subprocess.run(
             ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False
