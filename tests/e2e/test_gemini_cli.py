@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 import time
 import urllib.request
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -287,3 +289,73 @@ def test_gemini_cli_connects_to_the_gateway_only(emulator: str, tmp_path: Path) 
     assert connects, "strace saw no connect() at all"
     for line in connects:
         assert f"htons({port})" in line, line
+
+
+def _png(path: Path) -> None:
+    """An 8x8 red PNG."""
+    row = b"\x00" + b"\xff\x00\x00" * 8
+    raw = zlib.compress(row * 8)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", raw) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.provider for t in TARGETS])
+def test_gemini_cli_image_is_counted_then_sent(
+    target: Target, emulator: str, tmp_path: Path
+) -> None:
+    """An `@file` image: the CLI first calls countTokens (the gateway counts
+    with the provider's own counting endpoint, or estimates where it has
+    none), then sends the image; it reaches the provider as the provider's
+    image part."""
+    work = tmp_path / "work"
+    work.mkdir()
+    _png(work / "pic.png")
+    log_path = tmp_path / "gateway-log.json"
+    home = make_gemini_home(tmp_path, target.model)
+    _clear(emulator)
+    with start_gateway(tmp_path) as gw:
+        base_url = _gateway(gw, target, emulator, log_path)
+        run = run_gemini(home, base_url, "What is in @pic.png?", cwd=work)
+        time.sleep(0.5)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert f"Hello from the {target.provider} emulator" in run.text, run.text
+    uris = [r["request"]["uri"] for r in _log(log_path) if r["request"]["method"] == "POST"]
+    assert [u.rsplit(":", 1)[1].split("?")[0] for u in uris] == [
+        "countTokens",
+        "streamGenerateContent",
+    ], uris
+    calls = _requests(emulator)
+    answer = next(c for c in calls if c["path"].startswith(target.path))
+    body = json.dumps(answer["body"])
+    if target.provider == "gemini":
+        assert '"inlineData"' in body and "image/png" in body
+        counted = [c for c in calls if c["path"].endswith(":countTokens")]
+        assert len(counted) == 1 and "inlineData" in json.dumps(counted[0]["body"])
+    elif target.provider == "anthropic":
+        assert '"type": "image"' in body and "image/png" in body
+        counted = [c for c in calls if c["path"].endswith("/v1/messages/count_tokens")]
+        assert len(counted) == 1 and '"type": "image"' in json.dumps(counted[0]["body"])
+    else:
+        assert '"image_url"' in body and "data:image/png;base64," in body
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.provider for t in TARGETS])
+def test_gemini_cli_gets_provider_errors_in_googles_shape(
+    target: Target, emulator: str, tmp_path: Path
+) -> None:
+    """A provider's 403 reaches the CLI as Google's error body, which it
+    prints; it does not retry it."""
+    session = _session(target, emulator, tmp_path, "[[fail 403]] hello")
+    run = session.run
+    assert run.returncode != 0
+    assert '"status":"PERMISSION_DENIED"' in run.stderr.replace(" ", ""), run.stderr[-3000:]
+    assert '"code":403' in run.stderr.replace(" ", "")
+    assert len(session.calls) == 1
+    assert [r["response"]["status"] for r in session.records] == [403]
