@@ -31,6 +31,7 @@ TOOL_PROMPT = (
     f'[[tool run_shell_command {{"command":"echo {MARKER}","description":"print a marker"}}]]'
 )
 CLI_KEY = "x"  # the dummy key the CLI sends
+SIGNED = "RW11R2VtaW5pU2ln"  # base64 of the emulator's "EmuGeminiSig" prefix
 SECRETS = ("gemini-upstream-key", "sk-ant-upstream", "sk-openai-upstream")
 
 
@@ -359,3 +360,61 @@ def test_gemini_cli_gets_provider_errors_in_googles_shape(
     assert '"code":403' in run.stderr.replace(" ", "")
     assert len(session.calls) == 1
     assert [r["response"]["status"] for r in session.records] == [403]
+
+
+def _signed_calls(body: dict[str, Any]) -> list[str]:
+    """The thoughtSignature on each functionCall of the model turns."""
+    return [
+        part.get("thoughtSignature", "")
+        for content in body["contents"]
+        if content["role"] == "model"
+        for part in content["parts"]
+        if "functionCall" in part
+    ]
+
+
+def test_gemini_3_agent_turn_keeps_thought_signatures(emulator: str, tmp_path: Path) -> None:
+    """Two tool steps on Gemini 3, passed through: the emulator (like Gemini 3)
+    refuses a call sent back without the signature it issued, so the turn
+    completes only if the CLI's history and the gateway keep them."""
+    target = Target(
+        "gemini",
+        "gemini-3-flash-preview",
+        "/v1beta/models/gemini-3-flash-preview:streamGenerateContent",
+        TARGETS[0].auth,
+        TARGETS[0].credential,
+    )
+    prompt = (
+        "[[chain]] "
+        '[[tool run_shell_command {"command":"echo step-one-ok"}]] '
+        '[[tool run_shell_command {"command":"echo step-two-ok"}]]'
+    )
+    session = _session(target, emulator, tmp_path, prompt)
+    run = session.run
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert [u["parameters"]["command"] for u in run.tool_uses()] == [
+        "echo step-one-ok",
+        "echo step-two-ok",
+    ], run.events
+    assert "step-two-ok" in run.text
+    _assert_through_gateway(target, session, 3)
+    signatures = _signed_calls(session.calls[-1]["body"])
+    assert len(signatures) == 2 and all(s.startswith(SIGNED) for s in signatures), signatures
+
+
+def test_claude_thinking_survives_the_cli_history(emulator: str, tmp_path: Path) -> None:
+    """Claude thinks, then calls the shell tool: the CLI keeps the thinking
+    (as thought parts and a signature on the call) and sends it back, so the
+    next request to Anthropic carries the signed thinking block before the
+    tool_use, as Anthropic requires while thinking is on."""
+    target = TARGETS[1]
+    prompt = f'[[think]] [[tool run_shell_command {{"command":"echo {MARKER}"}}]]'
+    session = _session(target, emulator, tmp_path, prompt)
+    _assert_tool_round_trip(session.run)
+    _assert_through_gateway(target, session, 2)
+    last = session.calls[-1]["body"]
+    assert last["thinking"]["type"] == "enabled", last
+    assistant = [m for m in last["messages"] if m["role"] == "assistant"][-1]
+    kinds = [b["type"] for b in assistant["content"]]
+    assert kinds[0] == "thinking" and "tool_use" in kinds, kinds
+    assert assistant["content"][0]["signature"]
