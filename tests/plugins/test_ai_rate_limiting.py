@@ -334,6 +334,13 @@ def test_invalid_configs_are_refused(tmp_path: Path) -> None:
                 "llm_providers: [{name: openai, limit: [1], window_size: [60]}]",
                 "Redis Cluster",
             ),
+            (
+                # On a route, no group to count for: refused, saying where it belongs.
+                "identifier: consumer-group\n"
+                "llm_providers: [{name: openai, limit: [1], window_size: [60]}]",
+                "config.identifier: 'consumer-group' counts for the consumer group the plugin "
+                "is scoped to, and this plugin is scoped to none",
+            ),
         ]:
             body = "\n".join("      " + line for line in config.splitlines())
             plugins = f"plugins:\n  - name: ai-rate-limiting-advanced\n    config:\n{body}\n"

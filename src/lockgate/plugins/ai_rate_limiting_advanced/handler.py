@@ -28,6 +28,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -165,6 +166,19 @@ class AIRateLimitingAdvanced(PluginHandler):
         problems: list[str] = config.problems()
         return problems
 
+    @classmethod
+    def check_scope(cls, config: Any, entity: Mapping[str, Any]) -> list[str]:
+        # A consumer may belong to several groups: only the plugin's own scope
+        # says which one is counted, so without it there is nothing to count for.
+        if config.identifier == "consumer-group" and not entity.get("consumer_group"):
+            return [
+                "config.identifier: 'consumer-group' counts for the consumer group the plugin "
+                "is scoped to, and this plugin is scoped to none; add it to a group "
+                "(consumer_groups[].plugins in a decK file, or POST "
+                "/consumer_groups/{group}/plugins), or count per consumer with 'consumer'"
+            ]
+        return []
+
     def client_error(self, status: int, message: str) -> Exit | None:
         return None
 
@@ -177,11 +191,8 @@ class AIRateLimitingAdvanced(PluginHandler):
         if by == "consumer":
             found = (ctx.consumer or ctx.credential or {}).get("id")
         elif by == "consumer-group":
-            # Scoped to a group (as Kong requires): one count for the whole group.
+            # Scoped to a group (check_scope refuses it elsewhere): one count for the group.
             found = self.group_id
-            if found is None and ctx.consumer is not None:
-                groups = ctx.compiled.groups_of.get(ctx.consumer["id"]) or []
-                found = groups[0] if groups else None
         elif by == "credential":
             found = (ctx.credential or {}).get("id")
         elif by == "service":
