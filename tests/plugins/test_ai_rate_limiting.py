@@ -224,6 +224,60 @@ plugins:
         )
 
 
+def test_token_limit_per_group_is_one_count_for_its_members(tmp_path: Path) -> None:
+    # 400 tokens an hour for the whole team (alice and bob); carol is in no group.
+    group_plugin = """
+    plugins:
+      - name: ai-rate-limiting-advanced
+        config:
+          llm_format: anthropic
+          identifier: consumer-group
+          window_type: fixed
+          llm_providers:
+            - {name: anthropic, limit: [400], window_size: [3600]}
+"""
+    with start_emulator() as emulator, start_gateway(tmp_path) as gw:
+        _start(gw, emulator, group_plugin)
+        alice, bob, carol = (_claude(gw, k) for k in ("alice-key", "bob-key", "carol-key"))
+
+        def spent(answer: Any) -> int:
+            usage = answer.parse().usage
+            return int(usage.input_tokens + usage.output_tokens)
+
+        first = _ask(alice)
+        assert first.headers["x-ai-ratelimit-limit-3600-anthropic"] == "400"
+        by_alice = spent(first)
+        assert _used_once_settled(gw, "/consumer_groups/team/ai-usage", by_alice) == by_alice
+        # Bob's call is counted in the same count, and shows what the team has left.
+        second = _ask(bob)
+        by_team = by_alice + spent(second)
+        assert int(second.headers["x-ai-ratelimit-remaining-3600-anthropic"]) < 400 - by_alice
+        assert _used_once_settled(gw, "/consumer_groups/team/ai-usage", by_team) == by_team
+        [line] = _usage(gw, "/consumers/alice/ai-usage")
+        assert line["counted_for"] == {"consumer_group": "team"} and line["used"] == by_team
+        # Carol's call is not counted anywhere, and carries no limit headers.
+        third = _ask(carol)
+        assert third.status_code == 200
+        assert "x-ai-ratelimit-limit-3600-anthropic" not in third.headers
+        assert _usage(gw, "/consumers/carol/ai-usage") == []
+        time.sleep(0.3)  # past the moment a correction could still land
+        assert _usage(gw, "/consumer_groups/team/ai-usage")[0]["used"] == by_team
+
+        # Bob spends the rest; then alice is refused too, before the provider; carol is not.
+        for _ in range(30):
+            try:
+                _ask(bob)
+            except anthropic.RateLimitError:
+                break
+        calls = _upstream_calls(emulator)
+        with pytest.raises(anthropic.RateLimitError):
+            _ask(alice)
+        assert _upstream_calls(emulator) == calls
+        assert _ask(carol).status_code == 200
+        [line] = _usage(gw, "/consumer_groups/team/ai-usage")
+        assert 400 - 60 <= line["used"] <= 400 + 60
+
+
 def test_cost_budget_per_group_in_openai_format(tmp_path: Path) -> None:
     # $0.002 for the whole team, on the OpenAI route (2.5 and 10 dollars a million tokens).
     group_plugin = """
