@@ -510,3 +510,80 @@ def test_ai_proxy_advanced_names_its_providers(tmp_path: Path) -> None:
             _ask(client, LONG)
         assert _upstream_calls(emulator) == calls
         assert refused.value.body["error"]["type"] == "rate_limit_error"
+
+
+BALANCED = """
+_format_version: "3.0"
+services:
+  - name: llm
+    url: http://127.0.0.1:9/unused
+    routes:
+      - name: adv
+        paths: ["/adv"]
+        plugins:
+          - name: ai-proxy-advanced
+            config:
+              llm_format: anthropic
+              balancer: {{algorithm: round-robin}}
+              targets:
+                - route_type: llm/v1/chat
+                  auth: {{header_name: authorization, header_value: Bearer sk-openai-secret}}
+                  model:
+                    provider: openai
+                    name: gpt-4.1
+                    options: {{upstream_url: "{emulator}/openai/v1/chat/completions"}}
+                - route_type: llm/v1/chat
+                  auth: {{header_name: x-api-key, header_value: sk-ant-secret}}
+                  model:
+                    provider: anthropic
+                    name: claude-sonnet-4-6
+                    options:
+                      upstream_url: "{emulator}/anthropic/v1/messages"
+                      anthropic_version: "2023-06-01"
+          - name: ai-rate-limiting-advanced
+            config:
+              llm_format: anthropic
+              identifier: ip
+              window_type: fixed
+              llm_providers:
+                - {{name: openai, limit: [100000], window_size: [3600]}}
+                - {{name: anthropic, limit: [1], window_size: [3600]}}
+"""
+
+
+def test_ai_proxy_advanced_reserves_on_the_target_the_balancer_picks(tmp_path: Path) -> None:
+    # Round-robin over openai and anthropic; anthropic's limit (1 token) refuses any
+    # call, openai's none. A call the balancer sends to openai must not be refused
+    # for anthropic's limit, nor counted there.
+    with start_emulator() as emulator, start_gateway(tmp_path) as gw:
+        done = gw.apply(BALANCED.format(emulator=emulator))
+        assert done.returncode == 0, done.stdout + done.stderr
+        gw.wait_config()
+        client = anthropic.Anthropic(
+            base_url=gw.proxy_url + "/adv", api_key="unused", max_retries=0, timeout=60
+        )
+        answered, refused = [], []
+        for _ in range(4):
+            try:
+                answered.append(
+                    client.messages.with_raw_response.create(
+                        model="any", max_tokens=20, messages=[{"role": "user", "content": "hi"}]
+                    )
+                )
+            except anthropic.RateLimitError as exc:
+                refused.append(exc)
+        assert len(answered) == 2 and len(refused) == 2
+        for answer in answered:
+            assert answer.headers["x-ai-ratelimit-limit-3600-openai"] == "100000"
+            assert "x-ai-ratelimit-limit-3600-anthropic" not in answer.headers
+        for exc in refused:
+            assert exc.body["error"]["message"].endswith("provider(s): anthropic")
+        # Only openai was called, twice.
+        paths = [r["path"] for r in _emulator_requests(emulator)]
+        assert len(paths) == 2 and all("openai" in p for p in paths), paths
+
+
+def _emulator_requests(emulator: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(emulator + "/_emulator/requests", timeout=10) as resp:
+        found: list[dict[str, Any]] = json.load(resp)
+    return found

@@ -280,7 +280,7 @@ class AIRateLimitingAdvanced(PluginHandler):
             except CountersUnavailable as exc:
                 self._outage(ctx, exc, now)
             raise self._refusal(plan, refused, headers, now)
-        ctx.plugin_state[self.id] = (reserved, headers)
+        ctx.plugin_state[self.id] = (reserved, headers, who)
 
     async def _take_back(self, reserved: list[Reservation], *, penalty: bool) -> None:
         sliding = self.config.window_type == "sliding"
@@ -388,6 +388,18 @@ class AIRateLimitingAdvanced(PluginHandler):
                     self._postpone(r.key, r.window.id, -r.amount, r.window.expires_at)
                 if real:
                     self._postpone(r.key, current.id, real, current.expires_at)
+        if call is not None and call.ttft_ms is not None:
+            # Failed over to another provider than the one reserved on: its
+            # limits count what it answered too.
+            reserved = {id(r.limit) for r in state[0]}
+            for limit in self.limits:
+                if limit.provider == call.provider and id(limit) not in reserved:
+                    real = self._real(limit, call)
+                    if real:
+                        window = limit.window(now)
+                        self._postpone(
+                            limit.key_prefix + state[2], window.id, real, window.expires_at
+                        )
 
     def _postpone(self, key: str, window_id: int, delta: float, expires_at: int) -> None:
         """A correction waits for the next reservation of its key (made by this
