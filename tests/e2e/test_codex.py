@@ -18,6 +18,11 @@ from tests.support.processes import start_emulator
 
 MARKER = "lockgate-codex-ok"
 TOOL_PROMPT = f'Run this: [[tool exec_command {{"cmd": "echo {MARKER}"}}]]'
+#: Codex's freeform (``custom``) tool: the patch is the call's whole input.
+PATCH_PROMPT = (
+    'Patch: [[tool apply_patch {"input": "*** Begin Patch\\n*** Add File: made.txt\\n'
+    '+made by codex\\n*** End Patch\\n"}]]'
+)
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +76,20 @@ def test_codex_straight_to_the_emulated_openai(emulator: str, tmp_path: Path) ->
     replay = [i["type"] for i in calls[-1]["body"]["input"][-3:]]
     assert replay == ["reasoning", "function_call", "function_call_output"], replay
     assert MARKER in calls[-1]["body"]["input"][-1]["output"]
+
+
+def test_codex_applies_a_patch_from_the_emulator(emulator: str, tmp_path: Path) -> None:
+    """The custom tool round trip: a custom_tool_call, Codex applies the patch,
+    and replays the call (as issued) with its custom_tool_call_output."""
+    _clear(emulator)
+    home = make_codex_home(tmp_path, emulator + "/v1", "gpt-5.5")
+    work = tmp_path / "work"
+    work.mkdir()
+    run = run_codex(home, PATCH_PROMPT, cwd=work)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert (work / "made.txt").read_text() == "made by codex\n"
+    assert run.items("file_change"), run.events
+    assert "Tool result:" in run.answer and "made.txt" in run.answer, run.answer
+    last = [r for r in _requests(emulator) if r["path"] == "/v1/responses"][-1]["body"]
+    replay = [i["type"] for i in last["input"][-2:]]
+    assert replay == ["custom_tool_call", "custom_tool_call_output"], replay

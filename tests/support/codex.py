@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socketserver
 import subprocess
@@ -13,16 +14,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support.readme import ROOT
+from tests.support.readme import ROOT, Tutorial
 
 __all__ = [
     "KEY_ENV",
     "CodexRun",
     "RefusingProxy",
+    "add_model_catalog",
     "codex_binary",
     "codex_config",
     "make_codex_home",
     "run_codex",
+    "tutorial_codex_home",
 ]
 
 #: The variable the custom provider's ``env_key`` names: Codex sends its value
@@ -51,7 +54,7 @@ def codex_config(base_url: str, model: str) -> str:
 model = "{model}"
 model_provider = "lockgate"
 approval_policy = "never"
-sandbox_mode = "danger-full-access"
+sandbox_mode = "workspace-write"
 check_for_update_on_startup = false
 web_search = "disabled"
 
@@ -72,10 +75,50 @@ plugins = false
 """
 
 
-def make_codex_home(tmp: Path, base_url: str, model: str) -> Path:
+def make_codex_home(tmp: Path, base_url: str, model: str, like: str | None = None) -> Path:
+    """``like``: a model Codex knows whose metadata ``model`` borrows (see
+    :func:`add_model_catalog`)."""
     home = tmp / "codex-home"
     home.mkdir(parents=True, exist_ok=True)
     (home / "config.toml").write_text(codex_config(base_url, model))
+    if like is not None:
+        add_model_catalog(home, model, like)
+    return home
+
+
+def add_model_catalog(codex_home: Path, model: str, like: str) -> Path:
+    """Gives Codex metadata for a model it does not know (any non-OpenAI one):
+    a model catalog (``model_catalog_json``) whose one entry is the bundled
+    entry of ``like`` under ``model``'s name. Without it Codex falls back to
+    default metadata, which leaves out its apply_patch tool."""
+    bundled = subprocess.run(
+        [codex_binary(), "debug", "models", "--bundled"],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "CODEX_HOME": str(codex_home)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=True,
+    )
+    entry = next(m for m in json.loads(bundled.stdout)["models"] if m["slug"] == like)
+    entry = {**entry, "slug": model, "display_name": model}
+    catalog = codex_home / "model-catalog.json"
+    catalog.write_text(json.dumps({"models": [entry]}))
+    config = codex_home / "config.toml"
+    head = f"model_catalog_json = {json.dumps(str(catalog))}\n"
+    config.write_text(head + config.read_text())
+    return catalog
+
+
+def tutorial_codex_home(tutorial: Tutorial, proxy_url: str, tmp: Path) -> Path:
+    """A CODEX_HOME with the config.toml the tutorial writes (its here-document),
+    pointed at ``proxy_url`` instead of localhost:8000."""
+    match = re.search(r"<<'TOML'\n(.*?)\nTOML\n", tutorial.text, re.S)
+    assert match, f"no config.toml in the {tutorial.name} tutorial"
+    home = tmp / "codex-home"
+    home.mkdir(parents=True, exist_ok=True)
+    config = match.group(1).replace("http://localhost:8000", proxy_url) + "\n"
+    (home / "config.toml").write_text(config)
     return home
 
 

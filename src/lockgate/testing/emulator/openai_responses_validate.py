@@ -357,6 +357,8 @@ def validate_request(fail: Fail, body: Any, reasoning_model: bool) -> Checked:
             "stream_options",
             None,
         )
+    if isinstance(body.get("stream_options"), dict):
+        c.unknown(body["stream_options"], frozenset({"include_obfuscation"}), "stream_options")
     c.number(body, "max_output_tokens", 16, None, integer=True)
     c.number(body, "max_tool_calls", 1, None, integer=True)
     c.number(body, "top_logprobs", 0, 20, integer=True)
