@@ -206,8 +206,10 @@ plugins:
 
 def responses_config(emulator: Server) -> str:
     """The Responses comparison: ``/chat``, Chat Completions clients passed
-    through to OpenAI, and ``/responses``, Responses API clients translated to
-    Anthropic (``/anything`` stays the tutorial's route, for the probe)."""
+    through to OpenAI, ``/responses``, Responses API clients translated to
+    Anthropic, and ``/anthropic-passthrough``, Anthropic clients passed
+    through to Anthropic (what the upstream's own stream costs, untranslated;
+    ``/anything`` stays the tutorial's route, for the probe)."""
     return f"""_format_version: "3.0"
 services:
   - name: example-service
@@ -238,6 +240,22 @@ services:
                 provider: openai
                 name: {MODEL}
                 options: {{upstream_url: {emulator.url}/openai/v1/chat/completions}}
+              max_request_body_size: 524288
+      - name: anthropic-route
+        paths: ["/anthropic-passthrough"]
+        plugins:
+          - name: ai-proxy
+            config:
+              llm_format: anthropic
+              route_type: llm/v1/chat
+              logging: {{log_statistics: true}}
+              auth: {{header_name: x-api-key, header_value: {PROVIDER_KEY}}}
+              model:
+                provider: anthropic
+                name: {ANTHROPIC_MODEL}
+                options:
+                  upstream_url: {emulator.url}/anthropic/v1/messages
+                  anthropic_version: "2023-06-01"
               max_request_body_size: 524288
       - name: responses-route
         paths: ["/responses"]

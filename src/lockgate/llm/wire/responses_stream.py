@@ -38,6 +38,8 @@ from lockgate.llm.wire.responses_response import (
 
 __all__ = ["AnthropicEventsToResponses"]
 
+#: The SSE head of the stream's most frequent event (what encode_event writes).
+_TEXT_DELTA = b"event: response.output_text.delta\ndata: "
 #: Output items made from a ``tool_use`` block.
 _CALL_KINDS = frozenset(("function_call", "custom_tool_call", "local_shell_call"))
 
@@ -128,18 +130,16 @@ class AnthropicEventsToResponses:
                 current.parts.append(text)
                 seq = self._seq
                 self._seq = seq + 1
-                return encode_event(
-                    "response.output_text.delta",
-                    {
-                        "type": "response.output_text.delta",
-                        "item_id": current.item["id"],
-                        "output_index": current.output_index,
-                        "content_index": current.content_index,
-                        "delta": text,
-                        "logprobs": [],
-                        "sequence_number": seq,
-                    },
-                )
+                event = {
+                    "type": "response.output_text.delta",
+                    "item_id": current.item["id"],
+                    "output_index": current.output_index,
+                    "content_index": current.content_index,
+                    "delta": text,
+                    "logprobs": [],
+                    "sequence_number": seq,
+                }
+                return _TEXT_DELTA + orjson.dumps(event) + b"\n\n"
             self._observer.feed(data)
             out: list[bytes] = []
             self._delta(current, delta, out)

@@ -47,6 +47,7 @@ from lockgate.llm.wire.responses import (
     responses_error_event,
     usage_from_responses,
 )
+from lockgate.llm.wire.responses_request import stateless_problem
 from lockgate.plugins.ai_proxy.recording import Recorder, estimate_prompt
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
@@ -545,8 +546,6 @@ async def _attempt(
 def _check_stateless(call: ClientCall, provider: str) -> None:
     """A Responses request that needs stored state gets a 400 naming the
     field when its upstream is translated (lockgate keeps no state)."""
-    from lockgate.llm.wire.responses_request import stateless_problem
-
     problem = stateless_problem(call.parsed(), provider)
     if problem is not None:
         raise Exit(
