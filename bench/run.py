@@ -60,10 +60,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from bodies import RequestBody, build_bodies, slow_stream_body  # noqa: E402
+from bodies import ANTHROPIC_MODEL, RequestBody, build_bodies, slow_stream_body  # noqa: E402
 from loadgen import cpu_seconds, rss_kib  # noqa: E402
 from report import (  # noqa: E402
     BODY_LABELS,
@@ -163,6 +165,8 @@ def request_spec(target: str, server: Server) -> dict[str, Any]:
 
 
 def _body_of(body: RequestBody, kind: str) -> bytes:
+    if kind == "openai_claude":  # the Chat body naming the Claude model
+        return orjson.dumps({**orjson.loads(body.openai), "model": ANTHROPIC_MODEL})
     return {"openai": body.openai, "anthropic": body.anthropic, "responses": body.responses}.get(
         kind, body.anthropic_direct
     )
@@ -177,6 +181,9 @@ def client_spec(server: Server, client: str) -> dict[str, Any]:
     elif client == "anthropic":
         path, kind = "/anthropic-passthrough/v1/messages", "anthropic_direct"
         expect = ("message_stop", "end_turn")
+    elif client == "chat_anthropic":
+        path, kind = "/chat-anthropic/v1/chat/completions", "openai_claude"
+        expect = ("[DONE]", '"finish_reason"')
     else:
         path, kind, expect = (
             "/responses/v1/responses",
@@ -203,7 +210,7 @@ class Bench:
         self.bodies = [b for b in build_bodies() if b.label in args.bodies]
         self.body_files: dict[tuple[str, str], Path] = {}
         for b in build_bodies():
-            for kind in ("openai", "anthropic", "anthropic_direct", "responses"):
+            for kind in ("openai", "anthropic", "anthropic_direct", "responses", "openai_claude"):
                 path = work / f"{b.name}-{'stream' if b.stream else 'json'}-{kind}.json"
                 path.write_bytes(_body_of(b, kind))
                 self.body_files[(b.label, kind)] = path
@@ -603,8 +610,8 @@ class Bench:
             for body in self.bodies:
                 if not body.stream:
                     continue
-                samples: dict[str, list[float]] = {"chat": [], "responses": [], "anthropic": []}
-                order = ["chat", "responses", "anthropic"]
+                order = ["chat", "responses", "anthropic", "chat_anthropic"]
+                samples: dict[str, list[float]] = {name: [] for name in order}
                 for _ in range(max(self.args.cpu_rounds, 1)):
                     for name in order:
                         spec = client_spec(server, name)
@@ -623,6 +630,11 @@ class Bench:
                 chat = statistics.median(samples["chat"])
                 resp = statistics.median(samples["responses"])
                 native = statistics.median(samples["anthropic"]) if samples["anthropic"] else 0.0
+                chat_anthropic = (
+                    statistics.median(samples["chat_anthropic"])
+                    if samples["chat_anthropic"]
+                    else 0.0
+                )
                 self.responses.append(
                     {
                         "body": body.label,
@@ -630,16 +642,19 @@ class Bench:
                         "responses_anthropic_ms": resp,
                         "ratio": resp / chat,
                         "anthropic_passthrough_ms": native,
+                        "chat_anthropic_ms": chat_anthropic,
                         "samples": samples,
                     }
                 )
                 self.log(
                     f"   {body.label:12} c=16: Responses stream to Anthropic {resp:.3f} ms/req, "
                     f"Chat stream to OpenAI {chat:.3f} ({resp / chat:.3f}×), Anthropic stream "
-                    f"passed through {native:.3f}; samples "
+                    f"passed through {native:.3f}, Chat stream to Anthropic {chat_anthropic:.3f}; "
+                    "samples "
                     f"{[round(x, 3) for x in samples['responses']]} vs "
                     f"{[round(x, 3) for x in samples['chat']]} vs "
-                    f"{[round(x, 3) for x in samples['anthropic']]}"
+                    f"{[round(x, 3) for x in samples['anthropic']]} vs "
+                    f"{[round(x, 3) for x in samples['chat_anthropic']]}"
                 )
         finally:
             server.stop()
@@ -852,15 +867,17 @@ def write_results(bench: Bench, args: argparse.Namespace, meta: dict[str, Any]) 
             "CPU per request of one worker at c=16: an OpenAI Responses API stream translated "
             "to Anthropic against a Chat Completions stream passed through to OpenAI (the same "
             "conversation; the emulator answers both), in alternating windows; medians. "
-            "Target: 1.2×. For reference, an Anthropic client passed through to Anthropic: "
-            "what the upstream's own stream costs untranslated.",
+            "Target: 1.2×. For reference, an Anthropic client passed through to Anthropic "
+            "(what the upstream's own stream costs untranslated) and a Chat client translated "
+            "to Anthropic (the existing translation of the same stream).",
             "",
             "| body | Chat to OpenAI ms/req | Responses to Anthropic ms/req | ratio | "
-            "Anthropic passed through ms/req |",
-            "|---|---:|---:|---:|---:|",
+            "Anthropic passed through ms/req | Chat to Anthropic ms/req |",
+            "|---|---:|---:|---:|---:|---:|",
             *[
                 f"| {m['body']} | {m['chat_openai_ms']:.3f} | {m['responses_anthropic_ms']:.3f} | "
-                f"{m['ratio']:.3f}× | {m['anthropic_passthrough_ms']:.3f} |"
+                f"{m['ratio']:.3f}× | {m['anthropic_passthrough_ms']:.3f} | "
+                f"{m['chat_anthropic_ms']:.3f} |"
                 for m in bench.responses
             ],
             "",

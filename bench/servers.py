@@ -257,6 +257,22 @@ services:
                   upstream_url: {emulator.url}/anthropic/v1/messages
                   anthropic_version: "2023-06-01"
               max_request_body_size: 524288
+      - name: chat-anthropic-route
+        paths: ["/chat-anthropic"]
+        plugins:
+          - name: ai-proxy
+            config:
+              llm_format: openai
+              route_type: llm/v1/chat
+              logging: {{log_statistics: true}}
+              auth: {{header_name: x-api-key, header_value: {PROVIDER_KEY}}}
+              model:
+                provider: anthropic
+                name: {ANTHROPIC_MODEL}
+                options:
+                  upstream_url: {emulator.url}/anthropic/v1/messages
+                  anthropic_version: "2023-06-01"
+              max_request_body_size: 524288
       - name: responses-route
         paths: ["/responses"]
         plugins:

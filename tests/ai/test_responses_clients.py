@@ -314,3 +314,22 @@ def test_mid_stream_failure_ends_with_a_failed_response(
     assert message
     record = responses.log_record(tag)
     assert record["ai"]["proxy"]["usage"]["prompt_tokens"] > 0
+
+
+@pytest.mark.parametrize("key", ["openai", "anthropic"])
+def test_cut_stream_ends_with_the_failed_response(responses: Stack, tag: str, key: str) -> None:
+    """The upstream closes the connection mid-answer: the client's stream
+    ends with response.failed for the response it was reading, which the
+    SDK's stream parser accepts (a changed id would make it raise)."""
+    client = responses.openai(f"resp-{key}", tag)
+    events: list[Any] = []
+    with client.responses.stream(
+        model=_model(key), input="[[reply a b c d e f]] [[chunks 6]] [[cut 4]]"
+    ) as stream:
+        events.extend(stream)
+    assert events[0].type == "response.created"
+    assert events[-1].type == "response.failed"
+    assert events[-1].response.id == events[0].response.id
+    assert events[-1].response.error is not None and events[-1].response.error.message
+    record = responses.log_record(tag)
+    assert record["ai"]["proxy"]["usage"]["prompt_tokens"] > 0

@@ -44,7 +44,7 @@ from lockgate.llm.wire.openai import (
 from lockgate.llm.wire.rate_limit_headers import client_rate_limit_headers, google_retry_after
 from lockgate.llm.wire.responses import (
     ResponsesStreamObserver,
-    responses_error_event,
+    responses_stream_failure,
     usage_from_responses,
 )
 from lockgate.llm.wire.responses_request import stateless_problem
@@ -815,7 +815,7 @@ def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, messa
     if call.client_format == "anthropic":
         return encode_event("error", anthropic_error_body(kind, message))
     if call.client_format == "responses":
-        return responses_error_event(message, kind, translator.last_sequence + 1)
+        return responses_stream_failure(translator, message)
     return encode_data(
         {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
     )
