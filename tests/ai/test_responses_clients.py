@@ -314,3 +314,127 @@ def test_mid_stream_failure_ends_with_a_failed_response(
     assert message
     record = responses.log_record(tag)
     assert record["ai"]["proxy"]["usage"]["prompt_tokens"] > 0
+
+
+@pytest.mark.parametrize("key", ["openai", "anthropic"])
+def test_cut_stream_ends_with_the_failed_response(responses: Stack, tag: str, key: str) -> None:
+    """The upstream closes the connection mid-answer: the client's stream
+    ends with response.failed for the response it was reading, which the
+    SDK's stream parser accepts (a changed id would make it raise)."""
+    client = responses.openai(f"resp-{key}", tag)
+    events: list[Any] = []
+    with client.responses.stream(
+        model=_model(key), input="[[reply a b c d e f]] [[chunks 6]] [[cut 4]]"
+    ) as stream:
+        events.extend(stream)
+    assert events[0].type == "response.created"
+    assert events[-1].type == "response.failed"
+    assert events[-1].response.id == events[0].response.id
+    assert events[-1].response.error is not None and events[-1].response.error.message
+    record = responses.log_record(tag)
+    assert record["ai"]["proxy"]["usage"]["prompt_tokens"] > 0
+
+
+def _advanced_target(emulator: str, provider: str, model: str, route_type: str) -> dict[str, Any]:
+    anthropic_side = provider == "anthropic"
+    return {
+        "route_type": route_type,
+        "logging": {"log_statistics": True},
+        "auth": {
+            "header_name": "x-api-key" if anthropic_side else "Authorization",
+            "header_value": "sk-ant-secret" if anthropic_side else "Bearer sk-openai-secret",
+        },
+        "model": {
+            "provider": provider,
+            "name": model,
+            "options": {
+                "upstream_url": emulator
+                + ("/anthropic/v1/messages" if anthropic_side else "/openai/v1/chat/completions"),
+                **({"anthropic_version": "2023-06-01"} if anthropic_side else {}),
+            },
+        },
+    }
+
+
+def _advanced_route(stack: Stack, name: str, targets: list[dict[str, Any]]) -> str:
+    return yaml.safe_dump(
+        {
+            "_format_version": "3.0",
+            "services": [
+                {
+                    "name": name,
+                    "url": stack.emulator,
+                    "routes": [
+                        {
+                            "name": name,
+                            "paths": [f"/{name}"],
+                            "plugins": [
+                                {
+                                    "name": "ai-proxy-advanced",
+                                    "config": {
+                                        "llm_format": "openai",
+                                        "balancer": {
+                                            "algorithm": "priority",
+                                            "failover_criteria": ["error", "http_503"],
+                                        },
+                                        "targets": targets,
+                                    },
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ],
+        },
+        sort_keys=False,
+    )
+
+
+def test_failover_from_a_translated_target_to_the_passthrough_one(
+    responses: Stack, tag: str
+) -> None:
+    """One request parsed once: Anthropic (translated) refuses with 503, OpenAI's
+    Responses API (passed through, the client's own bytes) answers."""
+    emulator = responses.emulator
+    responses.apply(
+        _advanced_route(
+            responses,
+            "resp-failover",
+            [
+                _advanced_target(emulator, "anthropic", "claude-sonnet-4-6", "llm/v1/responses"),
+                _advanced_target(emulator, "openai", "gpt-4.1", "llm/v1/responses"),
+            ],
+        )
+    )
+    responses.clear_upstream()
+    client = responses.openai("resp-failover", tag)
+    with client.responses.stream(
+        model="any", input="[[fail 503 on anthropic]] [[reply from the second]]"
+    ) as stream:
+        final = stream.get_final_response()
+    assert final.output_text == "from the second"
+    assert [r["path"] for r in responses.upstream()] == [
+        "/anthropic/v1/messages",
+        "/openai/v1/responses",
+    ]
+    tried = responses.log_record(tag)["ai"]["proxy"]["tried_targets"]
+    assert [t["provider"] for t in tried] == ["anthropic", "openai"]
+
+
+def test_apply_refuses_targets_mixing_responses_and_chat(stack: Stack) -> None:
+    emulator = stack.emulator
+    result = stack.gw.apply(
+        _advanced_route(
+            stack,
+            "resp-mixed",
+            [
+                _advanced_target(emulator, "openai", "gpt-4.1", "llm/v1/responses"),
+                _advanced_target(emulator, "openai", "gpt-4.1", "llm/v1/chat"),
+            ],
+        )
+    )
+    assert result.returncode != 0
+    assert (
+        "config.targets.1.route_type: every target must use llm/v1/responses when one does"
+        in result.stdout + result.stderr
+    )

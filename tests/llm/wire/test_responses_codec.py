@@ -14,7 +14,11 @@ from openai.types.responses import Response
 from tests.llm.wire.responses_events_check import responses_events, validate_responses_stream
 
 from lockgate.llm.conversions import conversion
-from lockgate.llm.wire.responses import ResponsesStreamObserver, usage_from_responses
+from lockgate.llm.wire.responses import (
+    ResponsesStreamObserver,
+    responses_stream_failure,
+    usage_from_responses,
+)
 from lockgate.llm.wire.responses_checks import responses_request_problem
 from lockgate.llm.wire.responses_request import responses_to_anthropic_request, stateless_problem
 from lockgate.llm.wire.responses_response import anthropic_to_responses_response
@@ -719,3 +723,32 @@ def test_usage_details_are_read() -> None:
     assert (
         usage_from_responses({"input_tokens_details": None, "output_tokens": "x"}).total_tokens == 0
     )
+
+
+def test_a_broken_passthrough_stream_fails_the_response_it_was_streaming() -> None:
+    encoder = AnthropicEventsToResponses("gpt-x", {"input": "x"})
+    events = anthropic_stream_events(
+        {**ANTHROPIC_MESSAGE, "content": [{"type": "text", "text": "Hello"}]}
+    )
+    upstream = b"".join(encoder.feed(e) for e in events[:5])  # cut mid-answer
+    observer = ResponsesStreamObserver(10)
+    for event in responses_events(upstream):
+        observer.feed(event)
+    tail = responses_stream_failure(observer, "the upstream stream broke")
+    parsed, final = validate_responses_stream(upstream + tail)
+    assert final is None and parsed[-1]["type"] == "response.failed"
+    assert parsed[-1]["response"]["id"] == parsed[0]["response"]["id"]
+    assert parsed[-1]["response"]["error"] == {
+        "code": "server_error",
+        "message": "the upstream stream broke",
+    }
+
+    nothing = ResponsesStreamObserver(10)
+    event = responses_events(responses_stream_failure(nothing, "refused"))[0]
+    assert event == {
+        "type": "error",
+        "code": "server_error",
+        "message": "refused",
+        "param": None,
+        "sequence_number": 0,
+    }

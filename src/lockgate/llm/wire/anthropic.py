@@ -96,6 +96,10 @@ class AnthropicStreamObserver:
         elif kind == "message_stop":
             self.completed = True
 
+    def count_output(self, chars: int) -> None:
+        """Output characters of a delta the caller read itself (for the estimate)."""
+        self._chars += chars
+
     def _merge(self, usage: Any) -> None:
         if not isinstance(usage, dict):
             return

@@ -19,7 +19,7 @@ from lockgate.llm.wire.openai import IMAGE_TOKENS
 __all__ = [
     "ResponsesStreamObserver",
     "estimate_responses_input_tokens",
-    "responses_error_event",
+    "responses_stream_failure",
     "responses_usage",
     "usage_from_responses",
 ]
@@ -70,19 +70,21 @@ def responses_usage(usage: Usage) -> dict[str, Any]:
     }
 
 
-def responses_error_event(
-    message: str, code: str | None, sequence_number: int, param: str | None = None
-) -> bytes:
-    """The stream's ``error`` event (the SDKs raise it as an APIError)."""
+def responses_stream_failure(observer: ResponsesStreamObserver, message: str) -> bytes:
+    """What ends a passed-through stream the gateway saw break: the response
+    it was streaming, failed (same id: the SDKs refuse a changed identity),
+    or an ``error`` event when none had begun."""
+    sequence = observer.last_sequence + 1
+    error = {"code": "server_error", "message": message}
+    if observer.response is not None:
+        failed = {**observer.response, "status": "failed", "error": error}
+        return encode_event(
+            "response.failed",
+            {"type": "response.failed", "response": failed, "sequence_number": sequence},
+        )
     return encode_event(
         "error",
-        {
-            "type": "error",
-            "code": code,
-            "message": message,
-            "param": param,
-            "sequence_number": sequence_number,
-        },
+        {"type": "error", **error, "param": None, "sequence_number": sequence},
     )
 
 
@@ -100,6 +102,7 @@ class ResponsesStreamObserver:
         "_reported",
         "completed",
         "last_sequence",
+        "response",
         "response_model",
         "usage",
     )
@@ -110,6 +113,8 @@ class ResponsesStreamObserver:
         self.completed = False
         #: The upstream's last sequence number: a gateway error event follows it.
         self.last_sequence = -1
+        #: The latest response object the stream carried (a failure repeats its id).
+        self.response: dict[str, Any] | None = None
         self._input_estimate = input_tokens_estimate
         self._reported = False
         self._chars = 0
@@ -131,6 +136,7 @@ class ResponsesStreamObserver:
         response = data.get("response")
         if not isinstance(response, dict):
             return
+        self.response = response
         model = response.get("model")
         if isinstance(model, str) and model:
             self.response_model = model

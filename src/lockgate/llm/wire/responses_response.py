@@ -14,8 +14,8 @@ kinds (see ``responses_request``).
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from typing import Any
 
 import orjson
@@ -51,8 +51,14 @@ class ResponseShape:
 
     __slots__ = ("_calls", "_next", "created_at", "custom", "echo", "id", "local_shell", "model")
 
-    def __init__(self, body: dict[str, Any], model: str, created_at: int | None = None) -> None:
-        self.id = "resp_" + uuid.uuid4().hex
+    def __init__(
+        self,
+        body: dict[str, Any],
+        model: str,
+        created_at: int | None = None,
+        streamed: bool = False,
+    ) -> None:
+        self.id = "resp_" + os.urandom(16).hex()
         self.created_at = int(time.time()) if created_at is None else created_at
         self.model = model
         self.custom = custom_tool_names(body)
@@ -60,7 +66,15 @@ class ResponseShape:
         self.local_shell = isinstance(tools, list) and any(
             isinstance(t, dict) and t.get("type") == "local_shell" for t in tools
         )
-        self.echo = _echo(body)
+        self.echo = _echo(body, streamed)
+        if streamed:
+            # A stream repeats the response object three times (created, in
+            # progress, completed): a coding agent's instructions and tool
+            # schemas (~90 KB for Claude Code's) would triple the stream's
+            # bytes and the gateway's CPU. Streams leave them out; the SDKs
+            # and Codex read neither back.
+            self.echo["instructions"] = None
+            self.echo["tools"] = []
         self._next = 0
         self._calls: set[str] = set()
 
@@ -140,7 +154,7 @@ def _number(value: Any) -> float | None:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _echo(body: dict[str, Any]) -> dict[str, Any]:
+def _echo(body: dict[str, Any], streamed: bool = False) -> dict[str, Any]:
     """The request fields a response repeats, as the API would have
     accepted them (a field it would refuse is echoed as its default)."""
     reasoning = body.get("reasoning")
@@ -162,7 +176,7 @@ def _echo(body: dict[str, Any]) -> dict[str, Any]:
         "temperature": _number(body.get("temperature")),
         "text": {"format": _text_format(body.get("text"))},
         "tool_choice": _tool_choice(body.get("tool_choice")),
-        "tools": _tools(body.get("tools")),
+        "tools": [] if streamed else _tools(body.get("tools")),
         "top_p": _number(body.get("top_p")),
         "truncation": "disabled",
         "user": _str(body.get("user")),

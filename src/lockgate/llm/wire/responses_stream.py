@@ -38,6 +38,8 @@ from lockgate.llm.wire.responses_response import (
 
 __all__ = ["AnthropicEventsToResponses"]
 
+#: The SSE head of the stream's most frequent event (what encode_event writes).
+_TEXT_DELTA = b"event: response.output_text.delta\ndata: "
 #: Output items made from a ``tool_use`` block.
 _CALL_KINDS = frozenset(("function_call", "custom_tool_call", "local_shell_call"))
 
@@ -85,7 +87,7 @@ class AnthropicEventsToResponses:
         input_tokens_estimate: int = 0,
         created_at: int | None = None,
     ) -> None:
-        self._shape = ResponseShape(body, model, created_at)
+        self._shape = ResponseShape(body, model, created_at, streamed=True)
         self._observer = AnthropicStreamObserver(input_tokens_estimate)
         self.usage: Usage = self._observer.usage
         self.response_model: str | None = None
@@ -112,13 +114,40 @@ class AnthropicEventsToResponses:
     def feed(self, data: dict[str, Any]) -> bytes:
         if self._done or not isinstance(data, dict):
             return b""
-        self._observer.feed(data)
-        self.usage = self._observer.usage
-        out: list[bytes] = []
         kind = data.get("type")
         if kind == "content_block_delta":
-            self._delta(data, out)
-        elif kind == "content_block_start":
+            # The hot path (most events): a text delta, encoded with no detour.
+            delta = data.get("delta")
+            index = data.get("index")
+            current = self._blocks.get(index) if type(index) is int else None
+            if current is None or not isinstance(delta, dict):
+                return b""
+            if delta.get("type") == "text_delta" and current.kind == "text":
+                text = delta.get("text")
+                if not isinstance(text, str) or not text:
+                    return b""
+                self._observer.count_output(len(text))
+                current.parts.append(text)
+                seq = self._seq
+                self._seq = seq + 1
+                event = {
+                    "type": "response.output_text.delta",
+                    "item_id": current.item["id"],
+                    "output_index": current.output_index,
+                    "content_index": current.content_index,
+                    "delta": text,
+                    "logprobs": [],
+                    "sequence_number": seq,
+                }
+                return _TEXT_DELTA + orjson.dumps(event) + b"\n\n"
+            self._observer.feed(data)
+            out: list[bytes] = []
+            self._delta(current, delta, out)
+            return b"".join(out)
+        self._observer.feed(data)
+        self.usage = self._observer.usage
+        out = []
+        if kind == "content_block_start":
             self._start_once(out)
             self._block_start(data, out)
         elif kind == "content_block_stop":
@@ -258,11 +287,7 @@ class AnthropicEventsToResponses:
                 self._thinking(current, initial, out)
         self._blocks[key] = current
 
-    def _delta(self, data: dict[str, Any], out: list[bytes]) -> None:
-        current = self._blocks.get(_index(data.get("index")))
-        delta = data.get("delta")
-        if current is None or not isinstance(delta, dict):
-            return
+    def _delta(self, current: _Block, delta: dict[str, Any], out: list[bytes]) -> None:
         kind = delta.get("type")
         if kind == "text_delta" and current.kind == "text":
             text = delta.get("text")

@@ -44,9 +44,10 @@ from lockgate.llm.wire.openai import (
 from lockgate.llm.wire.rate_limit_headers import client_rate_limit_headers, google_retry_after
 from lockgate.llm.wire.responses import (
     ResponsesStreamObserver,
-    responses_error_event,
+    responses_stream_failure,
     usage_from_responses,
 )
+from lockgate.llm.wire.responses_request import stateless_problem
 from lockgate.plugins.ai_proxy.recording import Recorder, estimate_prompt
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
@@ -545,8 +546,6 @@ async def _attempt(
 def _check_stateless(call: ClientCall, provider: str) -> None:
     """A Responses request that needs stored state gets a 400 naming the
     field when its upstream is translated (lockgate keeps no state)."""
-    from lockgate.llm.wire.responses_request import stateless_problem
-
     problem = stateless_problem(call.parsed(), provider)
     if problem is not None:
         raise Exit(
@@ -816,7 +815,7 @@ def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, messa
     if call.client_format == "anthropic":
         return encode_event("error", anthropic_error_body(kind, message))
     if call.client_format == "responses":
-        return responses_error_event(message, kind, translator.last_sequence + 1)
+        return responses_stream_failure(translator, message)
     return encode_data(
         {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
     )
