@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from tests.support.claude import make_home, run_claude
 from tests.support.codex import run_codex, tutorial_codex_home
+from tests.support.gemini_cli import make_gemini_home, run_gemini, tutorial_command
 from tests.support.processes import lockgate_cmd, start_emulator, start_gateway
 from tests.support.readme import common_blocks, reset_block, tutorials
 from tests.support.tutorial_run import CASES, http
@@ -29,6 +30,7 @@ KEYS = {
     "DECK_OPENAI_API_KEY": "sk-test",
     "DECK_AWS_ACCESS_KEY_ID": "AKIALOCKGATEEMULATOR",
     "DECK_AWS_SECRET_ACCESS_KEY": "lockgate-emulator-secret-access-key",
+    "DECK_GEMINI_API_KEY": "gemini-test",  # the Vertex tutorials put their service account here
 }
 
 
@@ -77,6 +79,21 @@ def test_readme_tutorials_in_a_row(tmp_path: Path) -> None:
                 codex = run_codex(codex_home, "Say hello.", cwd=work)
                 assert codex.returncode == 0, (name, codex.stderr[-3000:])
                 assert f"Hello from the {providers[name]} emulator" in codex.answer, name
+                continue
+            if clients[name] == "gemini-cli":
+                command = tutorial_command(tutorial.text)
+                gemini = run_gemini(
+                    make_gemini_home(work, command.model, command.settings),
+                    command.base_url.replace("http://localhost:8000", gw.proxy_url),
+                    "Say hello.",
+                    cwd=work,
+                    api_key=command.api_key,
+                )
+                assert gemini.returncode == 0, (name, gemini.stderr[-3000:])
+                assert f"Hello from the {providers[name]} emulator" in gemini.text, (
+                    name,
+                    gemini.text,
+                )
                 continue
             claude_env = tutorial.claude_env
             base_url = claude_env["ANTHROPIC_BASE_URL"].replace(

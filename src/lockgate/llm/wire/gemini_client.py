@@ -66,7 +66,11 @@ _MIN_BUDGET = 1024
 #: Budgets for Gemini 3's thinking levels and for a dynamic budget (-1).
 _LEVEL_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384}
 _DYNAMIC_BUDGET = 8192
-_PACK_PREFIX = "lgthk1."
+#: What a packed thoughtSignature decodes to first. The value itself is plain
+#: base64: Google's SDKs hold signatures as bytes (Python's decodes them and
+#: sends them back URL-safe), so anything else would not survive a round trip.
+_PACK_MAGIC = b"lgthk1:"
+_URL_SAFE = str.maketrans("-_", "+/")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 _IMAGE_TYPES = frozenset(("image/jpeg", "image/png", "image/gif", "image/webp"))
 
@@ -278,6 +282,8 @@ class _Turns:
         self.messages: list[dict[str, Any]] = []
         #: The calls of the last model turn not answered yet: [id, name].
         self.pending: list[list[str]] = []
+        #: Every tool_use id so far: Anthropic refuses a conversation that repeats one.
+        self.used: set[str] = set()
 
     def add(self, role: str, blocks: list[dict[str, Any]]) -> None:
         if not blocks:
@@ -303,6 +309,9 @@ class _Turns:
             if part.get("thought") is True:
                 text = part.get("text")
                 if packed is None and isinstance(signature, str) and signature:
+                    # Anthropic signatures are standard base64; an SDK may have
+                    # sent it back URL-safe.
+                    signature = signature.translate(_URL_SAFE)
                     if signature not in signatures:
                         signatures.add(signature)
                         blocks.append(
@@ -327,6 +336,9 @@ class _Turns:
                     if isinstance(given, str) and given
                     else _minted_id(turn, index, name)
                 )
+                if call_id in self.used:
+                    call_id = _minted_id(turn, index, name + "#again")
+                self.used.add(call_id)
                 args = call.get("args")
                 blocks.append(
                     {
@@ -455,7 +467,7 @@ def _tool_choice(body: dict[str, Any], names: set[str]) -> dict[str, Any] | None
     return None
 
 
-def _thinking(config: dict[str, Any], max_tokens: int) -> dict[str, Any] | None:
+def _thinking(config: dict[str, Any], max_tokens: int | None) -> dict[str, Any] | None:
     """thinkingConfig -> Anthropic ``thinking``. Only when the client asked
     to see thoughts (``includeThoughts``): otherwise the thinking blocks could
     not reach it, and the next turn of a tool loop could not send them back."""
@@ -468,7 +480,8 @@ def _thinking(config: dict[str, Any], max_tokens: int) -> dict[str, Any] | None:
         budget = _LEVEL_BUDGETS.get(level.lower(), _DYNAMIC_BUDGET)
     if budget is None or budget < 0:
         budget = _DYNAMIC_BUDGET
-    budget = min(budget, max_tokens - 1)
+    if max_tokens is not None:
+        budget = min(budget, max_tokens - 1)  # Anthropic counts thinking in max_tokens
     if budget < _MIN_BUDGET:
         return None
     return {"type": "enabled", "budget_tokens": budget}
@@ -515,7 +528,9 @@ def gemini_to_anthropic_request(body: dict[str, Any], model: str) -> dict[str, A
     config = field(body, "generationConfig")
     config = config if isinstance(config, dict) else {}
     requested = _int(field(config, "maxOutputTokens"))
-    max_tokens = requested if requested is not None and requested > 0 else DEFAULT_MAX_TOKENS
+    if requested is not None and requested <= 0:
+        requested = None
+    max_tokens = requested or DEFAULT_MAX_TOKENS
     out: dict[str, Any] = {"model": model, "max_tokens": max_tokens, "messages": messages}
     system = _system(body)
     if system:
@@ -535,9 +550,11 @@ def gemini_to_anthropic_request(body: dict[str, Any], model: str) -> dict[str, A
         choice = _tool_choice(body, {t["name"] for t in tools})
         if choice is not None:
             out["tool_choice"] = choice
-    thinking = _thinking(config, max_tokens)
+    thinking = _thinking(config, max_tokens if requested else None)
     if thinking is not None and not _loop_without_thinking(messages):
         out["thinking"] = thinking
+        if not requested:
+            out["max_tokens"] = thinking["budget_tokens"] + DEFAULT_MAX_TOKENS
         # Anthropic takes no sampling changes with thinking on.
         for key in ("temperature", "top_p", "top_k"):
             out.pop(key, None)
@@ -575,18 +592,20 @@ def pack_thinking(blocks: list[dict[str, Any]]) -> str:
         else ["t", b.get("thinking") or "", b.get("signature") or ""]
         for b in blocks
     ]
-    encoded = base64.urlsafe_b64encode(orjson.dumps(entries)).decode().rstrip("=")
-    return _PACK_PREFIX + encoded
+    return base64.b64encode(_PACK_MAGIC + orjson.dumps(entries)).decode()
 
 
 def unpack_thinking(signature: Any) -> list[dict[str, Any]] | None:
     """The blocks of :func:`pack_thinking` (None: not a pack of ours)."""
-    if not isinstance(signature, str) or not signature.startswith(_PACK_PREFIX):
-        return None
-    encoded = signature[len(_PACK_PREFIX) :]
+    if not isinstance(signature, str) or not signature.startswith("bGd0aGsxO"):
+        return None  # (the base64 of the magic's first six bytes)
+    encoded = signature.translate(_URL_SAFE).rstrip("=")
     try:
-        entries = orjson.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+        entries = orjson.loads(raw[len(_PACK_MAGIC) :]) if raw.startswith(_PACK_MAGIC) else None
     except (binascii.Error, ValueError):
+        return None
+    if entries is None:
         return None
     blocks: list[dict[str, Any]] = []
     for entry in entries if isinstance(entries, list) else ():
