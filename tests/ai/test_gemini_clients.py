@@ -219,7 +219,7 @@ def test_upstream_errors_in_googles_shape(gem: Stack, tag: str, key: str) -> Non
     assert caught.value.message
 
 
-def _post(url: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any, str]:
+def post_json(url: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any, str]:
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
@@ -236,11 +236,13 @@ def _post(url: str, body: Any, headers: dict[str, str] | None = None) -> tuple[i
 @pytest.mark.parametrize("key", ["gemini-public", "anthropic"])
 def test_gateway_errors_in_googles_shape(gem: Stack, key: str) -> None:
     base = f"{gem.gw.proxy_url}/gem-{key}/v1beta/models/{PROVIDERS[key].model}"
-    status, raw, _ = _post(base + ":generateContent", {"contents": "not a list"})
+    status, raw, _ = post_json(base + ":generateContent", {"contents": "not a list"})
     assert status == 400
     error = json.loads(raw)["error"]
     assert error["code"] == 400 and error["status"] == "INVALID_ARGUMENT" and error["message"]
-    status, raw, _ = _post(base + ":embedContent", {"content": {"parts": [{"text": "x"}]}})
+    status, raw, _ = post_json(base + ":embedContent", {"content": {"parts": [{"text": "x"}]}})
+    assert status == 404 and json.loads(raw)["error"]["status"] == "NOT_FOUND"
+    status, raw, _ = post_json(base, {"contents": []})
     assert status == 404 and json.loads(raw)["error"]["status"] == "NOT_FOUND"
 
 
@@ -253,7 +255,7 @@ def test_stream_without_alt_sse_is_a_json_array(gem: Stack, key: str) -> None:
         f"?key={CLIENT_GEMINI_KEY}"
     )
     body = {"contents": [{"role": "user", "parts": [{"text": "[[reply a b c]] [[chunks 3]]"}]}]}
-    status, raw, content_type = _post(url, body)
+    status, raw, content_type = post_json(url, body)
     assert status == 200, raw
     assert content_type.startswith("application/json")
     chunks = json.loads(raw)
@@ -268,8 +270,12 @@ def test_stream_without_alt_sse_is_a_json_array(gem: Stack, key: str) -> None:
 
 
 def test_models_listing(gem: Stack, tag: str) -> None:
-    models = list(client(gem, "anthropic", tag).models.list())
+    gemini = client(gem, "anthropic", tag)
+    models = list(gemini.models.list())
     assert [m.name for m in models] == [f"models/{PROVIDERS['anthropic'].model}"]
+    model = gemini.models.get(model=PROVIDERS["anthropic"].model)
+    assert model.name == f"models/{PROVIDERS['anthropic'].model}"
+    assert "generateContent" in (model.supported_actions or [])
 
 
 @pytest.mark.parametrize("drop_thoughts", [False, True])
@@ -321,13 +327,13 @@ def test_gemini_3_passthrough_keeps_thought_signatures(gem: Stack) -> None:
     headers = {"x-goog-api-key": CLIENT_GEMINI_KEY}
     tools = [{"functionDeclarations": [{"name": "get_weather", "parameters": {"type": "OBJECT"}}]}]
     question = {"role": "user", "parts": [{"text": '[[tool get_weather {"city": "Oslo"}]]'}]}
-    status, raw, _ = _post(url, {"contents": [question], "tools": tools}, headers)
+    status, raw, _ = post_json(url, {"contents": [question], "tools": tools}, headers)
     assert status == 200, raw
     model_turn = json.loads(raw)["candidates"][0]["content"]
     assert any(p.get("thoughtSignature") for p in model_turn["parts"])
     answer = {"functionResponse": {"name": "get_weather", "response": {"output": "snow"}}}
     history = [question, model_turn, {"role": "user", "parts": [answer]}]
-    status, raw, _ = _post(url, {"contents": history, "tools": tools}, headers)
+    status, raw, _ = post_json(url, {"contents": history, "tools": tools}, headers)
     assert status == 200, raw
     parts = json.loads(raw)["candidates"][0]["content"]["parts"]
     assert "snow" in "".join(p.get("text", "") for p in parts)

@@ -51,8 +51,11 @@ def gemini_operation(path: str) -> tuple[str, str | None, bool]:
     for a listing, ``unknown`` for a method lockgate does not serve."""
     match = _TARGET.search(path)
     if match is None:
-        if path.rstrip("/").endswith("/models") or "/models/" in path:
+        if path.rstrip("/").endswith("/models"):
             return "models", None, False
+        _, slash, name = path.rstrip("/").rpartition("/models/")
+        if slash and name and "/" not in name:
+            return "models", name, False  # GET .../models/{model}
         return "unknown", None, False
     model, method = match.group(1), match.group(2)
     operation = _METHODS.get(method, "unknown")
@@ -79,19 +82,25 @@ def gemini_error_answer(status: int, body: bytes) -> Exit:
     return gemini_client_error(status, message or f"the upstream answered {status}")
 
 
+def _model(name: str) -> dict[str, Any]:
+    return {
+        "name": f"models/{name}",
+        "baseModelId": name,
+        "version": "001",
+        "displayName": name,
+        "supportedGenerationMethods": ["generateContent", "countTokens"],
+    }
+
+
 def gemini_models_answer(names: list[str]) -> Exit:
     """GET .../v1beta/models: the models this configuration serves, as Google lists them."""
-    models = [
-        {
-            "name": f"models/{n}",
-            "baseModelId": n,
-            "version": "001",
-            "displayName": n,
-            "supportedGenerationMethods": ["generateContent", "countTokens"],
-        }
-        for n in names
-    ]
-    return Exit(200, {"models": models})
+    return Exit(200, {"models": [_model(n) for n in names]})
+
+
+def gemini_model_answer(name: str) -> Exit:
+    """GET .../v1beta/models/{model}: the model asked about (the provider says
+    whether it exists when it is used)."""
+    return Exit(200, _model(name))
 
 
 def gemini_overrides(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
