@@ -363,3 +363,28 @@ def test_count_tokens_asks_the_provider_that_can_count(gem: Stack, tag: str, key
         assert record["body"] == {
             "contents": [{"role": "user", "parts": [{"text": "[[reply x]] count me"}]}]
         }
+
+
+@pytest.mark.parametrize("key", ["gemini-public", "anthropic", "openai"])
+@pytest.mark.parametrize("fault", ["[[fail 429 after 2]]", "[[cut 2]]"])
+def test_a_stream_that_breaks_ends_with_a_google_error_chunk(
+    gem: Stack, tag: str, key: str, fault: str
+) -> None:
+    provider = PROVIDERS[key]
+    url = (
+        f"{gem.gw.proxy_url}/gem-{key}/v1beta/models/{provider.model}:streamGenerateContent?alt=sse"
+    )
+    prompt = f"[[reply a b c d e f]] [[chunks 6]] {fault}"
+    body = {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}
+    status, raw, content_type = post_json(url, body, {TAG_HEADER: tag})
+    assert status == 200 and content_type.startswith("text/event-stream")
+    events = [
+        json.loads(line[6:]) for line in raw.decode().splitlines() if line.startswith("data: ")
+    ]
+    assert events and "error" in events[-1], events
+    error = events[-1]["error"]
+    assert isinstance(error["code"], int) and error["code"] >= 400 and error["status"]
+    for event in events[:-1]:
+        types.GenerateContentResponse.model_validate(event)
+    record = gem.log_record(tag)
+    assert record["ai"]["proxy"]["usage"]["prompt_tokens"] > 0
