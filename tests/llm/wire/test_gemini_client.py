@@ -580,13 +580,40 @@ def test_anthropic_events_become_gemini_chunks() -> None:
     chunks = chunks_of(raw)
     parts = [p for c in chunks for p in c["candidates"][0]["content"]["parts"]]
     assert parts[0] == {"text": "Hmm.", "thought": True}
-    assert parts[1]["text"] == "Let me " and unpack_thinking(parts[1]["thoughtSignature"]) == [
+    assert parts[1] == {"text": "Let me "}
+    assert parts[2] == {"text": "look."}
+    # The thinking rides on the call, which Gemini CLI keeps whole in its history.
+    signature = parts[3].pop("thoughtSignature")
+    assert unpack_thinking(signature) == [
         {"type": "thinking", "thinking": "Hmm.", "signature": "c2ln"}
     ]
-    assert parts[2] == {"text": "look."}
     assert parts[3] == {
         "functionCall": {"name": "get_weather", "args": {"city": "Lima"}, "id": "toolu_s"}
     }
+    # Sent back with the text merged and the thoughts dropped, as Gemini CLI does:
+    # the thinking goes first in the assistant turn again.
+    history = [
+        {"role": "user", "parts": [{"text": "weather?"}]},
+        {
+            "role": "model",
+            "parts": [
+                {"text": "Let me look."},
+                {"functionCall": parts[3]["functionCall"], "thoughtSignature": signature},
+            ],
+        },
+        {
+            "role": "user",
+            "parts": [
+                {"functionResponse": {"id": "toolu_s", "name": "get_weather", "response": {}}}
+            ],
+        },
+    ]
+    decoded = gemini_to_anthropic_request({"contents": history}, "m")
+    assert [b["type"] for b in decoded["messages"][1]["content"]] == [
+        "thinking",
+        "text",
+        "tool_use",
+    ]
     last = chunks[-1]
     assert last["candidates"][0]["finishReason"] == "STOP"
     assert last["usageMetadata"] == {

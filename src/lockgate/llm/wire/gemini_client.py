@@ -23,10 +23,12 @@ name, as Gemini pairs them.
 Thinking: Anthropic's thinking blocks are signed, and a tool-use loop with
 thinking on must send them back unchanged. Gemini clients keep
 ``thoughtSignature`` on function calls (Gemini CLI and the SDKs do; Gemini 3
-requires it) but may drop thought parts from their history. So the thinking
-blocks before a call travel, packed, in the ``thoughtSignature`` of the first
-part after them (:func:`pack_thinking`), and the thought parts the client
-sees are for display. Thought parts that come back with a raw signature (not
+requires it) but may drop thought parts from their history, and merge
+streamed text parts (losing their signatures). So the thinking blocks before
+a call travel, packed, in the ``thoughtSignature`` of the next function call
+(:func:`pack_thinking`; with no call after them, of a last empty thought
+part), and the thought parts the client sees are for display. Unpacked,
+they go first in the assistant turn, where Anthropic wants them. Thought parts that come back with a raw signature (not
 a pack) become signed thinking blocks; unsigned ones are dropped, since no
 provider accepts an unsigned thinking block.
 """
@@ -294,6 +296,7 @@ class _Turns:
             self.messages.append({"role": role, "content": blocks})
 
     def model_turn(self, turn: int, parts: list[dict[str, Any]]) -> None:
+        thinking: list[dict[str, Any]] = []
         blocks: list[dict[str, Any]] = []
         signatures: set[str] = set()
         self._close_calls()
@@ -305,7 +308,7 @@ class _Turns:
                     key = block.get("signature") or block.get("data") or ""
                     if key not in signatures:
                         signatures.add(key)
-                        blocks.append(block)
+                        thinking.append(block)
             if part.get("thought") is True:
                 text = part.get("text")
                 if packed is None and isinstance(signature, str) and signature:
@@ -314,7 +317,7 @@ class _Turns:
                     signature = signature.translate(_URL_SAFE)
                     if signature not in signatures:
                         signatures.add(signature)
-                        blocks.append(
+                        thinking.append(
                             {
                                 "type": "thinking",
                                 "thinking": text if isinstance(text, str) else "",
@@ -351,7 +354,7 @@ class _Turns:
                 self.pending.append([call_id, name])
                 continue
             blocks += _other_part(part)
-        self.add("assistant", blocks)
+        self.add("assistant", thinking + blocks)
 
     def user_turn(self, parts: list[dict[str, Any]]) -> None:
         results: list[dict[str, Any]] = []
@@ -652,7 +655,7 @@ def gemini_usage_metadata(usage: Usage) -> dict[str, Any]:
 
 def message_parts(content: Any) -> list[dict[str, Any]]:
     """Anthropic content blocks -> Gemini parts, thinking packed into the
-    signature of the part that follows it."""
+    signature of the function call that follows it (else of a last thought part)."""
     parts: list[dict[str, Any]] = []
     thinking: list[dict[str, Any]] = []
     for block in _dicts(content):
@@ -676,7 +679,7 @@ def message_parts(content: Any) -> list[dict[str, Any]]:
             part = {"functionCall": call}
         if part is None:
             continue
-        if thinking:
+        if thinking and "functionCall" in part:
             part["thoughtSignature"] = pack_thinking(thinking)
             thinking = []
         parts.append(part)
