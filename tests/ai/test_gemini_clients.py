@@ -114,7 +114,9 @@ def test_generate_content(gem: Stack, tag: str, key: str) -> None:
         assert body["max_tokens"] == 200
     else:
         assert body["messages"][0] == {"role": "system", "content": "Be brief."}
-    log_usage(gem.log_record(tag), provider, mode="oneshot", cost=provider.name == "openai")
+    record = gem.log_record(tag)
+    log_usage(record, provider, mode="oneshot", cost=provider.name == "openai")
+    assert CLIENT_GEMINI_KEY not in json.dumps(record)  # x-goog-api-key is redacted
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -247,7 +249,7 @@ def test_gateway_errors_in_googles_shape(gem: Stack, key: str) -> None:
 
 
 @pytest.mark.parametrize("key", ["gemini-public", "anthropic", "openai"])
-def test_stream_without_alt_sse_is_a_json_array(gem: Stack, key: str) -> None:
+def test_stream_without_alt_sse_is_a_json_array(gem: Stack, tag: str, key: str) -> None:
     gem.clear_upstream()
     provider = PROVIDERS[key]
     url = (
@@ -255,7 +257,7 @@ def test_stream_without_alt_sse_is_a_json_array(gem: Stack, key: str) -> None:
         f"?key={CLIENT_GEMINI_KEY}"
     )
     body = {"contents": [{"role": "user", "parts": [{"text": "[[reply a b c]] [[chunks 3]]"}]}]}
-    status, raw, content_type = post_json(url, body)
+    status, raw, content_type = post_json(url, body, {TAG_HEADER: tag})
     assert status == 200, raw
     assert content_type.startswith("application/json")
     chunks = json.loads(raw)
@@ -267,6 +269,9 @@ def test_stream_without_alt_sse_is_a_json_array(gem: Stack, key: str) -> None:
     assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
     (record,) = _no_client_key(gem, provider.path)
     assert "key=" + CLIENT_GEMINI_KEY not in record["query"]
+    logged = gem.log_record(tag)
+    assert CLIENT_GEMINI_KEY not in json.dumps(logged)  # ?key= is redacted
+    log_usage(logged, provider, mode="stream")
 
 
 def test_models_listing(gem: Stack, tag: str) -> None:
