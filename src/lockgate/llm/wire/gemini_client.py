@@ -87,13 +87,21 @@ _FINISH_BY_STOP = {
 }
 
 
+#: camelCase field name -> its snake_case spelling, filled as names are asked for.
+_SNAKE: dict[str, str] = {}
+
+
 def field(obj: Any, camel: str) -> Any:
     """``obj[camel]``, or its snake_case spelling (Google's JSON mapping takes both)."""
     if not isinstance(obj, dict):
         return None
     value = obj.get(camel)
     if value is None:
-        value = obj.get(_CAMEL.sub("_", camel).lower())
+        snake = _SNAKE.get(camel)
+        if snake is None:
+            snake = _SNAKE[camel] = _CAMEL.sub("_", camel).lower()
+        if snake != camel:
+            value = obj.get(snake)
     return value
 
 
