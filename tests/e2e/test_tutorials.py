@@ -96,7 +96,7 @@ def _save_artifacts(case: Case, received: list[dict[str, Any]], log: list[dict[s
     (out / f"{case.key}.json").write_text(json.dumps(summary, indent=2))
 
 
-#: The tutorials whose client is Claude Code (test_gemini_cli_tutorial.py runs Gemini CLI's).
+#: The tutorials run with Claude Code (the others have their own tests).
 CLAUDE_CASES = [c for c in CASES if c.client == "claude"]
 
 

@@ -44,7 +44,7 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     #: The emulator that answers (its name is in its replies), when not ``provider``'s.
     answered_by: str = ""
-    #: The client the tutorial runs: ``claude`` (Claude Code) or ``gemini-cli``.
+    #: The coding CLI the tutorial runs: ``claude`` (Claude Code), ``codex`` or ``gemini-cli``.
     client: str = "claude"
 
     @property
@@ -125,6 +125,16 @@ CASES = [
         None,
         env={"DECK_GCP_PROJECT_ID": "lockgate-e2e", "DECK_GEMINI_LOCATION_ID": "us-east5"},
         answered_by="anthropic",
+    ),
+    Case(
+        "Route Codex CLI through lockgate",
+        "openai",
+        "gpt-5.5",
+        "/openai/v1/responses",
+        ("authorization", "Bearer sk-openai-emulated"),
+        "/openai/v1/responses",
+        env={"DECK_OPENAI_API_KEY": "sk-openai-emulated"},
+        client="codex",
     ),
     Case(
         "Route Gemini CLI through lockgate",

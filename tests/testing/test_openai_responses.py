@@ -88,6 +88,25 @@ async def test_tool_call_then_result_round_trip(oai: openai.AsyncOpenAI) -> None
     assert second.output_text == "Tool result: a.txt"
 
 
+async def test_chain_calls_one_tool_per_step(raw: Raw) -> None:
+    prompt = '[[chain]] [[tool exec_command {"cmd": "a"}]] [[tool exec_command {"cmd": "b"}]]'
+    items: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+    commands = []
+    for _ in range(3):
+        body = {"model": "gpt-4.1", "input": items, "tools": [SHELL], "store": False}
+        answer = (await raw.post(PATH, body, OPENAI)).json
+        output = answer["output"][-1]
+        if output["type"] != "function_call":
+            break
+        commands.append(orjson.loads(output["arguments"])["cmd"])
+        items += [
+            output,
+            {"type": "function_call_output", "call_id": output["call_id"], "output": "ok"},
+        ]
+    assert commands == ["a", "b"]
+    assert output["content"][0]["text"] == "Tool result: ok"
+
+
 async def test_custom_tool_call_carries_its_input(oai: openai.AsyncOpenAI) -> None:
     done = await oai.responses.create(
         model="gpt-4.1",
@@ -96,6 +115,17 @@ async def test_custom_tool_call_carries_its_input(oai: openai.AsyncOpenAI) -> No
     )
     call = done.output[-1]
     assert call.type == "custom_tool_call" and call.input == "*** Begin Patch"
+    # Replayed as issued (what Codex does), then answered.
+    again = await oai.responses.create(
+        model="gpt-4.1",
+        input=[
+            {"role": "user", "content": "patch"},
+            call.model_dump(exclude_none=True),  # type: ignore[list-item]
+            {"type": "custom_tool_call_output", "call_id": call.call_id, "output": "Success."},
+        ],
+        tools=[PATCH],  # type: ignore[list-item]
+    )
+    assert again.output_text == "Tool result: Success."
 
 
 async def test_sdk_stream_parser_accepts_the_event_sequence(oai: openai.AsyncOpenAI) -> None:
@@ -116,7 +146,8 @@ async def test_sdk_stream_parser_accepts_the_event_sequence(oai: openai.AsyncOpe
 
 
 async def test_stream_framing_names_and_numbers_every_event(raw: Raw) -> None:
-    answer = await raw.post(PATH, {"model": "gpt-4.1", "input": "hi", "stream": True}, OPENAI)
+    body = {"model": "gpt-4.1", "input": "hi", "stream": True}
+    answer = await raw.post(PATH, body, OPENAI)
     assert answer.status == 200 and answer.headers["content-type"].startswith("text/event-stream")
     events = sse_events(answer.text)
     for i, (name, data) in enumerate(events):
@@ -135,6 +166,11 @@ async def test_stream_framing_names_and_numbers_every_event(raw: Raw) -> None:
         "response.completed",
     ]
     assert orjson.loads(events[-1][1])["response"]["usage"]["output_tokens"] > 0
+    deltas = [orjson.loads(d) for n, d in events if n == "response.output_text.delta"]
+    assert all(d["obfuscation"] for d in deltas)
+    plain = {**body, "stream_options": {"include_obfuscation": False}}
+    bare = sse_events((await raw.post(PATH, plain, OPENAI)).text)
+    assert not any("obfuscation" in orjson.loads(d) for _, d in bare)
 
 
 async def test_stream_failure_midway_ends_with_response_failed(raw: Raw) -> None:

@@ -41,6 +41,11 @@ from lockgate.llm.wire.openai import (
     usage_from_openai,
 )
 from lockgate.llm.wire.rate_limit_headers import client_rate_limit_headers, google_retry_after
+from lockgate.llm.wire.responses import (
+    ResponsesStreamObserver,
+    responses_error_event,
+    usage_from_responses,
+)
 from lockgate.plugins.ai_proxy.recording import Recorder, estimate_prompt
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
@@ -165,7 +170,7 @@ def _apply_overrides(target: Target, call: ClientCall, body: dict[str, Any]) -> 
     if overrides:
         body = dict(body)
         for key, value in overrides.items():
-            if key == "top_k" and call.client_format == "openai":
+            if key == "top_k" and call.client_format in ("openai", "responses"):
                 continue
             if key == "max_tokens":
                 # The operator's max_tokens is a ceiling: a client asking for
@@ -173,6 +178,8 @@ def _apply_overrides(target: Target, call: ClientCall, body: dict[str, Any]) -> 
                 field = (
                     "max_completion_tokens"
                     if call.client_format == "openai" and "max_completion_tokens" in body
+                    else "max_output_tokens"
+                    if call.client_format == "responses"
                     else "max_tokens"
                 )
                 asked = body.get(field)
@@ -385,6 +392,8 @@ async def _attempt(
             "model parameter not found in request, nor in gateway configuration",
         )
     provider = target.provider
+    if call.client_format == "responses" and not target.conversion.passthrough:
+        _check_stateless(call, provider.name)
     if call.operation == "count_tokens":
         endpoint = provider.count_tokens_endpoint(model)
         if endpoint is None:
@@ -398,7 +407,7 @@ async def _attempt(
                 f"provider '{provider.name}' does not serve embeddings in lockgate",
             )
     else:
-        endpoint = provider.chat_endpoint(model, call.stream)
+        endpoint = target.chat_endpoint(model, call.stream)
     payload = _upstream_body(target, call, model)
     translator: Any = None
     estimate = 0
@@ -496,7 +505,7 @@ async def _attempt(
     if streaming:
         out_headers["Content-Type"] = (
             "text/event-stream; charset=utf-8"
-            if call.client_format == "openai"
+            if call.client_format in ("openai", "responses")
             else "text/event-stream"
         )
         out_headers["Cache-Control"] = "no-cache"
@@ -511,6 +520,21 @@ async def _attempt(
             chunks = json_array_stream(chunks)
         return UpstreamResponse(200, out_headers, chunks, resp.release)
     return await _oneshot(resp, target, call, recorder, out_headers)
+
+
+def _check_stateless(call: ClientCall, provider: str) -> None:
+    """A Responses request that needs stored state gets a 400 naming the
+    field when its upstream is translated (lockgate keeps no state)."""
+    from lockgate.llm.wire.responses_request import stateless_problem
+
+    problem = stateless_problem(call.parsed(), provider)
+    if problem is not None:
+        raise Exit(
+            400,
+            openai_error_body(
+                problem.message, "invalid_request_error", problem.code, problem.param
+            ),
+        )
 
 
 def upstream_failure(call: ClientCall, failure: AttemptFailed) -> Exit:
@@ -577,6 +601,8 @@ async def _oneshot(
             usage = usage_from_anthropic(data.get("usage") or {})
         elif conv.upstream == "openai":
             usage = usage_from_openai(data.get("usage") or {})
+        elif conv.upstream == "responses":
+            usage = usage_from_responses(data.get("usage"))
         else:
             from lockgate.llm.wire.gemini import usage_from_gemini
 
@@ -611,7 +637,13 @@ def _stream_translator(target: Target, call: ClientCall, model: str) -> tuple[An
             from lockgate.llm.wire.gemini_client_stream import GeminiStreamObserver
 
             return GeminiStreamObserver(estimate), estimate
-        observer = AnthropicStreamObserver if conv.upstream == "anthropic" else OpenAIStreamObserver
+        observer: Any = (
+            AnthropicStreamObserver
+            if conv.upstream == "anthropic"
+            else ResponsesStreamObserver
+            if conv.upstream == "responses"
+            else OpenAIStreamObserver
+        )
         return observer(estimate), estimate
     assert conv.stream is not None
     return conv.stream(model, estimate, call), estimate
@@ -753,6 +785,8 @@ def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, messa
         return gemini_stream_error(kind, message)
     if call.client_format == "anthropic":
         return encode_event("error", anthropic_error_body(kind, message))
+    if call.client_format == "responses":
+        return responses_error_event(message, kind, translator.last_sequence + 1)
     return encode_data(
         {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from lockgate.llm.usage import Usage
 from lockgate.llm.wire.anthropic import estimate_anthropic_input_tokens
 from lockgate.llm.wire.openai import estimate_openai_input_tokens
+from lockgate.llm.wire.responses import estimate_responses_input_tokens
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import RequestContext
 from lockgate.usage.rows import AICall
@@ -25,6 +26,8 @@ def estimate_prompt(call: ClientCall) -> int:
         return call.size_estimate
     if call.client_format == "anthropic":
         return estimate_anthropic_input_tokens(call.parsed())
+    if call.client_format == "responses":
+        return estimate_responses_input_tokens(call.parsed())
     if call.client_format == "gemini":
         from lockgate.llm.wire.gemini_client import gemini_to_anthropic_request
 

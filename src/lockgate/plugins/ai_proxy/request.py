@@ -13,6 +13,7 @@ import orjson
 from lockgate.llm.wire.gemini_client import gemini_request_problem
 from lockgate.llm.wire.openai import openai_error_body
 from lockgate.llm.wire.request_checks import anthropic_request_problem, openai_request_problem
+from lockgate.llm.wire.responses_checks import responses_request_problem
 from lockgate.plugins.ai_proxy.exchange import ClientCall, client_error
 from lockgate.plugins.ai_proxy.gemini_call import gemini_models_answer, gemini_operation
 from lockgate.proxy.context import Exit, RequestContext
@@ -121,8 +122,12 @@ def _check_shape(client_format: str, body: dict[str, Any]) -> None:
         problem = anthropic_request_problem(body)
         if problem is not None:
             raise client_error(client_format, 400, problem.message)
-    elif client_format == "openai":
-        problem = openai_request_problem(body)
+    elif client_format in ("openai", "responses"):
+        problem = (
+            openai_request_problem(body)
+            if client_format == "openai"
+            else responses_request_problem(body)
+        )
         if problem is not None:
             raise Exit(
                 400,

@@ -170,7 +170,37 @@ def _turn(
         json_schema=(fmt.get("schema") or {}) if fmt.get("type") == "json_schema" else None,
         json_object=fmt.get("type") == "json_object",
     )
-    return turn, parse_script(text, profile.name, body["model"])
+    script = parse_script(text, profile.name, body["model"])
+    if results and not texts:
+        # Tool outputs only: an agent's step. A [[chain]] prompt that started
+        # the exchange decides the next call.
+        prompt, steps = _exchange_prompt(items)
+        chained = parse_script(prompt, profile.name, body["model"])
+        if chained.chain:
+            script, turn.steps = chained, steps
+    return turn, script
+
+
+_CALL_ITEMS = ("function_call", "custom_tool_call", "local_shell_call")
+
+
+def _exchange_prompt(items: list[dict[str, Any]]) -> tuple[str, int]:
+    """The text of the user message that started the current exchange, and
+    the number of model steps with tool calls since (parallel calls are one)."""
+    steps = 0
+    in_calls = False
+    for item in reversed(items):
+        kind = item.get("type") or "message"
+        if kind in _CALL_ITEMS:
+            steps += not in_calls
+            in_calls = True
+            continue
+        in_calls = False
+        if kind == "message" and item.get("role") == "user":
+            text = _text_of(item.get("content"))
+            if text:
+                return text, steps
+    return "", steps
 
 
 def _model_error(profile: OpenAIProfile, model: str) -> ApiError | None:
@@ -390,10 +420,10 @@ def _call_item(call: ToolCall, checked: Checked) -> dict[str, Any]:
     call_id = "call_" + secrets.token_urlsafe(18).replace("-", "x").replace("_", "y")
     if call.name in checked.custom_names:
         text = call.arguments.get("input")
+        # A custom tool call has no status (a client replaying one with it is refused).
         return {
             "id": _new_id("ctc_"),
             "type": "custom_tool_call",
-            "status": "completed",
             "call_id": call_id,
             "input": text if isinstance(text, str) else call.arguments_json,
             "name": call.name,
@@ -463,14 +493,22 @@ def _response(
 # -- the stream --------------------------------------------------------------------
 
 
+#: Delta events that carry random padding (``obfuscation``) unless the
+#: request's ``stream_options.include_obfuscation`` is false, as OpenAI's do.
+_PADDED = frozenset({"response.output_text.delta", "response.function_call_arguments.delta"})
+
+
 class _Events:
     """Numbers the events of one stream as the API does (from 0)."""
 
-    def __init__(self) -> None:
+    def __init__(self, obfuscate: bool = True) -> None:
         self.frames: list[bytes] = []
+        self.obfuscate = obfuscate
 
     def add(self, kind: str, **data: Any) -> None:
         event = {"type": kind, "sequence_number": len(self.frames), **data}
+        if self.obfuscate and kind in _PADDED:
+            event["obfuscation"] = secrets.token_urlsafe(6)[: 1 + len(self.frames) % 8]
         self.frames.append(f"event: {kind}\n".encode() + b"data: " + orjson.dumps(event) + b"\n\n")
 
 
@@ -514,7 +552,6 @@ def _item_events(events: _Events, index: int, item: dict[str, Any], chunks: int 
         events.add("response.function_call_arguments.done", **ref, arguments=item["arguments"])
     elif kind == "custom_tool_call":
         added = {**item, "input": ""}
-        added.pop("status", None)
         events.add("response.output_item.added", output_index=index, item=added)
         for frag in split_fragments(item["input"]):
             events.add("response.custom_tool_call_input.delta", **ref, delta=frag)
@@ -533,7 +570,8 @@ async def _stream(
     response: dict[str, Any],
     script: Script,
 ) -> web.StreamResponse:
-    events = _Events()
+    options = body.get("stream_options") or {}
+    events = _Events(obfuscate=options.get("include_obfuscation", True) is not False)
     opening = {
         **response,
         "status": "in_progress",

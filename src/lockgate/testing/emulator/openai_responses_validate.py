@@ -62,8 +62,16 @@ TOOL_TYPES: dict[str, frozenset[str]] = {
     "file_search": frozenset(
         {"type", "vector_store_ids", "filters", "max_num_results", "ranking_options"}
     ),
+    # search_content_types: Codex sends it with its live web search; the API takes it.
     "web_search": frozenset(
-        {"type", "external_web_access", "filters", "search_context_size", "user_location"}
+        {
+            "type",
+            "external_web_access",
+            "filters",
+            "search_context_size",
+            "user_location",
+            "search_content_types",
+        }
     ),
     "web_search_preview": frozenset(
         {"type", "search_context_size", "user_location", "search_content_types"}
@@ -349,6 +357,8 @@ def validate_request(fail: Fail, body: Any, reasoning_model: bool) -> Checked:
             "stream_options",
             None,
         )
+    if isinstance(body.get("stream_options"), dict):
+        c.unknown(body["stream_options"], frozenset({"include_obfuscation"}), "stream_options")
     c.number(body, "max_output_tokens", 16, None, integer=True)
     c.number(body, "max_tool_calls", 1, None, integer=True)
     c.number(body, "top_logprobs", 0, 20, integer=True)
