@@ -143,8 +143,7 @@ def test_full_request_decodes_into_the_conversation_model() -> None:
         "max_tokens": 512,
         "stream": True,
         "system": [{"type": "text", "text": "Be brief."}, {"type": "text", "text": "Be kind."}],
-        "temperature": 0.2,
-        "top_p": 0.9,
+        "temperature": 0.2,  # and no top_p: Claude 4.1+ refuses both, temperature wins
         "top_k": 40,
         "stop_sequences": ["END"],
         "tools": [
@@ -358,6 +357,29 @@ def test_thinking_travels_in_the_signature_of_the_next_part() -> None:
     ]
     assert out["thinking"] == {"type": "enabled", "budget_tokens": 2048}
     assert_anthropic_accepts(out)
+
+
+def test_gemini_cli_sampling_with_thinking_keeps_anthropics_rules() -> None:
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generationConfig": {
+            "temperature": 1,
+            "topP": 0.95,
+            "topK": 64,
+            "thinkingConfig": {"includeThoughts": True, "thinkingBudget": 8192},
+        },
+    }
+    out = gemini_to_anthropic_request(body, "claude-sonnet-4-6")
+    assert out["thinking"] == {"type": "enabled", "budget_tokens": 8192}
+    assert out["max_tokens"] == 8192 + 8192
+    assert out["top_p"] == 0.95 and "temperature" not in out and "top_k" not in out
+    assert_anthropic_accepts(out)
+    body["generationConfig"]["temperature"] = 1.7
+    body["toolConfig"] = {"functionCallingConfig": {"mode": "ANY"}}
+    body["tools"] = [{"functionDeclarations": [{"name": "f"}]}]
+    forced = gemini_to_anthropic_request(body, "claude-sonnet-4-6")
+    assert "thinking" not in forced and forced["tool_choice"] == {"type": "any"}
+    assert forced["temperature"] == 1 and "top_p" not in forced
 
 
 def test_a_tool_loop_whose_thinking_was_lost_is_continued_without_thinking() -> None:

@@ -539,6 +539,11 @@ def gemini_to_anthropic_request(body: dict[str, Any], model: str) -> dict[str, A
         value = field(config, src)
         if _number(value):
             out[dst] = value
+    if "temperature" in out:
+        # Gemini takes 0..2, Anthropic 0..1; Claude 4.1 and later refuse
+        # temperature and top_p together (Gemini CLI sends both): temperature wins.
+        out["temperature"] = min(max(out["temperature"], 0), 1)
+        out.pop("top_p", None)
     stops = field(config, "stopSequences")
     if isinstance(stops, list):
         kept = [s for s in stops if isinstance(s, str) and s.strip()]
@@ -551,15 +556,18 @@ def gemini_to_anthropic_request(body: dict[str, Any], model: str) -> dict[str, A
         if choice is not None:
             out["tool_choice"] = choice
     thinking = _thinking(config, max_tokens if requested else None)
-    if thinking is not None and not _loop_without_thinking(messages):
+    # Anthropic refuses thinking beside a forced tool: the forced tool wins.
+    forced = out.get("tool_choice", {}).get("type") in ("any", "tool")
+    if thinking is not None and not forced and not _loop_without_thinking(messages):
         out["thinking"] = thinking
         if not requested:
             out["max_tokens"] = thinking["budget_tokens"] + DEFAULT_MAX_TOKENS
-        # Anthropic takes no sampling changes with thinking on.
-        for key in ("temperature", "top_p", "top_k"):
-            out.pop(key, None)
-        if out.get("tool_choice", {}).get("type") in ("any", "tool"):
-            out.pop("tool_choice")
+        # Anthropic's rules with thinking on: no temperature or top_k, top_p from 0.95.
+        out.pop("temperature", None)
+        out.pop("top_k", None)
+        top_p = field(config, "topP")
+        if _number(top_p) and 0.95 <= top_p <= 1:
+            out["top_p"] = top_p
     fmt = _output_format(config)
     if fmt is not None:
         out["output_config"] = {"format": fmt}

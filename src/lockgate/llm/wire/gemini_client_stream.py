@@ -215,15 +215,13 @@ class AnthropicToGeminiStream:
 
 class OpenAIToGeminiStream:
     """Chat Completions chunks -> Gemini chunks, through the Anthropic events
-    that ``OpenAIToAnthropicStream`` writes (read back from its bytes: it
-    has no events-producing layer of its own yet)."""
+    of ``OpenAIToAnthropicStream``'s events layer."""
 
-    __slots__ = ("_decoder", "_inner", "_outer", "completed", "response_model", "usage")
+    __slots__ = ("_inner", "_outer", "completed", "response_model", "usage")
 
     def __init__(self, inner: Any, model: str, input_tokens_estimate: int) -> None:
         self._inner = inner
         self._outer = AnthropicToGeminiStream(model, input_tokens_estimate)
-        self._decoder = SSEDecoder()
         self._sync()
 
     def _sync(self) -> None:
@@ -232,29 +230,21 @@ class OpenAIToGeminiStream:
         self.response_model = self._inner.response_model
         self.completed = self._outer.completed
 
-    def _relay(self, data: bytes) -> bytes:
-        out = []
-        for event in self._decoder.feed(data):
-            if event.data:
-                try:
-                    parsed = orjson.loads(event.data)
-                except orjson.JSONDecodeError:
-                    continue
-                if isinstance(parsed, dict):
-                    out.append(self._outer.feed(parsed))
+    def _encode(self, events: list[dict[str, Any]]) -> bytes:
+        out = b"".join([self._outer.feed(e) for e in events])
         self._sync()
-        return b"".join(out)
+        return out
 
     def feed(self, data: dict[str, Any]) -> bytes:
-        return self._relay(self._inner.feed(data))
+        return self._encode(self._inner.events(data))
 
     def finish(self) -> bytes:
-        out = self._relay(self._inner.finish()) + self._outer.finish()
+        out = self._encode(self._inner.finish_events()) + self._outer.finish()
         self._sync()
         return out
 
     def fail(self, error_type: str, message: str) -> bytes:
-        self._inner.fail(error_type, message)
+        self._inner.fail_events(error_type, message)
         out = self._outer.fail(error_type, message)
         self._sync()
         return out

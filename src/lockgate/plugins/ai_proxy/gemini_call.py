@@ -38,7 +38,7 @@ __all__ = [
     "gemini_passthrough_body",
 ]
 
-_TARGET = re.compile(r"/models/([^/:]+):([A-Za-z]+)$")
+_TARGET = re.compile(r"/models/([^/]+):([A-Za-z]+)$")  # model ids may hold ":" (Bedrock)
 _METHODS = {
     "generateContent": "chat",
     "streamGenerateContent": "chat",
