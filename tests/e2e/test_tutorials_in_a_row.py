@@ -1,7 +1,7 @@
 """The README's tutorials, copied in order into one gateway, as a reader with
 the emulator would: reset where the README says so, the service and route,
 the tutorial's own commands and its emulator steps, then Claude Code (Codex
-CLI and Gemini CLI for theirs). Each must be answered by its own provider (a leftover
+CLI for its tutorial). Each must be answered by its own provider (a leftover
 plugin from the previous tutorial would answer instead)."""
 
 from __future__ import annotations
@@ -90,7 +90,10 @@ def test_readme_tutorials_in_a_row(tmp_path: Path) -> None:
                     api_key=command.api_key,
                 )
                 assert gemini.returncode == 0, (name, gemini.stderr[-3000:])
-                assert f"Hello from the {providers[name]} emulator" in gemini.text, name
+                assert f"Hello from the {providers[name]} emulator" in gemini.text, (
+                    name,
+                    gemini.text,
+                )
                 continue
             claude_env = tutorial.claude_env
             base_url = claude_env["ANTHROPIC_BASE_URL"].replace(

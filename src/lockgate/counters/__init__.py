@@ -19,6 +19,7 @@ turns into its ``fault_tolerant`` behaviour.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -50,6 +51,12 @@ class Counters(Protocol):
     async def add_many(self, items: Sequence[Addition]) -> list[WindowCounts]:
         """Several :meth:`add` at once (one lock, or one round trip to the
         server), each atomic on its own; the counts in the same order."""
+        ...
+
+    def add_soon(self, items: Sequence[Addition]) -> asyncio.Future[list[WindowCounts]]:
+        """:meth:`add_many` for additions nobody waits for (usage corrections):
+        made now, or sent with the next call to the server. The future says
+        how it went."""
         ...
 
     async def close(self) -> None: ...

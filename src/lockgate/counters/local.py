@@ -16,6 +16,7 @@ creates it at start, as Kong's local policy resets with its shared dict.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import mmap
@@ -47,6 +48,10 @@ def _hash(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
 
 
+#: Hashes remembered per process (a consumer's keys recur on every request); emptied beyond this.
+HASH_CACHE = 4096
+
+
 class LocalCounters:
     """``path``: the node's table file; None for a table private to this process."""
 
@@ -59,12 +64,21 @@ class LocalCounters:
                 create_table(path)
             self._fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
             self._map = mmap.mmap(self._fd, SIZE, mmap.MAP_SHARED)
+        self._hashes: dict[str, int] = {}
+
+    def _hash(self, key: str) -> int:
+        h = self._hashes.get(key)
+        if h is None:
+            if len(self._hashes) >= HASH_CACHE:
+                self._hashes.clear()
+            h = self._hashes[key] = _hash(key)
+        return h
 
     async def add(self, key: str, window_id: int, amount: float, expires_at: int) -> WindowCounts:
         return self.add_now(key, window_id, amount, expires_at)
 
     def add_now(self, key: str, window_id: int, amount: float, expires_at: int) -> WindowCounts:
-        h = _hash(key)
+        h = self._hash(key)
         now = int(time.time())
         if self._fd >= 0:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
@@ -77,13 +91,21 @@ class LocalCounters:
     async def add_many(self, items: Sequence[Addition]) -> list[WindowCounts]:
         return self.add_many_now(items)
 
+    def add_soon(self, items: Sequence[Addition]) -> asyncio.Future[list[WindowCounts]]:
+        done: asyncio.Future[list[WindowCounts]] = asyncio.get_running_loop().create_future()
+        try:
+            done.set_result(self.add_many_now(items))
+        except CountersUnavailable as exc:
+            done.set_exception(exc)
+        return done
+
     def add_many_now(self, items: Sequence[Addition]) -> list[WindowCounts]:
         now = int(time.time())
         if self._fd >= 0:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             return [
-                self._add(_hash(key), window_id, amount, expires_at, now)
+                self._add(self._hash(key), window_id, amount, expires_at, now)
                 for key, window_id, amount, expires_at in items
             ]
         finally:

@@ -49,7 +49,7 @@ class ResponseShape:
     """What every response object of one call shares: its id, the request
     fields it echoes, and how its tool calls are encoded."""
 
-    __slots__ = ("_next", "created_at", "custom", "echo", "id", "local_shell", "model")
+    __slots__ = ("_calls", "_next", "created_at", "custom", "echo", "id", "local_shell", "model")
 
     def __init__(self, body: dict[str, Any], model: str, created_at: int | None = None) -> None:
         self.id = "resp_" + uuid.uuid4().hex
@@ -60,30 +60,9 @@ class ResponseShape:
         self.local_shell = isinstance(tools, list) and any(
             isinstance(t, dict) and t.get("type") == "local_shell" for t in tools
         )
-        reasoning = body.get("reasoning")
-        text = body.get("text")
-        self.echo: dict[str, Any] = {
-            "instructions": body.get("instructions"),
-            "max_output_tokens": body.get("max_output_tokens"),
-            "parallel_tool_calls": body.get("parallel_tool_calls") is not False,
-            "previous_response_id": None,
-            "reasoning": {
-                "effort": reasoning.get("effort"),
-                "summary": reasoning.get("summary"),
-            }
-            if isinstance(reasoning, dict)
-            else {"effort": None, "summary": None},
-            "store": body.get("store") is not False,
-            "temperature": body.get("temperature"),
-            "text": text if isinstance(text, dict) else {"format": {"type": "text"}},
-            "tool_choice": body.get("tool_choice") or "auto",
-            "tools": tools if isinstance(tools, list) else [],
-            "top_p": body.get("top_p"),
-            "truncation": "disabled",
-            "user": body.get("user"),
-            "metadata": body.get("metadata") or {},
-        }
+        self.echo = _echo(body)
         self._next = 0
+        self._calls: set[str] = set()
 
     def item_id(self, prefix: str) -> str:
         self._next += 1
@@ -110,8 +89,18 @@ class ResponseShape:
             **self.echo,
         }
 
+    def call_id(self, block_id: str) -> str:
+        """A call id unique in this response (clients pair results by it; an
+        upstream that repeats or omits one would make two calls one)."""
+        call_id = block_id or f"call_{self.id[5:]}{self._next:03d}"
+        if call_id in self._calls:
+            call_id = f"{call_id}_{len(self._calls) + 1}"
+        self._calls.add(call_id)
+        return call_id
+
     def call_item(self, block_id: str, name: str, arguments: str, status: str) -> dict[str, Any]:
-        """A ``tool_use`` block (its input as JSON text) -> the output item for its tool's kind."""
+        """A ``tool_use`` block (its input as JSON text) -> the output item for
+        its tool's kind (``block_id`` already made unique by :meth:`call_id`)."""
         if name in self.custom:
             return {
                 "type": "custom_tool_call",
@@ -137,6 +126,122 @@ class ResponseShape:
             "arguments": arguments,
             "status": status,
         }
+
+
+_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
+_SUMMARIES = ("auto", "concise", "detailed")
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _echo(body: dict[str, Any]) -> dict[str, Any]:
+    """The request fields a response repeats, as the API would have
+    accepted them (a field it would refuse is echoed as its default)."""
+    reasoning = body.get("reasoning")
+    reasoning = reasoning if isinstance(reasoning, dict) else {}
+    limit = body.get("max_output_tokens")
+    metadata = body.get("metadata")
+    return {
+        "instructions": _str(body.get("instructions")),
+        "max_output_tokens": limit
+        if isinstance(limit, int) and not isinstance(limit, bool)
+        else None,
+        "parallel_tool_calls": body.get("parallel_tool_calls") is not False,
+        "previous_response_id": None,
+        "reasoning": {
+            "effort": reasoning.get("effort") if reasoning.get("effort") in _EFFORTS else None,
+            "summary": reasoning.get("summary") if reasoning.get("summary") in _SUMMARIES else None,
+        },
+        "store": body.get("store") is not False,
+        "temperature": _number(body.get("temperature")),
+        "text": {"format": _text_format(body.get("text"))},
+        "tool_choice": _tool_choice(body.get("tool_choice")),
+        "tools": _tools(body.get("tools")),
+        "top_p": _number(body.get("top_p")),
+        "truncation": "disabled",
+        "user": _str(body.get("user")),
+        "metadata": {k: v for k, v in metadata.items() if isinstance(v, str)}
+        if isinstance(metadata, dict)
+        else {},
+    }
+
+
+def _text_format(text: Any) -> dict[str, Any]:
+    fmt = text.get("format") if isinstance(text, dict) else None
+    if isinstance(fmt, dict):
+        kind = fmt.get("type")
+        if kind == "json_object":
+            return {"type": "json_object"}
+        if kind == "json_schema" and isinstance(fmt.get("schema"), dict):
+            out = {
+                "type": "json_schema",
+                "name": _str(fmt.get("name")) or "response",
+                "schema": fmt["schema"],
+            }
+            if isinstance(fmt.get("strict"), bool):
+                out["strict"] = fmt["strict"]
+            return out
+    return {"type": "text"}
+
+
+def _tool_choice(choice: Any) -> Any:
+    if choice in ("auto", "none", "required"):
+        return choice
+    if isinstance(choice, dict) and choice.get("type") in ("function", "custom"):
+        name = _str(choice.get("name"))
+        if name is not None:
+            return {"type": choice["type"], "name": name}
+    return "auto"
+
+
+def _tools(tools: Any) -> list[dict[str, Any]]:
+    """Function, custom and local-shell tools, with the fields the API defines;
+    hosted tools (web search, ...) served only by OpenAI are left out."""
+    out: list[dict[str, Any]] = []
+    for tool in tools if isinstance(tools, list) else ():
+        if not isinstance(tool, dict):
+            continue
+        kind, name = tool.get("type"), _str(tool.get("name"))
+        if kind == "local_shell":
+            out.append({"type": "local_shell"})
+        elif kind == "function" and name is not None:
+            parameters = tool.get("parameters")
+            strict = tool.get("strict")
+            out.append(
+                {
+                    "type": "function",
+                    "name": name,
+                    "description": _str(tool.get("description")),
+                    "parameters": parameters if isinstance(parameters, dict) else None,
+                    "strict": strict if isinstance(strict, bool) else None,
+                }
+            )
+        elif kind == "custom" and name is not None:
+            custom: dict[str, Any] = {"type": "custom", "name": name}
+            if _str(tool.get("description")) is not None:
+                custom["description"] = tool["description"]
+            fmt = tool.get("format")
+            if isinstance(fmt, dict) and fmt.get("type") == "text":
+                custom["format"] = {"type": "text"}
+            elif (
+                isinstance(fmt, dict)
+                and fmt.get("type") == "grammar"
+                and isinstance(fmt.get("definition"), str)
+                and fmt.get("syntax") in ("lark", "regex")
+            ):
+                custom["format"] = {
+                    "type": "grammar",
+                    "definition": fmt["definition"],
+                    "syntax": fmt["syntax"],
+                }
+            out.append(custom)
+    return out
 
 
 def _parsed(arguments: str) -> dict[str, Any]:
@@ -231,7 +336,7 @@ def anthropic_to_responses_response(
             block_id = block.get("id")
             output.append(
                 shape.call_item(
-                    block_id if isinstance(block_id, str) else "",
+                    shape.call_id(block_id if isinstance(block_id, str) else ""),
                     name if isinstance(name, str) else "",
                     orjson.dumps(block.get("input") or {}).decode(),
                     "completed",

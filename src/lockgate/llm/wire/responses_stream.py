@@ -38,6 +38,13 @@ from lockgate.llm.wire.responses_response import (
 
 __all__ = ["AnthropicEventsToResponses"]
 
+#: Output items made from a ``tool_use`` block.
+_CALL_KINDS = frozenset(("function_call", "custom_tool_call", "local_shell_call"))
+
+
+def _index(value: Any) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else -1
+
 
 class _Block:
     """One open content block: the output item it feeds and what it gathered."""
@@ -87,7 +94,7 @@ class AnthropicEventsToResponses:
         self._started = False
         self._done = False
         self._output: list[dict[str, Any]] = []
-        self._blocks: dict[Any, _Block] = {}
+        self._blocks: dict[int, _Block] = {}
         #: The open message item (text blocks in a row share it).
         self._message: _Block | None = None
         self._stop_reason: Any = None
@@ -115,7 +122,7 @@ class AnthropicEventsToResponses:
             self._start_once(out)
             self._block_start(data, out)
         elif kind == "content_block_stop":
-            self._block_stop(data.get("index"), out)
+            self._block_stop(_index(data.get("index")), out)
         elif kind == "message_start":
             message = data.get("message")
             model = message.get("model") if isinstance(message, dict) else None
@@ -184,9 +191,13 @@ class AnthropicEventsToResponses:
         if not isinstance(block, dict):
             return
         kind = block.get("type")
-        key = data.get("index")
+        key = _index(data.get("index"))
         shape = self._shape
         item: dict[str, Any]
+        # Anthropic streams one block at a time: a start closes what is open
+        # (so a repeated index or an interleaving upstream cannot leave an item unfinished).
+        for open_key in list(self._blocks):
+            self._block_stop(open_key, out)
         if kind == "text":
             message = self._message
             if message is None:
@@ -225,7 +236,7 @@ class AnthropicEventsToResponses:
             name = block.get("name")
             block_id = block.get("id")
             item = shape.call_item(
-                block_id if isinstance(block_id, str) else "",
+                shape.call_id(block_id if isinstance(block_id, str) else ""),
                 name if isinstance(name, str) else "",
                 "",
                 "in_progress",
@@ -248,7 +259,7 @@ class AnthropicEventsToResponses:
         self._blocks[key] = current
 
     def _delta(self, data: dict[str, Any], out: list[bytes]) -> None:
-        current = self._blocks.get(data.get("index"))
+        current = self._blocks.get(_index(data.get("index")))
         delta = data.get("delta")
         if current is None or not isinstance(delta, dict):
             return
@@ -257,7 +268,7 @@ class AnthropicEventsToResponses:
             text = delta.get("text")
             if isinstance(text, str) and text:
                 self._text(current, text, out)
-        elif kind == "input_json_delta":
+        elif kind == "input_json_delta" and current.kind in _CALL_KINDS:
             partial = delta.get("partial_json")
             if isinstance(partial, str) and partial:
                 self._arguments(current, partial, out)
@@ -321,7 +332,7 @@ class AnthropicEventsToResponses:
             },
         )
 
-    def _block_stop(self, key: Any, out: list[bytes]) -> None:
+    def _block_stop(self, key: int, out: list[bytes]) -> None:
         current = self._blocks.pop(key, None)
         if current is None:
             return

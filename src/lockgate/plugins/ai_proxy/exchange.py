@@ -31,6 +31,7 @@ from lockgate.llm.wire.anthropic import (
     usage_from_anthropic,
 )
 from lockgate.llm.wire.errors import (
+    UntranslatableRequest,
     extract_upstream_message,
     upstream_error_to_anthropic,
     upstream_error_to_openai,
@@ -114,6 +115,8 @@ class ClientCall:
     #: Set once the upstream accepted the request and the parsed body was let go.
     released: bool = False
     size_estimate: int = 0
+    #: The prompt's estimated tokens, once worked out (recording.estimate_prompt).
+    prompt_estimate: int | None = None
     #: Set while a streamed call waits for the upstream without its parsed body.
     parsed_dropped: bool = False
 
@@ -190,7 +193,9 @@ def _apply_overrides(target: Target, call: ClientCall, body: dict[str, Any]) -> 
     return body
 
 
-def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
+def _upstream_body(
+    target: Target, call: ClientCall, model: str, client_headers: Any = None
+) -> bytes:
     conv = target.conversion
     parsed = call.parsed()
     if call.client_format == "gemini":
@@ -251,6 +256,7 @@ def _upstream_body(target: Target, call: ClientCall, model: str) -> bytes:
         if conv.upstream not in ("gemini", "bedrock"):  # their URL names the model
             body["model"] = model
         body = target.provider.prepare_chat(body, model)
+        body = target.provider.with_client_headers(body, model, client_headers)
     extra = target.provider.body_credentials()
     if extra:
         body.update(extra)
@@ -408,7 +414,17 @@ async def _attempt(
             )
     else:
         endpoint = target.chat_endpoint(model, call.stream)
-    payload = _upstream_body(target, call, model)
+    payloads: list[bytes] = []
+    try:
+        if call.operation == "embeddings":
+            # Embeddings in the provider's own body, one per call (Bedrock).
+            bodies = provider.embeddings_bodies(call.parsed(), model)
+            payloads = [orjson.dumps(b) for b in bodies or ()]
+        payload = (
+            payloads[0] if payloads else _upstream_body(target, call, model, ctx.request.headers)
+        )
+    except UntranslatableRequest as exc:
+        raise client_error(call.client_format, 400, str(exc)) from exc
     translator: Any = None
     estimate = 0
     if call.stream and call.operation == "chat":
@@ -446,6 +462,10 @@ async def _attempt(
         service.get("read_timeout", 60000) / 1000,
     )
     timeout = aiohttp.ClientTimeout(sock_connect=connect_t, sock_read=read_t)
+    if len(payloads) > 1:
+        from lockgate.plugins.ai_proxy.fan_out import post_each
+
+        return await post_each(ctx, env, target, call, model, url, headers, payloads, timeout)
     started = time.perf_counter_ns()
     ctx.upstream_started_ns = started
     try:
@@ -595,7 +615,17 @@ async def _oneshot(
             "error", 502, raw[:500], f"{target.provider_name} answered invalid JSON"
         ) from exc
     conv = target.conversion
-    if conv.passthrough:
+    answered = (
+        target.provider.embeddings_answer([(data, resp.headers)], recorder.model, call.parsed())
+        if call.operation == "embeddings"
+        else None
+    )
+    response_model: str | None
+    if answered is not None:
+        translated, usage = answered
+        body = orjson.dumps(translated)
+        response_model = recorder.model
+    elif conv.passthrough:
         body = raw
         if conv.upstream == "anthropic":
             usage = usage_from_anthropic(data.get("usage") or {})

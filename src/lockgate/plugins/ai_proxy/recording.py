@@ -22,18 +22,25 @@ __all__ = ["Recorder", "estimate_prompt", "record_failure"]
 
 
 def estimate_prompt(call: ClientCall) -> int:
+    """The prompt's tokens estimated from the request, worked out once per call
+    (a limiter's reservation and the log of a call without usage share it)."""
+    if call.prompt_estimate is not None:
+        return call.prompt_estimate
     if call.released:
         return call.size_estimate
     if call.client_format == "anthropic":
-        return estimate_anthropic_input_tokens(call.parsed())
-    if call.client_format == "responses":
-        return estimate_responses_input_tokens(call.parsed())
-    if call.client_format == "gemini":
+        found = estimate_anthropic_input_tokens(call.parsed())
+    elif call.client_format == "responses":
+        found = estimate_responses_input_tokens(call.parsed())
+    elif call.client_format == "gemini":
         from lockgate.llm.wire.gemini_client import gemini_to_anthropic_request
 
         decoded = gemini_to_anthropic_request(call.parsed(), call.requested_model or "")
-        return estimate_anthropic_input_tokens(decoded)
-    return estimate_openai_input_tokens(call.parsed())
+        found = estimate_anthropic_input_tokens(decoded)
+    else:
+        found = estimate_openai_input_tokens(call.parsed())
+    call.prompt_estimate = found
+    return found
 
 
 def record_failure(
@@ -116,7 +123,8 @@ class Recorder:
             if not usage.prompt_tokens:
                 usage.prompt_tokens = estimate
                 usage.estimated = True
-            if not usage.completion_tokens:
+            # An embedding has no output tokens: none is made up for it.
+            if not usage.completion_tokens and call.operation != "embeddings":
                 usage.completion_tokens = 1
                 usage.estimated = True
         latency = round((now_ns - self.started) / 1e6)

@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lockgate.counters import Addition, Counters, CountersUnavailable
+from lockgate.counters import Addition, Counters, CountersUnavailable, WindowCounts
 from lockgate.counters.local import LocalCounters
 from lockgate.counters.redis import RedisCounters
 from lockgate.llm.wire.anthropic import anthropic_error_body
@@ -58,8 +58,6 @@ log = logging.getLogger("lockgate.ai-rate-limiting-advanced")
 
 #: While the counter store is away, say so once per this many seconds, not per request.
 OUTAGE_LOG_INTERVAL = 10
-#: Seconds a usage correction may wait to travel with the next reservation (Redis).
-FLUSH_DELAY = 0.25
 
 
 #: The plugins that answer :meth:`CallPlanner.plan` (the route's AI proxy).
@@ -76,6 +74,7 @@ class Limit:
     """One limit of one provider entry, with its header names made once."""
 
     __slots__ = (
+        "_window",
         "key_prefix",
         "limit",
         "limit_header",
@@ -94,6 +93,14 @@ class Limit:
         self.limit_text = _number(limit)
         self.limit_header = f"X-AI-RateLimit-Limit-{self.suffix}"
         self.remaining_header = f"X-AI-RateLimit-Remaining-{self.suffix}"
+        self._window = window_of(size, 0.0)
+
+    def window(self, now: float) -> Window:
+        """The window ``now`` falls in (made once per window, not per request)."""
+        window = self._window
+        if not window.starts_at <= now < window.ends_at:
+            window = self._window = window_of(self.size, now)
+        return window
 
     @property
     def suffix(self) -> str:
@@ -144,10 +151,6 @@ class AIRateLimitingAdvanced(PluginHandler):
         self.counters = counters_of(env, config)
         self.group_id: str | None = (entity.get("consumer_group") or {}).get("id")
         self._outage_logged = 0.0
-        self._tasks: set[asyncio.Task[None]] = set()
-        #: Redis only: usage corrections not sent yet, by (key, window number): (delta, expires_at).
-        self._pending: dict[tuple[str, int], tuple[float, int]] = {}
-        self._flush: asyncio.TimerHandle | None = None
 
     @classmethod
     def check(cls, config: Any) -> list[str]:
@@ -198,7 +201,7 @@ class AIRateLimitingAdvanced(PluginHandler):
             return float(plan.prompt_tokens)
         if limit.provider == CUSTOM_COST:
             return max(plan.prompt_costs.values(), default=0.0)
-        if limit.provider not in plan.prompt_costs:
+        if limit.provider not in plan.providers:
             return None
         if strategy == "cost":
             return plan.prompt_costs[limit.provider]
@@ -215,26 +218,19 @@ class AIRateLimitingAdvanced(PluginHandler):
         who = self._identifier(ctx)
         reserved: list[Reservation] = []
         items: list[Addition] = []
-        merged: dict[tuple[str, int], tuple[float, int]] = {}
         for limit in self.limits:
             amount = self._amount(limit, plan)
             if amount is None:
                 continue
-            window = window_of(limit.size, now)
+            window = limit.window(now)
             key = limit.key_prefix + who
             reserved.append(Reservation(limit, key, window, amount))
-            # Corrections waiting for Redis travel with this addition: no extra round trip.
-            pending = self._pending.pop((key, window.id), None)
-            if pending is not None:
-                merged[(key, window.id)] = pending
-            extra = pending[0] if pending is not None else 0.0
-            items.append((key, window.id, amount + extra, window.expires_at))
+            items.append((key, window.id, amount, window.expires_at))
         if not reserved:
             return
         try:
             found = await self.counters.add_many(items)
         except CountersUnavailable as exc:
-            self._pending.update(merged)
             self._outage(ctx, exc, now)
             return
         refused: list[tuple[Reservation, float]] = []
@@ -359,7 +355,7 @@ class AIRateLimitingAdvanced(PluginHandler):
             if r.limit.provider == REQUEST_PROMPT:
                 continue  # what was asked for counts, whatever the answer
             real = self._real(r.limit, ctx.ai_call)
-            current = window_of(r.limit.size, now)
+            current = r.limit.window(now)
             if current.id == r.window.id:
                 changes.append((r.key, current.id, real - r.amount, current.expires_at))
             else:  # answered in a later window: counted there, released where reserved
@@ -371,42 +367,15 @@ class AIRateLimitingAdvanced(PluginHandler):
         if isinstance(self.counters, LocalCounters):
             self.counters.add_many_now(changes)  # microseconds, under the table's lock
             return
-        # Redis: corrections wait (at most FLUSH_DELAY) for the next reservation of
-        # the same key, or for one batch; reservations themselves are never delayed.
-        for key, window_id, delta, expires_at in changes:
-            before = self._pending.get((key, window_id))
-            self._pending[(key, window_id)] = (delta + (before[0] if before else 0.0), expires_at)
-        if self._flush is None:
-            self._flush = asyncio.get_running_loop().call_later(FLUSH_DELAY, self._start_flush)
+        # Redis: the corrections leave with the next call (the reservations of
+        # requests arriving meanwhile), without a round trip of their own.
+        self.counters.add_soon(changes).add_done_callback(self._corrected)
 
-    def _start_flush(self) -> None:
-        self._flush = None
-        if not self._pending:
+    def _corrected(self, done: asyncio.Future[list[WindowCounts]]) -> None:
+        exc = done.exception() if not done.cancelled() else None
+        if exc is None:
             return
-        items = [(k, w, delta, exp) for (k, w), (delta, exp) in self._pending.items() if delta]
-        self._pending = {}
-        task = asyncio.get_running_loop().create_task(self._correct(items))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def _correct(self, items: list[Addition]) -> None:
-        try:
-            await self.counters.add_many(items)
-        except CountersUnavailable as exc:
-            now = time.time()
-            if now - self._outage_logged >= OUTAGE_LOG_INTERVAL:
-                self._outage_logged = now
-                log.error(
-                    "ai-rate-limiting-advanced: %d usage corrections were not counted: %s",
-                    len(items),
-                    exc,
-                )
-
-    async def close(self) -> None:
-        if self._flush is not None:
-            self._flush.cancel()
-            self._flush = None
-        if self._pending:
-            items = [(k, w, d, e) for (k, w), (d, e) in self._pending.items() if d]
-            self._pending = {}
-            await self._correct(items)
+        now = time.time()
+        if now - self._outage_logged >= OUTAGE_LOG_INTERVAL:
+            self._outage_logged = now
+            log.error("ai-rate-limiting-advanced: usage corrections were not counted: %s", exc)

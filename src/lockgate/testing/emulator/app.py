@@ -18,7 +18,16 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import anthropic, aws_sts, bedrock, gemini, openai, openai_responses, vertex_anthropic
+from . import (
+    anthropic,
+    aws_sts,
+    bedrock,
+    bedrock_invoke,
+    gemini,
+    openai,
+    openai_responses,
+    vertex_anthropic,
+)
 from .dashscope import DashScopeProfile
 from .deepseek import DeepSeekProfile
 from .huggingface import HuggingFaceProfile
@@ -53,6 +62,7 @@ def _models_provider(request: web.Request) -> str:
 
 
 _BEDROCK = "/model/{model_id:.+}/{operation:converse|converse-stream|count-tokens}"
+_BEDROCK_INVOKE = "/model/{model_id:.+}/invoke"
 _VERTEX = "/{version:v1|v1beta1}/projects/{project}/locations/{location}/publishers/google/models/{target}"
 
 # (method, path, handler, provider or a function of the request naming it)
@@ -84,6 +94,8 @@ ROUTES: tuple[tuple[str, str, Handler, str | Callable[[web.Request], str]], ...]
     ("GET", "/anthropic/v1/models", anthropic.models_handler, "anthropic"),
     ("POST", _BEDROCK, bedrock.converse_handler, "bedrock"),
     ("POST", "/bedrock" + _BEDROCK, bedrock.converse_handler, "bedrock"),
+    ("POST", _BEDROCK_INVOKE, bedrock_invoke.invoke_handler, "bedrock"),
+    ("POST", "/bedrock" + _BEDROCK_INVOKE, bedrock_invoke.invoke_handler, "bedrock"),
     ("POST", "/sts", aws_sts.sts_handler, "aws_sts"),
     ("POST", "/sts/", aws_sts.sts_handler, "aws_sts"),
     ("POST", _VERTEX, gemini.vertex_handler, "gemini"),
