@@ -245,20 +245,7 @@ def test_gemini_cli_plain_question(target: Target, emulator: str, tmp_path: Path
     _assert_through_gateway(target, session, 1)
 
 
-#: Gemini CLI sends temperature 1 with topP 0.95; once a tool loop turns
-#: thinking off, the Anthropic translation sends both, which Claude 4.5 refuses.
-_BOTH_SAMPLING = pytest.mark.xfail(
-    reason="llm/wire/gemini_client.py sends temperature and top_p together to Claude "
-    "when thinking is dropped for a tool loop (owner: geminiclient)",
-    strict=False,
-)
-
-
-@pytest.mark.parametrize(
-    "target",
-    [pytest.param(t, marks=_BOTH_SAMPLING) if t.provider == "anthropic" else t for t in TARGETS],
-    ids=[t.provider for t in TARGETS],
-)
+@pytest.mark.parametrize("target", TARGETS, ids=[t.provider for t in TARGETS])
 def test_gemini_cli_shell_tool_round_trip(target: Target, emulator: str, tmp_path: Path) -> None:
     session = _session(target, emulator, tmp_path, TOOL_PROMPT)
     _assert_tool_round_trip(session.run)
