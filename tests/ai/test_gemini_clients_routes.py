@@ -13,7 +13,7 @@ import yaml
 from google.genai import errors, types
 
 from lockgate.testing.emulator.bedrock import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
-from tests.ai.conftest import Stack
+from tests.ai.conftest import GEMINI_PUBLIC_KEY, Stack
 from tests.ai.test_gemini_clients import WEATHER, client, post_json
 
 CLAUDE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
@@ -81,6 +81,33 @@ def routes(stack: Stack) -> Stack:
                 "routes": [
                     {"name": "gem-bedrock", "paths": ["/gem-bedrock"], "plugins": [bedrock]},
                     _route("gem-fo", priority, [openai_first, anthropic_next]),
+                    {
+                        "name": "gem-capped",
+                        "paths": ["/gem-capped"],
+                        "plugins": [
+                            {
+                                "name": "ai-proxy",
+                                "config": {
+                                    "route_type": "llm/v1/chat",
+                                    "llm_format": "gemini",
+                                    "auth": {
+                                        "param_name": "key",
+                                        "param_value": GEMINI_PUBLIC_KEY,
+                                        "param_location": "query",
+                                    },
+                                    "model": {
+                                        "provider": "gemini",
+                                        "name": "gemini-2.5-flash",
+                                        "options": {
+                                            "upstream_url": emu,
+                                            "max_tokens": 100,
+                                            "temperature": 0.3,
+                                        },
+                                    },
+                                },
+                            }
+                        ],
+                    },
                     {
                         "name": "gem-team",
                         "paths": ["/gem-team"],
@@ -196,3 +223,21 @@ def test_a_developer_key_and_a_token_budget(routes: Stack, tag: str) -> None:
     error = json.loads(raw)["error"]
     assert error["code"] == 429 and error["status"] == "RESOURCE_EXHAUSTED" and error["message"]
     assert len(routes.upstream("/anthropic/v1/messages")) == 1  # refused before the provider
+
+
+def test_configured_options_reach_a_passthrough_body(routes: Stack, tag: str) -> None:
+    """model.options are Gemini's generationConfig there; max_tokens is a ceiling."""
+    gemini = client(routes, "capped", tag)
+    for asked, sent in ((500, 100), (50, 50), (None, 100)):
+        routes.clear_upstream()
+        config = types.GenerateContentConfig(max_output_tokens=asked, top_k=7)
+        answer = gemini.models.generate_content(
+            model="gemini-2.5-flash", contents="[[reply capped]]", config=config
+        )
+        assert answer.text == "capped"
+        (record,) = routes.upstream("/v1beta/models/gemini-2.5-flash:")
+        assert record["body"]["generationConfig"] == {
+            "maxOutputTokens": sent,
+            "temperature": 0.3,
+            "topK": 7,
+        }
