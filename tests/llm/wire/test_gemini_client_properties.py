@@ -9,18 +9,24 @@ from typing import Any
 
 import orjson
 from google.genai import types
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from tests.ai.fixtures import PNG_BASE64
 from tests.llm.wire.anthropic_events import assert_anthropic_accepts, parse_sse
 
 from lockgate.llm.usage import Usage
+from lockgate.llm.wire.anthropic_openai import anthropic_to_openai_request
 from lockgate.llm.wire.gemini_client import (
     anthropic_to_gemini_response,
     gemini_to_anthropic_request,
     pack_thinking,
 )
 from lockgate.llm.wire.gemini_client_stream import AnthropicToGeminiStream
+from lockgate.testing.emulator.anthropic_validate import sign_thinking, validate_messages
+from lockgate.testing.emulator.openai_validate import ChatRules, validate_chat
+from lockgate.testing.emulator.responses import ApiError
 
+SECRET = b"emulator-thinking-secret"
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_scalars = st.one_of(
@@ -51,6 +57,15 @@ signatures = st.one_of(
 )
 
 
+def _real_bytes(part: dict[str, Any]) -> dict[str, Any]:
+    inline = part["inlineData"]
+    if inline["mimeType"] == "application/pdf":
+        inline["data"] = base64.b64encode(b"%PDF-1.4\n%%EOF\n").decode()
+    elif inline["mimeType"] != "image/png":
+        inline["data"] = base64.b64encode(b"notes").decode()
+    return part
+
+
 def _with_signature(part: dict[str, Any], signature: str | None) -> dict[str, Any]:
     return {**part, "thoughtSignature": signature} if signature is not None else part
 
@@ -62,11 +77,12 @@ parts = st.one_of(
         st.text(max_size=6),
         signatures,
     ),
+    # Attachments as clients send them: real bytes for the type they name.
     st.builds(
         lambda m, d: {"inlineData": {"mimeType": m, "data": d}},
-        st.sampled_from(["image/png", "application/pdf", "text/plain", "audio/wav", "", 3]),
-        st.one_of(st.just(base64.b64encode(b"abc").decode()), st.text(max_size=4), st.none()),
-    ),
+        st.sampled_from(["image/png", "application/pdf", "text/plain", "audio/wav", ""]),
+        st.just(PNG_BASE64),
+    ).map(_real_bytes),
     st.builds(
         lambda m, u: {"fileData": {"mimeType": m, "fileUri": u}},
         st.sampled_from(["image/jpeg", "application/pdf", "video/mp4"]),
@@ -158,15 +174,34 @@ requests = st.fixed_dictionaries(
 )
 
 
+def _fail(message: str, param: str | None, code: str | None) -> ApiError:
+    return ApiError(400, {"error": {"message": message, "param": param, "code": code}})
+
+
 @SETTINGS
 @given(requests)
 def test_decoder_never_raises_and_keeps_anthropics_rules(body: dict[str, Any]) -> None:
+    before = orjson.dumps(body)
     out = gemini_to_anthropic_request(body, "claude-sonnet-4-6")
-    orjson.dumps(out)
-    if out["messages"]:
-        assert_anthropic_accepts(out)
+    assert orjson.dumps(body) == before, "the client body is not modified"
+    assume(out["messages"])  # a conversation of empty turns is empty on both sides
+    assert_anthropic_accepts(out)
     for tool in out.get("tools", []):
         assert tool["input_schema"]["type"] == "object"
+    # The Anthropic emulator's validation (its thinking signatures made to match:
+    # the signatures themselves are the upstream's to judge).
+    signed = orjson.loads(orjson.dumps(out))
+    for message in signed["messages"]:
+        for block in message["content"]:
+            if block["type"] == "thinking":
+                block["signature"] = sign_thinking(SECRET, block["thinking"])
+    try:
+        validate_messages(signed, set(), SECRET)
+    except ApiError as exc:
+        raise AssertionError(exc.body) from exc
+    # And what an OpenAI-compatible upstream gets from it.
+    chat = anthropic_to_openai_request(out, "gpt-4.1")
+    validate_chat(ChatRules(), _fail, orjson.loads(orjson.dumps(chat)))
 
 
 @SETTINGS
