@@ -186,6 +186,8 @@ def test_bedrock_generate_stream_and_tools(routes: Stack, tag: str) -> None:
     assert first["system"] == [{"text": "Be brief."}]
     assert first["inferenceConfig"]["maxTokens"] == 300
     assert routes.log_records(tag, 3)[0]["ai"]["proxy"]["meta"]["provider_name"] == "bedrock"
+    counted = gemini.models.count_tokens(model=CLAUDE, contents="count these words")
+    assert counted.total_tokens and counted.total_tokens > 0
 
 
 def test_failover_behind_ai_proxy_advanced(routes: Stack, tag: str) -> None:
