@@ -32,7 +32,8 @@ TOOL_PROMPT = (
 )
 CLI_KEY = "x"  # the dummy key the CLI sends
 SIGNED = "RW11R2VtaW5pU2ln"  # base64 of the emulator's "EmuGeminiSig" prefix
-SECRETS = ("gemini-upstream-key", "sk-ant-upstream", "sk-openai-upstream")
+SECRETS = ("gemini-upstream-key", "sk-ant-upstream", "sk-openai-upstream", "PRIVATE KEY")
+PROJECT, LOCATION = "lockgate-e2e", "us-central1"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ class Target:
     auth: dict[str, Any]
     #: The header the emulator must see, and how its value starts.
     credential: tuple[str, str]
+    #: Gemini on Vertex AI (a service account, the project's path) rather than the public API.
+    vertex: bool = False
 
     def upstream_url(self, emulator: str) -> str:
         return emulator + ("" if self.provider == "gemini" else self.path)
@@ -81,17 +84,22 @@ def emulator() -> Iterator[str]:
 
 
 def _config(target: Target, emulator: str, log_path: Path) -> str:
+    auth = target.auth
+    options: dict[str, Any] = {"upstream_url": target.upstream_url(emulator)}
+    if target.vertex:
+        account = _emulator_json("POST", emulator + "/_emulator/service-account")
+        auth = {"gcp_use_service_account": True, "gcp_service_account_json": json.dumps(account)}
+        options = {
+            "gemini": {"api_endpoint": emulator, "project_id": PROJECT, "location_id": LOCATION}
+        }
     plugin = {
         "name": "ai-proxy",
         "config": {
             "route_type": "llm/v1/chat",
             "llm_format": "gemini",
             "logging": {"log_statistics": True},
-            "auth": target.auth,
-            "model": {
-                "provider": target.provider,
-                "options": {"upstream_url": target.upstream_url(emulator)},
-            },
+            "auth": auth,
+            "model": {"provider": target.provider, "options": options},
         },
     }
     if target.model:  # else the model is the one the client's path names
@@ -109,6 +117,12 @@ def _config(target: Target, emulator: str, log_path: Path) -> str:
             "plugins": [{"name": "file-log", "config": {"path": str(log_path)}}],
         }
     )
+
+
+def _emulator_json(method: str, url: str) -> Any:
+    req = urllib.request.Request(url, data=b"{}" if method == "POST" else None, method=method)
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
 
 
 def _requests(emulator: str) -> list[dict[str, Any]]:
@@ -436,3 +450,24 @@ def test_gemini_cli_auto_model_when_the_plugin_names_none(emulator: str, tmp_pat
     rating = next(c for c in _requests(emulator) if c["path"].endswith(":generateContent"))
     config = rating["body"]["generationConfig"]
     assert config["responseMimeType"] == "application/json" and config["responseJsonSchema"]
+
+
+def test_gemini_cli_through_vertex(emulator: str, tmp_path: Path) -> None:
+    """Passthrough to Gemini on Vertex AI: the CLI's public-API request goes to
+    the project's publishers/google path with a token minted from the service
+    account, and Vertex's validation takes the CLI's body (call ids,
+    parametersJsonSchema) as the public API does."""
+    target = Target(
+        "gemini",
+        "gemini-2.5-flash",
+        f"/v1/projects/{PROJECT}/locations/{LOCATION}/publishers/google/models/"
+        "gemini-2.5-flash:streamGenerateContent",
+        {},
+        ("authorization", "Bearer "),
+        vertex=True,
+    )
+    session = _session(target, emulator, tmp_path, TOOL_PROMPT)
+    _assert_tool_round_trip(session.run)
+    _assert_through_gateway(target, session, 2)
+    assert MARKER in _tool_output_sent_back(target, session.calls[-1]["body"])
+    assert all(c["query"] == "alt=sse" for c in session.calls), session.calls
