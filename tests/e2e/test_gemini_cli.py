@@ -25,6 +25,8 @@ import yaml
 from tests.support.gemini_cli import GeminiRun, gemini_settings, make_gemini_home, run_gemini
 from tests.support.processes import GatewayProcess, start_emulator, start_gateway
 
+from lockgate.testing.emulator.bedrock import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
+
 MARKER = "lockgate-gemini-cli-ok"
 TOOL_PROMPT = (
     "Run this: "
@@ -32,7 +34,13 @@ TOOL_PROMPT = (
 )
 CLI_KEY = "x"  # the dummy key the CLI sends
 SIGNED = "RW11R2VtaW5pU2ln"  # base64 of the emulator's "EmuGeminiSig" prefix
-SECRETS = ("gemini-upstream-key", "sk-ant-upstream", "sk-openai-upstream", "PRIVATE KEY")
+SECRETS = (
+    "gemini-upstream-key",
+    "sk-ant-upstream",
+    "sk-openai-upstream",
+    "PRIVATE KEY",
+    DEFAULT_SECRET_ACCESS_KEY,
+)
 PROJECT, LOCATION = "lockgate-e2e", "us-central1"
 
 
@@ -49,6 +57,8 @@ class Target:
     vertex: bool = False
 
     def upstream_url(self, emulator: str) -> str:
+        if self.provider == "bedrock":
+            return emulator + "/bedrock"
         return emulator + ("" if self.provider == "gemini" else self.path)
 
 
@@ -92,6 +102,8 @@ def _config(target: Target, emulator: str, log_path: Path) -> str:
         options = {
             "gemini": {"api_endpoint": emulator, "project_id": PROJECT, "location_id": LOCATION}
         }
+    if target.provider == "bedrock":
+        options["bedrock"] = {"aws_region": "us-east-1"}
     plugin = {
         "name": "ai-proxy",
         "config": {
@@ -157,6 +169,16 @@ def _tool_output_sent_back(target: Target, body: dict[str, Any]) -> str:
         responses = [p["functionResponse"] for p in parts if "functionResponse" in p]
         assert responses and responses[-1]["name"] == "run_shell_command", parts
         return json.dumps(responses[-1]["response"])
+    if target.provider == "bedrock":
+        results = [
+            b["toolResult"]
+            for m in body["messages"]
+            if m["role"] == "user"
+            for b in m["content"]
+            if "toolResult" in b
+        ]
+        assert results, body["messages"]
+        return json.dumps(results[-1]["content"])
     if target.provider == "anthropic":
         blocks = [
             b
@@ -223,7 +245,12 @@ def _assert_through_gateway(target: Target, session: Session, count: int) -> Non
         assert call["headers"].get("x-goog-api-key") in (None, value)
         assert "key=" not in call["query"]
         body = call["body"]
-        if target.provider == "gemini":
+        if target.provider == "bedrock":
+            # Converse: the model is in the path, the tools in toolConfig.
+            assert "model" not in body and "messages" in body
+            names = [t["toolSpec"]["name"] for t in body["toolConfig"]["tools"]]
+            assert "run_shell_command" in names, names
+        elif target.provider == "gemini":
             # Passed through: the CLI's own request, its tools with parametersJsonSchema.
             assert "contents" in body and "model" not in body
             declarations = body["tools"][0]["functionDeclarations"]
@@ -471,3 +498,23 @@ def test_gemini_cli_through_vertex(emulator: str, tmp_path: Path) -> None:
     _assert_through_gateway(target, session, 2)
     assert MARKER in _tool_output_sent_back(target, session.calls[-1]["body"])
     assert all(c["query"] == "alt=sse" for c in session.calls), session.calls
+
+
+def test_gemini_cli_through_bedrock(emulator: str, tmp_path: Path) -> None:
+    """Translated to Bedrock's Converse API (SigV4): the CLI asks for a
+    Bedrock model id, colon and all, in its Gemini path."""
+    model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    target = Target(
+        "bedrock",
+        model,
+        f"/bedrock/model/{model}/converse-stream",
+        {
+            "aws_access_key_id": DEFAULT_ACCESS_KEY_ID,
+            "aws_secret_access_key": DEFAULT_SECRET_ACCESS_KEY,
+        },
+        ("authorization", f"AWS4-HMAC-SHA256 Credential={DEFAULT_ACCESS_KEY_ID}/"),
+    )
+    session = _session(target, emulator, tmp_path, TOOL_PROMPT)
+    _assert_tool_round_trip(session.run)
+    _assert_through_gateway(target, session, 2)
+    assert MARKER in _tool_output_sent_back(target, session.calls[-1]["body"])
