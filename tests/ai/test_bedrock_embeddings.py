@@ -181,6 +181,11 @@ def test_cohere_takes_a_list(embeddings: Stack, tag: str) -> None:
     }
     log = embeddings.log_record(tag)["ai"]["proxy"]
     assert log["usage"]["prompt_tokens"] == answer.usage.prompt_tokens
+    embeddings.clear_upstream()
+    embeddings.openai("cohere", tag).embeddings.create(
+        model=COHERE, input="a query", extra_body={"input_type": "search_query"}
+    )
+    assert _upstream(embeddings)[0]["body"] == {"texts": ["a query"], "input_type": "search_query"}
 
 
 def test_a_model_without_embeddings_is_named(embeddings: Stack, tag: str) -> None:

@@ -114,7 +114,9 @@ def test_generate_content(gem: Stack, tag: str, key: str) -> None:
         assert body["max_tokens"] == 200
     else:
         assert body["messages"][0] == {"role": "system", "content": "Be brief."}
-    log_usage(gem.log_record(tag), provider, mode="oneshot", cost=provider.name == "openai")
+    record = gem.log_record(tag)
+    log_usage(record, provider, mode="oneshot", cost=provider.name == "openai")
+    assert CLIENT_GEMINI_KEY not in json.dumps(record)  # x-goog-api-key is redacted
 
 
 @pytest.mark.parametrize("key", KEYS)
@@ -219,7 +221,7 @@ def test_upstream_errors_in_googles_shape(gem: Stack, tag: str, key: str) -> Non
     assert caught.value.message
 
 
-def _post(url: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any, str]:
+def post_json(url: str, body: Any, headers: dict[str, str] | None = None) -> tuple[int, Any, str]:
     request = urllib.request.Request(
         url,
         data=json.dumps(body).encode(),
@@ -236,16 +238,18 @@ def _post(url: str, body: Any, headers: dict[str, str] | None = None) -> tuple[i
 @pytest.mark.parametrize("key", ["gemini-public", "anthropic"])
 def test_gateway_errors_in_googles_shape(gem: Stack, key: str) -> None:
     base = f"{gem.gw.proxy_url}/gem-{key}/v1beta/models/{PROVIDERS[key].model}"
-    status, raw, _ = _post(base + ":generateContent", {"contents": "not a list"})
+    status, raw, _ = post_json(base + ":generateContent", {"contents": "not a list"})
     assert status == 400
     error = json.loads(raw)["error"]
     assert error["code"] == 400 and error["status"] == "INVALID_ARGUMENT" and error["message"]
-    status, raw, _ = _post(base + ":embedContent", {"content": {"parts": [{"text": "x"}]}})
+    status, raw, _ = post_json(base + ":embedContent", {"content": {"parts": [{"text": "x"}]}})
+    assert status == 404 and json.loads(raw)["error"]["status"] == "NOT_FOUND"
+    status, raw, _ = post_json(base, {"contents": []})
     assert status == 404 and json.loads(raw)["error"]["status"] == "NOT_FOUND"
 
 
 @pytest.mark.parametrize("key", ["gemini-public", "anthropic", "openai"])
-def test_stream_without_alt_sse_is_a_json_array(gem: Stack, key: str) -> None:
+def test_stream_without_alt_sse_is_a_json_array(gem: Stack, tag: str, key: str) -> None:
     gem.clear_upstream()
     provider = PROVIDERS[key]
     url = (
@@ -253,7 +257,7 @@ def test_stream_without_alt_sse_is_a_json_array(gem: Stack, key: str) -> None:
         f"?key={CLIENT_GEMINI_KEY}"
     )
     body = {"contents": [{"role": "user", "parts": [{"text": "[[reply a b c]] [[chunks 3]]"}]}]}
-    status, raw, content_type = _post(url, body)
+    status, raw, content_type = post_json(url, body, {TAG_HEADER: tag})
     assert status == 200, raw
     assert content_type.startswith("application/json")
     chunks = json.loads(raw)
@@ -265,11 +269,18 @@ def test_stream_without_alt_sse_is_a_json_array(gem: Stack, key: str) -> None:
     assert chunks[-1]["candidates"][0]["finishReason"] == "STOP"
     (record,) = _no_client_key(gem, provider.path)
     assert "key=" + CLIENT_GEMINI_KEY not in record["query"]
+    logged = gem.log_record(tag)
+    assert CLIENT_GEMINI_KEY not in json.dumps(logged)  # ?key= is redacted
+    log_usage(logged, provider, mode="stream")
 
 
 def test_models_listing(gem: Stack, tag: str) -> None:
-    models = list(client(gem, "anthropic", tag).models.list())
+    gemini = client(gem, "anthropic", tag)
+    models = list(gemini.models.list())
     assert [m.name for m in models] == [f"models/{PROVIDERS['anthropic'].model}"]
+    model = gemini.models.get(model=PROVIDERS["anthropic"].model)
+    assert model.name == f"models/{PROVIDERS['anthropic'].model}"
+    assert "generateContent" in (model.supported_actions or [])
 
 
 @pytest.mark.parametrize("drop_thoughts", [False, True])
@@ -321,13 +332,13 @@ def test_gemini_3_passthrough_keeps_thought_signatures(gem: Stack) -> None:
     headers = {"x-goog-api-key": CLIENT_GEMINI_KEY}
     tools = [{"functionDeclarations": [{"name": "get_weather", "parameters": {"type": "OBJECT"}}]}]
     question = {"role": "user", "parts": [{"text": '[[tool get_weather {"city": "Oslo"}]]'}]}
-    status, raw, _ = _post(url, {"contents": [question], "tools": tools}, headers)
+    status, raw, _ = post_json(url, {"contents": [question], "tools": tools}, headers)
     assert status == 200, raw
     model_turn = json.loads(raw)["candidates"][0]["content"]
     assert any(p.get("thoughtSignature") for p in model_turn["parts"])
     answer = {"functionResponse": {"name": "get_weather", "response": {"output": "snow"}}}
     history = [question, model_turn, {"role": "user", "parts": [answer]}]
-    status, raw, _ = _post(url, {"contents": history, "tools": tools}, headers)
+    status, raw, _ = post_json(url, {"contents": history, "tools": tools}, headers)
     assert status == 200, raw
     parts = json.loads(raw)["candidates"][0]["content"]["parts"]
     assert "snow" in "".join(p.get("text", "") for p in parts)
@@ -357,3 +368,28 @@ def test_count_tokens_asks_the_provider_that_can_count(gem: Stack, tag: str, key
         assert record["body"] == {
             "contents": [{"role": "user", "parts": [{"text": "[[reply x]] count me"}]}]
         }
+
+
+@pytest.mark.parametrize("key", ["gemini-public", "anthropic", "openai"])
+@pytest.mark.parametrize("fault", ["[[fail 429 after 2]]", "[[cut 2]]"])
+def test_a_stream_that_breaks_ends_with_a_google_error_chunk(
+    gem: Stack, tag: str, key: str, fault: str
+) -> None:
+    provider = PROVIDERS[key]
+    url = (
+        f"{gem.gw.proxy_url}/gem-{key}/v1beta/models/{provider.model}:streamGenerateContent?alt=sse"
+    )
+    prompt = f"[[reply a b c d e f]] [[chunks 6]] {fault}"
+    body = {"contents": [{"role": "user", "parts": [{"text": prompt}]}]}
+    status, raw, content_type = post_json(url, body, {TAG_HEADER: tag})
+    assert status == 200 and content_type.startswith("text/event-stream")
+    events = [
+        json.loads(line[6:]) for line in raw.decode().splitlines() if line.startswith("data: ")
+    ]
+    assert events and "error" in events[-1], events
+    error = events[-1]["error"]
+    assert isinstance(error["code"], int) and error["code"] >= 400 and error["status"]
+    for event in events[:-1]:
+        types.GenerateContentResponse.model_validate(event)
+    record = gem.log_record(tag)
+    assert record["ai"]["proxy"]["usage"]["prompt_tokens"] > 0

@@ -4,6 +4,7 @@ gateway."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import unquote
 
@@ -13,10 +14,11 @@ from google.genai import errors, types
 
 from lockgate.testing.emulator.bedrock import DEFAULT_ACCESS_KEY_ID, DEFAULT_SECRET_ACCESS_KEY
 from tests.ai.conftest import Stack
-from tests.ai.test_gemini_clients import WEATHER, client
+from tests.ai.test_gemini_clients import WEATHER, client, post_json
 
 CLAUDE = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
 CRITERIA = ["error", "timeout", "http_429", "http_500"]
+TEAM_KEY = "gem-dev-own-key"
 
 
 def _target(provider: str, url: str, model: str, key: str, weight: int) -> dict[str, Any]:
@@ -79,9 +81,37 @@ def routes(stack: Stack) -> Stack:
                 "routes": [
                     {"name": "gem-bedrock", "paths": ["/gem-bedrock"], "plugins": [bedrock]},
                     _route("gem-fo", priority, [openai_first, anthropic_next]),
+                    {
+                        "name": "gem-team",
+                        "paths": ["/gem-team"],
+                        "plugins": [
+                            # Gemini CLI sends GEMINI_API_KEY as x-goog-api-key: a key per developer.
+                            {"name": "key-auth", "config": {"key_names": ["x-goog-api-key"]}},
+                            {
+                                "name": "ai-proxy",
+                                "config": {
+                                    "route_type": "llm/v1/chat",
+                                    "llm_format": "gemini",
+                                    "auth": anthropic_next["auth"],
+                                    "model": anthropic_next["model"],
+                                },
+                            },
+                            {
+                                "name": "ai-rate-limiting-advanced",
+                                "config": {
+                                    "llm_format": "gemini",
+                                    "window_type": "fixed",
+                                    "llm_providers": [
+                                        {"name": "anthropic", "limit": [300], "window_size": [3600]}
+                                    ],
+                                },
+                            },
+                        ],
+                    },
                 ],
             }
         ],
+        "consumers": [{"username": "gem-dev", "keyauth_credentials": [{"key": TEAM_KEY}]}],
     }
     stack.apply(yaml.safe_dump(config, sort_keys=False))
     return stack
@@ -147,3 +177,22 @@ def test_failover_behind_ai_proxy_advanced(routes: Stack, tag: str) -> None:
     assert caught.value.code == 429 and caught.value.status == "RESOURCE_EXHAUSTED"
     models = [m.name for m in gemini.models.list()]
     assert models == ["models/gpt-4.1", "models/claude-sonnet-4-6"]
+
+
+def test_a_developer_key_and_a_token_budget(routes: Stack, tag: str) -> None:
+    """key-auth reads the key Gemini CLI sends; the limiter refuses in Google's shape."""
+    routes.clear_upstream()
+    url = f"{routes.gw.proxy_url}/gem-team/v1beta/models/claude-sonnet-4-6:generateContent"
+    body = {"contents": [{"role": "user", "parts": [{"text": "[[reply hi]]"}]}]}
+    status, raw, _ = post_json(url, body, {"x-goog-api-key": "not-a-key"})
+    assert status == 401
+    status, raw, _ = post_json(url, body, {"x-goog-api-key": TEAM_KEY})
+    assert status == 200, raw
+    (record,) = routes.upstream("/anthropic/v1/messages")
+    assert TEAM_KEY not in json.dumps(record)
+    long = {"contents": [{"role": "user", "parts": [{"text": "lorem ipsum dolor " * 400}]}]}
+    status, raw, _ = post_json(url, long, {"x-goog-api-key": TEAM_KEY})
+    assert status == 429
+    error = json.loads(raw)["error"]
+    assert error["code"] == 429 and error["status"] == "RESOURCE_EXHAUSTED" and error["message"]
+    assert len(routes.upstream("/anthropic/v1/messages")) == 1  # refused before the provider

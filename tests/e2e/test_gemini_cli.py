@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 import yaml
-from tests.support.gemini_cli import GeminiRun, make_gemini_home, run_gemini
+from tests.support.gemini_cli import GeminiRun, gemini_settings, make_gemini_home, run_gemini
 from tests.support.processes import GatewayProcess, start_emulator, start_gateway
 
 MARKER = "lockgate-gemini-cli-ok"
@@ -90,11 +90,12 @@ def _config(target: Target, emulator: str, log_path: Path) -> str:
             "auth": target.auth,
             "model": {
                 "provider": target.provider,
-                "name": target.model,
                 "options": {"upstream_url": target.upstream_url(emulator)},
             },
         },
     }
+    if target.model:  # else the model is the one the client's path names
+        plugin["config"]["model"]["name"] = target.model
     return yaml.safe_dump(
         {
             "_format_version": "3.0",
@@ -245,20 +246,7 @@ def test_gemini_cli_plain_question(target: Target, emulator: str, tmp_path: Path
     _assert_through_gateway(target, session, 1)
 
 
-#: Gemini CLI sends temperature 1 with topP 0.95; once a tool loop turns
-#: thinking off, the Anthropic translation sends both, which Claude 4.5 refuses.
-_BOTH_SAMPLING = pytest.mark.xfail(
-    reason="llm/wire/gemini_client.py sends temperature and top_p together to Claude "
-    "when thinking is dropped for a tool loop (owner: geminiclient)",
-    strict=False,
-)
-
-
-@pytest.mark.parametrize(
-    "target",
-    [pytest.param(t, marks=_BOTH_SAMPLING) if t.provider == "anthropic" else t for t in TARGETS],
-    ids=[t.provider for t in TARGETS],
-)
+@pytest.mark.parametrize("target", TARGETS, ids=[t.provider for t in TARGETS])
 def test_gemini_cli_shell_tool_round_trip(target: Target, emulator: str, tmp_path: Path) -> None:
     session = _session(target, emulator, tmp_path, TOOL_PROMPT)
     _assert_tool_round_trip(session.run)
@@ -418,3 +406,33 @@ def test_claude_thinking_survives_the_cli_history(emulator: str, tmp_path: Path)
     kinds = [b["type"] for b in assistant["content"]]
     assert kinds[0] == "thinking" and "tool_use" in kinds, kinds
     assert assistant["content"][0]["signature"]
+
+
+def test_gemini_cli_auto_model_when_the_plugin_names_none(emulator: str, tmp_path: Path) -> None:
+    """The CLI's default model, `auto`, asks a flash-lite model to rate the
+    prompt (generateContent with a responseJsonSchema) and then asks the
+    model it picked: with no `model.name` in the plugin both go through, and
+    each log record names the model the CLI chose."""
+    target = Target("gemini", "", "/v1beta/models/", TARGETS[0].auth, TARGETS[0].credential)
+    settings = gemini_settings("auto")
+    del settings["model"]
+    log_path = tmp_path / "gateway-log.json"
+    home = make_gemini_home(tmp_path, "auto", settings)
+    work = tmp_path / "work"
+    work.mkdir()
+    _clear(emulator)
+    with start_gateway(tmp_path) as gw:
+        base_url = _gateway(gw, target, emulator, log_path)
+        run = run_gemini(home, base_url, "Hello?", cwd=work)
+        time.sleep(0.5)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "Hello from the gemini emulator" in run.text
+    records = [r for r in _log(log_path) if r["request"]["method"] == "POST"]
+    methods = [r["request"]["uri"].rsplit(":", 1)[1].split("?")[0] for r in records]
+    assert methods == ["generateContent", "streamGenerateContent"], records
+    models = [r["ai"]["proxy"]["meta"]["request_model"] for r in records]
+    assert "flash-lite" in models[0] and models[0] != models[1], models
+    assert [r["ai"]["proxy"]["meta"]["request_mode"] for r in records] == ["oneshot", "stream"]
+    rating = next(c for c in _requests(emulator) if c["path"].endswith(":generateContent"))
+    config = rating["body"]["generationConfig"]
+    assert config["responseMimeType"] == "application/json" and config["responseJsonSchema"]

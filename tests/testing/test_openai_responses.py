@@ -386,6 +386,28 @@ async def test_reasoning_replay_rules(raw: Raw) -> None:
     assert ok.status == 200, ok.text
 
 
+async def test_stored_reasoning_is_replayed_by_id(raw: Raw) -> None:
+    """With store (the default), a reasoning item needs no encrypted content:
+    the API knows it by its id."""
+    first = (await raw.post(PATH, {"model": "gpt-5", "input": "hi"}, OPENAI)).json
+    reasoning, message = first["output"]
+    assert "encrypted_content" not in reasoning
+    replay = [
+        {"role": "user", "content": "hi"},
+        reasoning,
+        message,
+        {"role": "user", "content": "more"},
+    ]
+    again = await raw.post(PATH, {"model": "gpt-5", "input": replay}, OPENAI)
+    assert again.status == 200, again.text
+    err = error_of(
+        await raw.post(PATH, {"model": "gpt-5", "input": "x", "reasoning": "high"}, OPENAI)
+    )
+    assert err["message"] == (
+        "Invalid type for 'reasoning': expected an object, but got a string instead."
+    )
+
+
 async def test_key_is_required(raw: Raw) -> None:
     err = error_of(await raw.post(PATH, {"model": "gpt-4.1", "input": "hi"}), 401)
     assert err["message"].startswith("You didn't provide an API key.")

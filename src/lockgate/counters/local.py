@@ -30,8 +30,9 @@ from lockgate.counters import Addition, CountersUnavailable, WindowCounts
 __all__ = ["LocalCounters", "create_table"]
 
 _SLOT = struct.Struct("<Qqqdd")  # hash, window_id, expires_at, current, previous
+_UNPACK, _PACK, _SLOT_SIZE = _SLOT.unpack_from, _SLOT.pack_into, _SLOT.size
 SLOTS = 1 << 16
-SIZE = SLOTS * _SLOT.size
+SIZE = SLOTS * _SLOT_SIZE
 
 
 def create_table(path: str) -> None:
@@ -116,12 +117,11 @@ class LocalCounters:
         self, h: int, window_id: int, amount: float, expires_at: int, now: int
     ) -> WindowCounts:
         table = self._map
-        unpack, pack, size = _SLOT.unpack_from, _SLOT.pack_into, _SLOT.size
         free = -1
         index = h & (SLOTS - 1)
         for _ in range(SLOTS):
-            offset = index * size
-            slot_hash, slot_id, slot_expires, current, previous = unpack(table, offset)
+            offset = index * _SLOT_SIZE
+            slot_hash, slot_id, slot_expires, current, previous = _UNPACK(table, offset)
             if slot_hash == h and slot_expires > now:
                 if slot_id == window_id:
                     current += amount
@@ -131,7 +131,7 @@ class LocalCounters:
                     previous, current = 0.0, amount
                 else:  # a late correction for a window that has moved on: drop it
                     return WindowCounts(current, previous)
-                pack(table, offset, h, window_id, max(slot_expires, expires_at), current, previous)
+                _PACK(table, offset, h, window_id, max(slot_expires, expires_at), current, previous)
                 return WindowCounts(current, previous)
             if slot_hash == 0:
                 if free < 0:
@@ -142,7 +142,7 @@ class LocalCounters:
             index = (index + 1) & (SLOTS - 1)
         if free < 0:
             raise CountersUnavailable("the local counter table is full")
-        pack(table, free, h, window_id, expires_at, amount, 0.0)
+        _PACK(table, free, h, window_id, expires_at, amount, 0.0)
         return WindowCounts(amount, 0.0)
 
     async def close(self) -> None:

@@ -31,7 +31,9 @@ from lockgate.counters import Addition, CountersUnavailable, WindowCounts
 
 __all__ = ["RedisCounters", "RedisSettings"]
 
-#: KEYS: (this window, the previous one) per addition; ARGV: (amount, expires_at) per addition.
+#: KEYS: (this window, the previous one) per addition; ARGV: (amount, expires_at) per
+#: addition. The counts come back as one string ("current previous current previous
+#: ..."): one reply to read instead of two per addition (redis-py parses replies in Python).
 _ADD_MANY = """
 local out = {}
 for i = 1, #KEYS, 2 do
@@ -40,7 +42,7 @@ for i = 1, #KEYS, 2 do
   out[#out + 1] = current
   out[#out + 1] = redis.call('GET', KEYS[i + 1]) or '0'
 end
-return out
+return table.concat(out, ' ')
 """
 
 
@@ -131,9 +133,10 @@ class RedisCounters:
                     self._queue = []
                     self._fail(batch, exc)
                     continue
+                numbers = found.split()
                 counts = [
-                    WindowCounts(float(found[i]), float(found[i + 1]))
-                    for i in range(0, len(found), 2)
+                    WindowCounts(float(numbers[i]), float(numbers[i + 1]))
+                    for i in range(0, len(numbers), 2)
                 ]
                 at = 0
                 for items, waiter in batch:

@@ -113,3 +113,13 @@ def test_families() -> None:
     assert embeddings_family(TITAN) == "titan"
     assert embeddings_family("cohere.embed-multilingual-v3") == "cohere"
     assert embeddings_family("amazon.titan-embed-text-v1") is None
+
+
+def test_cohere_input_type_from_the_client() -> None:
+    body = {"input": ["q"], "input_type": "search_query"}
+    (sent,) = openai_to_invoke_embeddings(body, "cohere.embed-english-v3", None)
+    assert sent == {"texts": ["q"], "input_type": "search_query"}
+    odd = {"input": ["q"], "input_type": "poetry"}
+    assert openai_to_invoke_embeddings(odd, "cohere.embed-english-v3", None)[0]["input_type"] == (
+        "search_document"
+    )

@@ -143,8 +143,7 @@ def test_full_request_decodes_into_the_conversation_model() -> None:
         "max_tokens": 512,
         "stream": True,
         "system": [{"type": "text", "text": "Be brief."}, {"type": "text", "text": "Be kind."}],
-        "temperature": 0.2,
-        "top_p": 0.9,
+        "temperature": 0.2,  # and no top_p: Claude 4.1+ refuses both, temperature wins
         "top_k": 40,
         "stop_sequences": ["END"],
         "tools": [
@@ -360,6 +359,29 @@ def test_thinking_travels_in_the_signature_of_the_next_part() -> None:
     assert_anthropic_accepts(out)
 
 
+def test_gemini_cli_sampling_with_thinking_keeps_anthropics_rules() -> None:
+    body = {
+        "contents": [{"role": "user", "parts": [{"text": "hi"}]}],
+        "generationConfig": {
+            "temperature": 1,
+            "topP": 0.95,
+            "topK": 64,
+            "thinkingConfig": {"includeThoughts": True, "thinkingBudget": 8192},
+        },
+    }
+    out = gemini_to_anthropic_request(body, "claude-sonnet-4-6")
+    assert out["thinking"] == {"type": "enabled", "budget_tokens": 8192}
+    assert out["max_tokens"] == 8192 + 8192
+    assert out["top_p"] == 0.95 and "temperature" not in out and "top_k" not in out
+    assert_anthropic_accepts(out)
+    body["generationConfig"]["temperature"] = 1.7
+    body["toolConfig"] = {"functionCallingConfig": {"mode": "ANY"}}
+    body["tools"] = [{"functionDeclarations": [{"name": "f"}]}]
+    forced = gemini_to_anthropic_request(body, "claude-sonnet-4-6")
+    assert "thinking" not in forced and forced["tool_choice"] == {"type": "any"}
+    assert forced["temperature"] == 1 and "top_p" not in forced
+
+
 def test_a_tool_loop_whose_thinking_was_lost_is_continued_without_thinking() -> None:
     request = {
         "contents": [
@@ -558,13 +580,40 @@ def test_anthropic_events_become_gemini_chunks() -> None:
     chunks = chunks_of(raw)
     parts = [p for c in chunks for p in c["candidates"][0]["content"]["parts"]]
     assert parts[0] == {"text": "Hmm.", "thought": True}
-    assert parts[1]["text"] == "Let me " and unpack_thinking(parts[1]["thoughtSignature"]) == [
+    assert parts[1] == {"text": "Let me "}
+    assert parts[2] == {"text": "look."}
+    # The thinking rides on the call, which Gemini CLI keeps whole in its history.
+    signature = parts[3].pop("thoughtSignature")
+    assert unpack_thinking(signature) == [
         {"type": "thinking", "thinking": "Hmm.", "signature": "c2ln"}
     ]
-    assert parts[2] == {"text": "look."}
     assert parts[3] == {
         "functionCall": {"name": "get_weather", "args": {"city": "Lima"}, "id": "toolu_s"}
     }
+    # Sent back with the text merged and the thoughts dropped, as Gemini CLI does:
+    # the thinking goes first in the assistant turn again.
+    history = [
+        {"role": "user", "parts": [{"text": "weather?"}]},
+        {
+            "role": "model",
+            "parts": [
+                {"text": "Let me look."},
+                {"functionCall": parts[3]["functionCall"], "thoughtSignature": signature},
+            ],
+        },
+        {
+            "role": "user",
+            "parts": [
+                {"functionResponse": {"id": "toolu_s", "name": "get_weather", "response": {}}}
+            ],
+        },
+    ]
+    decoded = gemini_to_anthropic_request({"contents": history}, "m")
+    assert [b["type"] for b in decoded["messages"][1]["content"]] == [
+        "thinking",
+        "text",
+        "tool_use",
+    ]
     last = chunks[-1]
     assert last["candidates"][0]["finishReason"] == "STOP"
     assert last["usageMetadata"] == {

@@ -14,7 +14,9 @@ at ``/model/{modelId}/invoke`` (AWS's "Amazon Titan Embeddings Text" and
 - **Cohere Embed** (``cohere.embed-*``): ``{"texts", "input_type"}`` for up
   to 96 texts in one call, answered ``{"embeddings": [[...]]}`` (or, for
   Embed v4, ``{"embeddings": {"float": [[...]]}}``). OpenAI has no input
-  type: ``search_document`` is sent, the right one for texts being indexed.
+  type: a client's own ``input_type`` field (the SDK's ``extra_body``) is
+  passed on when it is one of Cohere's, else ``search_document`` is sent,
+  the right one for texts being indexed.
   Cohere's body has no token count; Bedrock's
   ``X-Amzn-Bedrock-Input-Token-Count`` response header gives it.
 
@@ -37,6 +39,7 @@ __all__ = ["embeddings_family", "invoke_to_openai_embeddings", "openai_to_invoke
 
 #: Cohere Embed on Bedrock takes at most this many texts per call.
 COHERE_MAX_TEXTS = 96
+COHERE_INPUT_TYPES = ("search_document", "search_query", "classification", "clustering")
 #: Titan takes one text per call: a longer list than this is refused rather
 #: than turned into a burst of calls that Bedrock would throttle.
 TITAN_MAX_TEXTS = 128
@@ -96,7 +99,10 @@ def openai_to_invoke_embeddings(
         raise UntranslatableRequest(
             f"{model} takes at most {COHERE_MAX_TEXTS} texts per request; this one has {len(texts)}"
         )
-    return [{"texts": texts, "input_type": "search_document"}]
+    kind = body.get("input_type")
+    return [
+        {"texts": texts, "input_type": kind if kind in COHERE_INPUT_TYPES else "search_document"}
+    ]
 
 
 def invoke_to_openai_embeddings(

@@ -23,10 +23,12 @@ name, as Gemini pairs them.
 Thinking: Anthropic's thinking blocks are signed, and a tool-use loop with
 thinking on must send them back unchanged. Gemini clients keep
 ``thoughtSignature`` on function calls (Gemini CLI and the SDKs do; Gemini 3
-requires it) but may drop thought parts from their history. So the thinking
-blocks before a call travel, packed, in the ``thoughtSignature`` of the first
-part after them (:func:`pack_thinking`), and the thought parts the client
-sees are for display. Thought parts that come back with a raw signature (not
+requires it) but may drop thought parts from their history, and merge
+streamed text parts (losing their signatures). So the thinking blocks before
+a call travel, packed, in the ``thoughtSignature`` of the next function call
+(:func:`pack_thinking`; with no call after them, of a last empty thought
+part), and the thought parts the client sees are for display. Unpacked,
+they go first in the assistant turn, where Anthropic wants them. Thought parts that come back with a raw signature (not
 a pack) become signed thinking blocks; unsigned ones are dropped, since no
 provider accepts an unsigned thinking block.
 """
@@ -85,13 +87,21 @@ _FINISH_BY_STOP = {
 }
 
 
+#: camelCase field name -> its snake_case spelling, filled as names are asked for.
+_SNAKE: dict[str, str] = {}
+
+
 def field(obj: Any, camel: str) -> Any:
     """``obj[camel]``, or its snake_case spelling (Google's JSON mapping takes both)."""
     if not isinstance(obj, dict):
         return None
     value = obj.get(camel)
     if value is None:
-        value = obj.get(_CAMEL.sub("_", camel).lower())
+        snake = _SNAKE.get(camel)
+        if snake is None:
+            snake = _SNAKE[camel] = _CAMEL.sub("_", camel).lower()
+        if snake != camel:
+            value = obj.get(snake)
     return value
 
 
@@ -294,6 +304,7 @@ class _Turns:
             self.messages.append({"role": role, "content": blocks})
 
     def model_turn(self, turn: int, parts: list[dict[str, Any]]) -> None:
+        thinking: list[dict[str, Any]] = []
         blocks: list[dict[str, Any]] = []
         signatures: set[str] = set()
         self._close_calls()
@@ -305,7 +316,7 @@ class _Turns:
                     key = block.get("signature") or block.get("data") or ""
                     if key not in signatures:
                         signatures.add(key)
-                        blocks.append(block)
+                        thinking.append(block)
             if part.get("thought") is True:
                 text = part.get("text")
                 if packed is None and isinstance(signature, str) and signature:
@@ -314,7 +325,7 @@ class _Turns:
                     signature = signature.translate(_URL_SAFE)
                     if signature not in signatures:
                         signatures.add(signature)
-                        blocks.append(
+                        thinking.append(
                             {
                                 "type": "thinking",
                                 "thinking": text if isinstance(text, str) else "",
@@ -351,7 +362,7 @@ class _Turns:
                 self.pending.append([call_id, name])
                 continue
             blocks += _other_part(part)
-        self.add("assistant", blocks)
+        self.add("assistant", thinking + blocks)
 
     def user_turn(self, parts: list[dict[str, Any]]) -> None:
         results: list[dict[str, Any]] = []
@@ -539,6 +550,11 @@ def gemini_to_anthropic_request(body: dict[str, Any], model: str) -> dict[str, A
         value = field(config, src)
         if _number(value):
             out[dst] = value
+    if "temperature" in out:
+        # Gemini takes 0..2, Anthropic 0..1; Claude 4.1 and later refuse
+        # temperature and top_p together (Gemini CLI sends both): temperature wins.
+        out["temperature"] = min(max(out["temperature"], 0), 1)
+        out.pop("top_p", None)
     stops = field(config, "stopSequences")
     if isinstance(stops, list):
         kept = [s for s in stops if isinstance(s, str) and s.strip()]
@@ -551,15 +567,18 @@ def gemini_to_anthropic_request(body: dict[str, Any], model: str) -> dict[str, A
         if choice is not None:
             out["tool_choice"] = choice
     thinking = _thinking(config, max_tokens if requested else None)
-    if thinking is not None and not _loop_without_thinking(messages):
+    # Anthropic refuses thinking beside a forced tool: the forced tool wins.
+    forced = out.get("tool_choice", {}).get("type") in ("any", "tool")
+    if thinking is not None and not forced and not _loop_without_thinking(messages):
         out["thinking"] = thinking
         if not requested:
             out["max_tokens"] = thinking["budget_tokens"] + DEFAULT_MAX_TOKENS
-        # Anthropic takes no sampling changes with thinking on.
-        for key in ("temperature", "top_p", "top_k"):
-            out.pop(key, None)
-        if out.get("tool_choice", {}).get("type") in ("any", "tool"):
-            out.pop("tool_choice")
+        # Anthropic's rules with thinking on: no temperature or top_k, top_p from 0.95.
+        out.pop("temperature", None)
+        out.pop("top_k", None)
+        top_p = field(config, "topP")
+        if _number(top_p) and 0.95 <= top_p <= 1:
+            out["top_p"] = top_p
     fmt = _output_format(config)
     if fmt is not None:
         out["output_config"] = {"format": fmt}
@@ -644,7 +663,7 @@ def gemini_usage_metadata(usage: Usage) -> dict[str, Any]:
 
 def message_parts(content: Any) -> list[dict[str, Any]]:
     """Anthropic content blocks -> Gemini parts, thinking packed into the
-    signature of the part that follows it."""
+    signature of the function call that follows it (else of a last thought part)."""
     parts: list[dict[str, Any]] = []
     thinking: list[dict[str, Any]] = []
     for block in _dicts(content):
@@ -668,7 +687,7 @@ def message_parts(content: Any) -> list[dict[str, Any]]:
             part = {"functionCall": call}
         if part is None:
             continue
-        if thinking:
+        if thinking and "functionCall" in part:
             part["thoughtSignature"] = pack_thinking(thinking)
             thinking = []
         parts.append(part)

@@ -94,7 +94,8 @@ class AnthropicToGeminiStream:
         return encode_data(out)
 
     def _part(self, part: dict[str, Any]) -> bytes:
-        if self._thinking:
+        # Thinking rides on the next function call, which clients keep whole.
+        if self._thinking and "functionCall" in part:
             part["thoughtSignature"] = pack_thinking(self._thinking)
             self._thinking = []
         return self._chunk([part])

@@ -200,26 +200,11 @@ def _upstream_body(
     conv = target.conversion
     parsed = call.parsed()
     if call.client_format == "gemini":
-        from lockgate.plugins.ai_proxy import gemini_call
+        from lockgate.plugins.ai_proxy.gemini_call import gemini_upstream_body
 
-        if call.operation == "count_tokens" and conv.passthrough:
-            return gemini_call.gemini_count_body(target, call.raw, parsed, model)
-        if call.operation == "count_tokens":
-            from lockgate.llm.wire.gemini_client import count_request
-
-            parsed = count_request(parsed, model)  # then counted as an Anthropic body
-        elif conv.passthrough:
-            return gemini_call.gemini_passthrough_body(target, call.raw, parsed, model)
-        else:
-            # The method called says whether to stream; the decoder reads it here.
-            body = {**gemini_call.gemini_overrides(parsed, target.overrides), "stream": call.stream}
-            assert conv.request is not None
-            body = conv.request(body, model)
-            if conv.upstream not in ("gemini", "bedrock"):
-                body["model"] = model
-            body = target.provider.prepare_chat(body, model)
-            body.update(target.provider.body_credentials())
-            return orjson.dumps(body)
+        payload, parsed = gemini_upstream_body(target, call, parsed, model)
+        if payload is not None:
+            return payload  # else a token count, to be counted as an Anthropic body
     if call.operation == "count_tokens":
         if target.provider.wire == "gemini":
             from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_count_tokens_request
@@ -559,14 +544,9 @@ def _check_stateless(call: ClientCall, provider: str) -> None:
 def upstream_failure(call: ClientCall, failure: AttemptFailed) -> Exit:
     """The client's answer when no (further) target can be tried."""
     if call.client_format == "gemini":
-        from lockgate.plugins.ai_proxy.gemini_call import gemini_client_error, gemini_error_answer
+        from lockgate.plugins.ai_proxy.gemini_call import gemini_upstream_failure
 
-        if failure.criterion in ("error", "timeout"):
-            status = 504 if failure.criterion == "timeout" else 502
-            return gemini_client_error(status, f"upstream LLM provider failed: {failure.message}")
-        answer = gemini_error_answer(failure.status, failure.body)
-        answer.headers.update(back_off_headers(call, failure))
-        return answer
+        return gemini_upstream_failure(failure, back_off_headers(call, failure))
     if failure.criterion in ("error", "timeout"):
         status = 504 if failure.criterion == "timeout" else 502
         message = f"upstream LLM provider failed: {failure.message}"

@@ -23,19 +23,21 @@ import orjson
 
 from lockgate.llm.wire.errors import extract_upstream_message
 from lockgate.llm.wire.gemini import gemini_error_body, gemini_status
-from lockgate.llm.wire.gemini_client import field
+from lockgate.llm.wire.gemini_client import count_request, field
 from lockgate.proxy.context import Exit
 
 if TYPE_CHECKING:
+    from lockgate.plugins.ai_proxy.exchange import AttemptFailed, ClientCall
     from lockgate.plugins.ai_proxy.target import Target
 
 __all__ = [
     "gemini_client_error",
-    "gemini_count_body",
     "gemini_error_answer",
+    "gemini_model_answer",
     "gemini_models_answer",
     "gemini_operation",
-    "gemini_passthrough_body",
+    "gemini_upstream_body",
+    "gemini_upstream_failure",
 ]
 
 _TARGET = re.compile(r"/models/([^/]+):([A-Za-z]+)$")  # model ids may hold ":" (Bedrock)
@@ -51,8 +53,11 @@ def gemini_operation(path: str) -> tuple[str, str | None, bool]:
     for a listing, ``unknown`` for a method lockgate does not serve."""
     match = _TARGET.search(path)
     if match is None:
-        if path.rstrip("/").endswith("/models") or "/models/" in path:
+        if path.rstrip("/").endswith("/models"):
             return "models", None, False
+        _, slash, name = path.rstrip("/").rpartition("/models/")
+        if slash and name and "/" not in name:
+            return "models", name, False  # GET .../models/{model}
         return "unknown", None, False
     model, method = match.group(1), match.group(2)
     operation = _METHODS.get(method, "unknown")
@@ -79,19 +84,25 @@ def gemini_error_answer(status: int, body: bytes) -> Exit:
     return gemini_client_error(status, message or f"the upstream answered {status}")
 
 
+def _model(name: str) -> dict[str, Any]:
+    return {
+        "name": f"models/{name}",
+        "baseModelId": name,
+        "version": "001",
+        "displayName": name,
+        "supportedGenerationMethods": ["generateContent", "countTokens"],
+    }
+
+
 def gemini_models_answer(names: list[str]) -> Exit:
     """GET .../v1beta/models: the models this configuration serves, as Google lists them."""
-    models = [
-        {
-            "name": f"models/{n}",
-            "baseModelId": n,
-            "version": "001",
-            "displayName": n,
-            "supportedGenerationMethods": ["generateContent", "countTokens"],
-        }
-        for n in names
-    ]
-    return Exit(200, {"models": models})
+    return Exit(200, {"models": [_model(n) for n in names]})
+
+
+def gemini_model_answer(name: str) -> Exit:
+    """GET .../v1beta/models/{model}: the model asked about (the provider says
+    whether it exists when it is used)."""
+    return Exit(200, _model(name))
 
 
 def gemini_overrides(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
@@ -139,3 +150,37 @@ def gemini_count_body(target: Target, raw: bytes, parsed: dict[str, Any], model:
     if getattr(target.provider, "vertex", False):
         return orjson.dumps({k: v for k, v in inner.items() if k != "model"})
     return orjson.dumps({"generateContentRequest": {**inner, "model": f"models/{model}"}})
+
+
+def gemini_upstream_failure(failure: AttemptFailed, back_off: dict[str, str]) -> Exit:
+    """The answer when no (further) target can be tried, with the back-off headers."""
+    if failure.criterion in ("error", "timeout"):
+        status = 504 if failure.criterion == "timeout" else 502
+        return gemini_client_error(status, f"upstream LLM provider failed: {failure.message}")
+    answer = gemini_error_answer(failure.status, failure.body)
+    answer.headers.update(back_off)
+    return answer
+
+
+def gemini_upstream_body(
+    target: Target, call: ClientCall, parsed: dict[str, Any], model: str
+) -> tuple[bytes | None, dict[str, Any]]:
+    """(the upstream body, None) for a Gemini client's call; for a token count
+    on a provider that is not Gemini, (None, the count as an Anthropic body)
+    for the gateway's own counting path."""
+    conv = target.conversion
+    if call.operation == "count_tokens":
+        if conv.passthrough:
+            return gemini_count_body(target, call.raw, parsed, model), parsed
+        return None, count_request(parsed, model)
+    if conv.passthrough:
+        return gemini_passthrough_body(target, call.raw, parsed, model), parsed
+    # The method called says whether to stream; the decoder reads it from the body.
+    body = {**gemini_overrides(parsed, target.overrides), "stream": call.stream}
+    assert conv.request is not None
+    body = conv.request(body, model)
+    if conv.upstream not in ("gemini", "bedrock"):  # their URL names the model
+        body["model"] = model
+    body = target.provider.prepare_chat(body, model)
+    body.update(target.provider.body_credentials())
+    return orjson.dumps(body), parsed

@@ -15,7 +15,11 @@ from lockgate.llm.wire.openai import openai_error_body
 from lockgate.llm.wire.request_checks import anthropic_request_problem, openai_request_problem
 from lockgate.llm.wire.responses_checks import responses_request_problem
 from lockgate.plugins.ai_proxy.exchange import ClientCall, client_error
-from lockgate.plugins.ai_proxy.gemini_call import gemini_models_answer, gemini_operation
+from lockgate.plugins.ai_proxy.gemini_call import (
+    gemini_model_answer,
+    gemini_models_answer,
+    gemini_operation,
+)
 from lockgate.proxy.context import Exit, RequestContext
 
 __all__ = ["models_answer", "parse_call"]
@@ -45,6 +49,8 @@ async def parse_call(
     if request.method in ("HEAD", "OPTIONS"):
         raise Exit(200, b"", {"Content-Type": "application/json"})
     if request.method == "GET":
+        if operation == "models" and path_model is not None:
+            raise gemini_model_answer(path_model)
         if operation == "models":
             return None
         raise client_error(
@@ -52,7 +58,7 @@ async def parse_call(
             405,
             f"{request.method} is not supported here: send POST requests to this route",
         )
-    if operation == "unknown":
+    if operation == "unknown" or (client_format == "gemini" and operation == "models"):
         raise client_error(
             client_format,
             404,

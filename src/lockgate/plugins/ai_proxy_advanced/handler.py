@@ -117,12 +117,7 @@ class Balanced:
     async def send(self, ctx: RequestContext) -> UpstreamResponse:
         plugin, call = self.plugin, self.call
         cfg = plugin.config.balancer
-        hash_value = (
-            ctx.request.headers.get(cfg.hash_on_header)
-            if cfg.algorithm == "consistent-hashing"
-            else None
-        )
-        order = plugin.balancer.order(hash_value)
+        order = ctx.plugin_state.pop(plugin._order_key, None) or plugin.order(ctx)
         timeouts = (cfg.connect_timeout / 1000, cfg.read_timeout / 1000)
         attempts = min(len(order), cfg.retries + 1) if order else 0
         last: AttemptFailed | None = None
@@ -191,6 +186,7 @@ class AIProxyAdvanced(PluginHandler):
             hash_header=b.hash_on_header,
         )
         self._parsed_key = f"{self.id}:call"
+        self._order_key = f"{self.id}:order"
 
     @classmethod
     def check(cls, config: Any) -> list[str]:
@@ -237,15 +233,28 @@ class AIProxyAdvanced(PluginHandler):
             config.response_streaming,
         )
 
+    def order(self, ctx: RequestContext) -> list[Target]:
+        """The targets in the order this request tries them (the balancer's pick first)."""
+        cfg = self.config.balancer
+        hash_value = (
+            ctx.request.headers.get(cfg.hash_on_header)
+            if cfg.algorithm == "consistent-hashing"
+            else None
+        )
+        return self.balancer.order(hash_value)
+
     async def plan(self, ctx: RequestContext) -> PlannedCall | None:
-        """The call this request will make, with every target it may go to (the
-        balancer picks one later); None for a model listing. The parsed request
-        is kept for :meth:`access`."""
+        """The call this request will make, on the target the balancer picks
+        (picked now, and kept for :meth:`Balanced.send`, so that a limiter
+        reserves on the provider that will be called); None for a model
+        listing. The parsed request is kept for :meth:`access`."""
         call = await self._parse(ctx)
         if call is None:
             return None
         ctx.plugin_state[self._parsed_key] = call
-        return plan_call(call, self.targets)
+        order = self.order(ctx)
+        ctx.plugin_state[self._order_key] = order
+        return plan_call(call, order[:1])
 
     async def access(self, ctx: RequestContext) -> None:
         call = await self._parse(ctx)

@@ -10,7 +10,10 @@ applies, atomically in the shared counters, and is refused before the
 provider is called when the reservation takes a window past its limit (or
 nothing remained). The log phase replaces the reservation with the call's
 real usage (``ctx.ai_call``); a call that failed or never reached the
-provider releases it. ``requestPrompt`` counts the estimate and stays.
+provider releases it. ``requestPrompt`` counts the estimate and stays. The
+correction travels with the key's next reservation from this worker (one
+counter operation per call instead of two), or after at most
+:data:`FLUSH_DELAY` when none comes; reservations are never delayed.
 
 The provider(s) come from the route's AI proxy (:meth:`AIProxy.plan`), which
 parses the request once for both plugins. Counters: ``local`` (the node's
@@ -25,6 +28,7 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -58,6 +62,8 @@ log = logging.getLogger("lockgate.ai-rate-limiting-advanced")
 
 #: While the counter store is away, say so once per this many seconds, not per request.
 OUTAGE_LOG_INTERVAL = 10
+#: Seconds a usage correction may wait to travel with the next reservation of its key.
+FLUSH_DELAY = 0.05
 
 
 #: The plugins that answer :meth:`CallPlanner.plan` (the route's AI proxy).
@@ -151,11 +157,27 @@ class AIRateLimitingAdvanced(PluginHandler):
         self.counters = counters_of(env, config)
         self.group_id: str | None = (entity.get("consumer_group") or {}).get("id")
         self._outage_logged = 0.0
+        #: Usage corrections not made yet, by (key, window number): [delta, expires_at].
+        self._pending: dict[tuple[str, int], list[Any]] = {}
+        self._flush: asyncio.TimerHandle | None = None
 
     @classmethod
     def check(cls, config: Any) -> list[str]:
         problems: list[str] = config.problems()
         return problems
+
+    @classmethod
+    def check_scope(cls, config: Any, entity: Mapping[str, Any]) -> list[str]:
+        # A consumer may belong to several groups: only the plugin's own scope
+        # says which one is counted, so without it there is nothing to count for.
+        if config.identifier == "consumer-group" and not entity.get("consumer_group"):
+            return [
+                "config.identifier: 'consumer-group' counts for the consumer group the plugin "
+                "is scoped to, and this plugin is scoped to none; add it to a group "
+                "(consumer_groups[].plugins in a decK file, or POST "
+                "/consumer_groups/{group}/plugins), or count per consumer with 'consumer'"
+            ]
+        return []
 
     def client_error(self, status: int, message: str) -> Exit | None:
         return None
@@ -169,11 +191,8 @@ class AIRateLimitingAdvanced(PluginHandler):
         if by == "consumer":
             found = (ctx.consumer or ctx.credential or {}).get("id")
         elif by == "consumer-group":
-            # Scoped to a group (as Kong requires): one count for the whole group.
+            # Scoped to a group (check_scope refuses it elsewhere): one count for the group.
             found = self.group_id
-            if found is None and ctx.consumer is not None:
-                groups = ctx.compiled.groups_of.get(ctx.consumer["id"]) or []
-                found = groups[0] if groups else None
         elif by == "credential":
             found = (ctx.credential or {}).get("id")
         elif by == "service":
@@ -218,6 +237,8 @@ class AIRateLimitingAdvanced(PluginHandler):
         who = self._identifier(ctx)
         reserved: list[Reservation] = []
         items: list[Addition] = []
+        pending = self._pending
+        merged: list[tuple[tuple[str, int], list[Any]]] = []
         for limit in self.limits:
             amount = self._amount(limit, plan)
             if amount is None:
@@ -225,12 +246,21 @@ class AIRateLimitingAdvanced(PluginHandler):
             window = limit.window(now)
             key = limit.key_prefix + who
             reserved.append(Reservation(limit, key, window, amount))
-            items.append((key, window.id, amount, window.expires_at))
+            # The key's last corrections travel with this reservation, under one
+            # lock or in one script call: the count it is judged on includes them.
+            correction = pending.pop((key, window.id), None) if pending else None
+            if correction is None:
+                items.append((key, window.id, amount, window.expires_at))
+            else:
+                merged.append(((key, window.id), correction))
+                items.append((key, window.id, amount + correction[0], window.expires_at))
         if not reserved:
             return
         try:
             found = await self.counters.add_many(items)
         except CountersUnavailable as exc:
+            for (key, window_id), (delta, expires_at) in merged:
+                self._postpone(key, window_id, delta, expires_at)
             self._outage(ctx, exc, now)
             return
         refused: list[tuple[Reservation, float]] = []
@@ -250,7 +280,7 @@ class AIRateLimitingAdvanced(PluginHandler):
             except CountersUnavailable as exc:
                 self._outage(ctx, exc, now)
             raise self._refusal(plan, refused, headers, now)
-        ctx.plugin_state[self.id] = (reserved, headers)
+        ctx.plugin_state[self.id] = (reserved, headers, who)
 
     async def _take_back(self, reserved: list[Reservation], *, penalty: bool) -> None:
         sliding = self.config.window_type == "sliding"
@@ -350,26 +380,54 @@ class AIRateLimitingAdvanced(PluginHandler):
         if not state:
             return
         now = time.time()
-        changes: list[Addition] = []
+        call = ctx.ai_call
         for r in state[0]:
             if r.limit.provider == REQUEST_PROMPT:
                 continue  # what was asked for counts, whatever the answer
-            real = self._real(r.limit, ctx.ai_call)
+            real = self._real(r.limit, call)
             current = r.limit.window(now)
             if current.id == r.window.id:
-                changes.append((r.key, current.id, real - r.amount, current.expires_at))
+                if real != r.amount:
+                    self._postpone(r.key, current.id, real - r.amount, current.expires_at)
             else:  # answered in a later window: counted there, released where reserved
-                changes.append((r.key, r.window.id, -r.amount, r.window.expires_at))
-                changes.append((r.key, current.id, real, current.expires_at))
-        changes = [c for c in changes if c[2]]
-        if not changes:
+                if r.amount:
+                    self._postpone(r.key, r.window.id, -r.amount, r.window.expires_at)
+                if real:
+                    self._postpone(r.key, current.id, real, current.expires_at)
+        if call is not None and call.ttft_ms is not None:
+            # Failed over to another provider than the one reserved on: its
+            # limits count what it answered too.
+            reserved = {id(r.limit) for r in state[0]}
+            for limit in self.limits:
+                if limit.provider == call.provider and id(limit) not in reserved:
+                    real = self._real(limit, call)
+                    if real:
+                        window = limit.window(now)
+                        self._postpone(
+                            limit.key_prefix + state[2], window.id, real, window.expires_at
+                        )
+
+    def _postpone(self, key: str, window_id: int, delta: float, expires_at: int) -> None:
+        """A correction waits for the next reservation of its key (made by this
+        worker), at most :data:`FLUSH_DELAY`: reservations are never delayed, so
+        a burst is still held by them; only the usage beyond the estimate is
+        counted a moment later."""
+        found = self._pending.get((key, window_id))
+        if found is None:
+            self._pending[(key, window_id)] = [delta, expires_at]
+        else:
+            found[0] += delta
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(FLUSH_DELAY, self._flush_now)
+
+    def _flush_now(self) -> None:
+        self._flush = None
+        if not self._pending:
             return
-        if isinstance(self.counters, LocalCounters):
-            self.counters.add_many_now(changes)  # microseconds, under the table's lock
-            return
-        # Redis: the corrections leave with the next call (the reservations of
-        # requests arriving meanwhile), without a round trip of their own.
-        self.counters.add_soon(changes).add_done_callback(self._corrected)
+        items = [(k, w, delta, exp) for (k, w), (delta, exp) in self._pending.items() if delta]
+        self._pending = {}
+        if items:
+            self.counters.add_soon(items).add_done_callback(self._corrected)
 
     def _corrected(self, done: asyncio.Future[list[WindowCounts]]) -> None:
         exc = done.exception() if not done.cancelled() else None
@@ -379,3 +437,10 @@ class AIRateLimitingAdvanced(PluginHandler):
         if now - self._outage_logged >= OUTAGE_LOG_INTERVAL:
             self._outage_logged = now
             log.error("ai-rate-limiting-advanced: usage corrections were not counted: %s", exc)
+
+    async def close(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        if self._pending:
+            self._flush_now()

@@ -31,6 +31,7 @@ from lockgate.llm.providers.models import model_facts
 from .context_windows import context_window, overflow_tokens
 from .openai import OpenAIProfile
 from .openai_responses_validate import Checked, validate_input, validate_request
+from .openai_validate import type_name
 from .responses import ApiError, json_response
 from .script import (
     Reply,
@@ -220,7 +221,7 @@ def _check_reasoning(profile: OpenAIProfile, body: dict[str, Any], reasoning_mod
     if not isinstance(reasoning, dict):
         raise profile.bad_request(
             "Invalid type for 'reasoning': expected an object, but got "
-            f"{type(reasoning).__name__} instead.",
+            f"{type_name(reasoning)} instead.",
             "reasoning",
             "invalid_type",
         )
