@@ -55,13 +55,15 @@ gemini-cli: $(GEMINI_CLI_DIR)/.installed-$(GEMINI_CLI_VERSION)
 # What the tests run for real, from Debian's packages, installed once when run as root:
 # Redis and PostgreSQL servers (tests/support/ starts its own on loopback ports), tmux
 # (the interactive Claude Code test), promtool (Debian's prometheus package: it checks
-# /metrics) and Chromium (the dashboard's browser test).
+# /metrics), Chromium (the dashboard's browser test) and strace (the Gemini CLI test
+# that watches which hosts the CLI connects to).
 test-servers:
 	@missing=""; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	command -v tmux >/dev/null 2>&1 || missing="$$missing tmux"; \
 	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v strace >/dev/null 2>&1 || missing="$$missing strace"; \
 	{ command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } \
 	  || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \

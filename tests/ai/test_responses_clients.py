@@ -438,3 +438,20 @@ def test_apply_refuses_targets_mixing_responses_and_chat(stack: Stack) -> None:
         "config.targets.1.route_type: every target must use llm/v1/responses when one does"
         in result.stdout + result.stderr
     )
+
+
+@pytest.mark.parametrize("key", ["openai", "anthropic"])
+def test_responses_sub_resources_are_not_sent_on_as_generations(
+    responses: Stack, tag: str, key: str
+) -> None:
+    responses.clear_upstream()
+    client = responses.openai(f"resp-{key}", tag)
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.post(
+            "/responses/input_tokens",
+            body={"model": _model(key), "input": "count me"},
+            cast_to=object,
+        )
+    body = missing.value.body
+    assert isinstance(body, dict) and "lockgate serves POST .../v1/responses" in body["message"]
+    assert responses.upstream(_upstream_path(key)) == []

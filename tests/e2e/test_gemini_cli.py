@@ -10,7 +10,6 @@ and the gateway's log must name the provider, the model and the usage."""
 from __future__ import annotations
 
 import json
-import shutil
 import struct
 import time
 import urllib.request
@@ -295,7 +294,6 @@ def test_gemini_cli_shell_tool_round_trip(target: Target, emulator: str, tmp_pat
     assert MARKER in _tool_output_sent_back(target, session.calls[-1]["body"])
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 def test_gemini_cli_connects_to_the_gateway_only(emulator: str, tmp_path: Path) -> None:
     """With the settings of docs/clients/gemini-cli.md, a whole run (a shell
     tool included) opens no connection but to the gateway: no usage

@@ -35,6 +35,10 @@ def operation_for(path: str, route_type: str) -> str:
     return "chat"
 
 
+#: Paths of the Responses API that are not a new response.
+_RESPONSES_ELSEWHERE = ("/input_tokens", "/cancel")
+
+
 async def parse_call(
     ctx: RequestContext, client_format: str, route_type: str, max_body: int, streaming_policy: str
 ) -> ClientCall | None:
@@ -57,6 +61,14 @@ async def parse_call(
             client_format,
             405,
             f"{request.method} is not supported here: send POST requests to this route",
+        )
+    if client_format == "responses" and request.path.endswith(_RESPONSES_ELSEWHERE):
+        # Sub-resources of the Responses API (token counting, cancelling) are
+        # not generations: they must not be sent on as one.
+        raise client_error(
+            client_format,
+            404,
+            f"{request.path} is not served here: lockgate serves POST .../v1/responses",
         )
     if operation == "unknown" or (client_format == "gemini" and operation == "models"):
         raise client_error(
