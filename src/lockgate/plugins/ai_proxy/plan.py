@@ -37,7 +37,11 @@ class PlannedCall:
         #: "chat", "count_tokens" or "embeddings".
         self.operation = call.operation
         #: The providers the route may call, in the order of its targets.
-        self.providers: tuple[str, ...] = tuple(dict.fromkeys(t.provider_name for t in targets))
+        self.providers: tuple[str, ...] = (
+            (targets[0].provider_name,)
+            if len(targets) == 1
+            else tuple(dict.fromkeys(t.provider_name for t in targets))
+        )
 
     @property
     def prompt_tokens(self) -> int:
