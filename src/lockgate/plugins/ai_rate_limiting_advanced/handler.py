@@ -38,7 +38,7 @@ from lockgate.counters.redis import RedisCounters
 from lockgate.llm.wire.anthropic import anthropic_error_body
 from lockgate.llm.wire.errors import error_type_for_status
 from lockgate.llm.wire.openai import openai_error_body
-from lockgate.plugins.ai_proxy.plan import PlannedCall
+from lockgate.plugins.ai_proxy.plan import PlannedCall, PromptEstimates
 from lockgate.plugins.ai_rate_limiting_advanced.schema import (
     CUSTOM_COST,
     REQUEST_PROMPT,
@@ -158,6 +158,7 @@ class AIRateLimitingAdvanced(PluginHandler):
         #: The node's table answers at once: no coroutine per reservation.
         self._table = self.counters if isinstance(self.counters, LocalCounters) else None
         self._sliding = config.window_type == "sliding"
+        self._estimates = PromptEstimates()
         self.group_id: str | None = (entity.get("consumer_group") or {}).get("id")
         self._outage_logged = 0.0
         #: Usage corrections not made yet, by (key, window number): [delta, expires_at].
@@ -220,7 +221,7 @@ class AIRateLimitingAdvanced(PluginHandler):
         """What the call reserves in ``limit`` (None: the limit does not apply to it)."""
         strategy = self.config.tokens_count_strategy
         if limit.provider == REQUEST_PROMPT:
-            return float(plan.prompt_tokens)
+            return float(self._estimates.tokens(plan))
         if limit.provider == CUSTOM_COST:
             return max(plan.prompt_costs.values(), default=0.0)
         if limit.provider not in plan.providers:
