@@ -259,6 +259,30 @@ def test_no_cache_point_for_a_model_without_caching(bedrock: Stack, tag: str) ->
     assert "cachePoint" not in json.dumps(_body(_upstream(bedrock)[0]))
 
 
+def test_betas_bedrock_takes_reach_it(bedrock: Stack, tag: str) -> None:
+    """Claude Code's ``anthropic-beta`` header: the betas Claude on Bedrock
+    offers go in ``additionalModelRequestFields.anthropic_beta``; the others
+    (which the emulator, like Bedrock, refuses as an invalid beta flag) are dropped."""
+    bedrock.clear_upstream()
+    client = bedrock.anthropic("bedrock", tag)
+    message = client.messages.create(
+        model=CLAUDE,
+        max_tokens=256,
+        messages=[{"role": "user", "content": "[[reply betas sorted]]"}],
+        extra_headers={
+            "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14,"
+            "fine-grained-tool-streaming-2025-05-14,oauth-2025-04-20"
+        },
+    )
+    assert message.content[0].text == "betas sorted"  # type: ignore[union-attr]
+    body = _body(_upstream(bedrock)[0])
+    assert body["additionalModelRequestFields"] == {
+        "anthropic_beta": ["interleaved-thinking-2025-05-14"]
+    }
+    headers = {k.lower() for k in _upstream(bedrock)[0]["headers"]}
+    assert "anthropic-beta" not in headers
+
+
 def test_nova_for_an_anthropic_client(bedrock: Stack, tag: str) -> None:
     bedrock.clear_upstream()
     client = bedrock.anthropic("bedrock-nova", tag)
@@ -313,6 +337,101 @@ def test_openai_tool_call(bedrock: Stack, tag: str) -> None:
     assert call.function.name == "get_weather"  # type: ignore[union-attr]
     assert json.loads(call.function.arguments) == {"city": "Rome"}  # type: ignore[union-attr]
     assert answer.choices[0].finish_reason == "tool_calls"
+
+
+def test_openai_tool_choice_none_leaves_the_tools_out(bedrock: Stack, tag: str) -> None:
+    """Converse has no "none": with no tool blocks in the history the tools are not sent."""
+    bedrock.clear_upstream()
+    client = bedrock.openai("oai-bedrock", tag)
+    answer = client.chat.completions.create(
+        model=CLAUDE,
+        messages=[{"role": "user", "content": "[[reply no tools for you]]"}],
+        tools=[
+            {
+                "type": "function",
+                "function": {"name": "get_weather", "parameters": {"type": "object"}},
+            }
+        ],
+        tool_choice="none",
+    )
+    assert answer.choices[0].message.content == "no tools for you"
+    assert "toolConfig" not in _body(_upstream(bedrock)[0])
+
+
+def test_tool_choice_none_with_tool_history_keeps_the_tools(bedrock: Stack, tag: str) -> None:
+    """With toolUse / toolResult blocks in the history Converse requires a
+    toolConfig (the emulator refuses the request without one, as Bedrock
+    does): the tools stay, and nothing forces their use."""
+    bedrock.clear_upstream()
+    client = bedrock.anthropic("bedrock", tag)
+    message = client.messages.create(
+        model=CLAUDE,
+        max_tokens=256,
+        tools=[WEATHER_TOOL],
+        tool_choice={"type": "none"},
+        messages=[
+            {"role": "user", "content": "Weather in Oslo?"},
+            {
+                "role": "assistant",
+                "content": [
+                    {
+                        "type": "tool_use",
+                        "id": "toolu_1",
+                        "name": "get_weather",
+                        "input": {"city": "Oslo"},
+                    }
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "content": "cold"},
+                    {"type": "text", "text": "[[reply it is cold]]"},
+                ],
+            },
+        ],
+    )
+    assert message.content[0].text == "it is cold"  # type: ignore[union-attr]
+    config = _body(_upstream(bedrock)[0])["toolConfig"]
+    assert [t["toolSpec"]["name"] for t in config["tools"]] == ["get_weather"]
+    assert "toolChoice" not in config
+
+
+def test_image_by_url_is_refused_in_the_client_s_format(bedrock: Stack, tag: str) -> None:
+    """Converse takes no image URL, and the gateway fetches none for a client
+    (SSRF): a 400 that says why, as Anthropic and OpenAI word their errors."""
+    bedrock.clear_upstream()
+    url = "http://169.254.169.254/latest/meta-data/image.png"
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        bedrock.anthropic("bedrock", tag).messages.create(
+            model=CLAUDE,
+            max_tokens=64,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "image", "source": {"type": "url", "url": url}},
+                        {"type": "text", "text": "What is this?"},
+                    ],
+                }
+            ],
+        )
+    error = caught.value.body["error"]  # type: ignore[index]
+    assert error["type"] == "invalid_request_error"
+    assert "not by URL" in error["message"] and "base64" in error["message"]
+    with pytest.raises(openai.BadRequestError) as refused:
+        bedrock.openai("oai-bedrock", tag).chat.completions.create(
+            model=CLAUDE,
+            messages=[
+                {
+                    "role": "user",
+                    "content": [{"type": "image_url", "image_url": {"url": url}}],
+                }
+            ],
+        )
+    assert refused.value.status_code == 400
+    assert "not by URL" in refused.value.message
+    assert _upstream(bedrock) == []
 
 
 def test_wrong_aws_key_is_an_authentication_error(bedrock: Stack, tag: str) -> None:

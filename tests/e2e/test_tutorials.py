@@ -96,7 +96,11 @@ def _save_artifacts(case: Case, received: list[dict[str, Any]], log: list[dict[s
     (out / f"{case.key}.json").write_text(json.dumps(summary, indent=2))
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.key for c in CASES])
+#: The tutorials whose client is Claude Code (Codex CLI's and Gemini CLI's have their own tests).
+CLAUDE_CASES = [c for c in CASES if c.client == "claude"]
+
+
+@pytest.mark.parametrize("case", CLAUDE_CASES, ids=[c.key for c in CLAUDE_CASES])
 def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) -> None:
     LOG_PATH.unlink(missing_ok=True)
     http("DELETE", emulator + "/_emulator/requests")
@@ -158,6 +162,12 @@ def test_tutorial_with_claude_code(case: Case, emulator: str, tmp_path: Path) ->
             assert body["model"] == case.model and "messages" in body
         elif case.provider == "bedrock":
             assert "model" not in body and "messages" in body and "toolConfig" in body
+            # Claude Code's interleaved-thinking beta reaches Claude in the body;
+            # its first-party betas (which Bedrock refuses) do not.
+            betas = body["additionalModelRequestFields"]["anthropic_beta"]
+            assert (
+                "interleaved-thinking-2025-05-14" in betas and "claude-code-20250219" not in betas
+            )
         elif case.emulator == "anthropic":  # Claude on Vertex AI
             assert "model" not in body and "messages" in body
             assert next(iter(body)) == "anthropic_version"

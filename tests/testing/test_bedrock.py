@@ -205,6 +205,32 @@ def test_converse_rules(emulator: str, model: str, kwargs: dict[str, Any], said:
     assert said in caught.value.response["Error"]["Message"]
 
 
+def test_betas_bedrock_does_not_offer_are_refused(emulator: str) -> None:
+    """Claude Code's first-party betas reach Bedrock only by mistake: refused
+    as Bedrock refuses them; the ones it offers are taken."""
+    client = _client(emulator)
+    with pytest.raises(ClientError) as caught:
+        client.converse(
+            modelId=CLAUDE,
+            messages=[_user("a")],
+            additionalModelRequestFields={
+                "anthropic_beta": ["interleaved-thinking-2025-05-14", "claude-code-20250219"]
+            },
+        )
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert caught.value.response["Error"]["Message"] == (
+        "The model returned the following errors: invalid beta flag"
+    )
+    answer = client.converse(
+        modelId=CLAUDE,
+        messages=[_user("[[reply taken]]")],
+        additionalModelRequestFields={
+            "anthropic_beta": ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"]
+        },
+    )
+    assert answer["output"]["message"]["content"] == [{"text": "taken"}]
+
+
 def test_throttled_request(emulator: str) -> None:
     with pytest.raises(ClientError) as caught:
         _client(emulator).converse(modelId=CLAUDE, messages=[_user("[[fail 429]]")])
@@ -277,3 +303,75 @@ def test_count_tokens(emulator: str) -> None:
     with pytest.raises(ClientError) as caught:
         client.count_tokens(modelId=LLAMA, input={"converse": conversation})
     assert caught.value.response["Error"]["Code"] == "ValidationException"
+
+
+def _invoke(url: str, model: str, body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    answer = _client(url).invoke_model(
+        modelId=model, body=orjson.dumps(body), contentType="application/json"
+    )
+    headers = answer["ResponseMetadata"]["HTTPHeaders"]
+    return orjson.loads(answer["body"].read()), headers
+
+
+def test_titan_embeddings(emulator: str) -> None:
+    model = "amazon.titan-embed-text-v2:0"
+    answer, headers = _invoke(emulator, model, {"inputText": "a lighthouse", "dimensions": 256})
+    assert len(answer["embedding"]) == 256
+    assert answer["embeddingsByType"]["float"] == answer["embedding"]
+    assert answer["inputTextTokenCount"] > 0
+    assert headers["x-amzn-bedrock-input-token-count"] == str(answer["inputTextTokenCount"])
+    again, _ = _invoke(
+        emulator + "/bedrock", model, {"inputText": "a lighthouse", "dimensions": 256}
+    )
+    assert again["embedding"] == answer["embedding"]
+
+
+@pytest.mark.parametrize(
+    ("model", "body", "said"),
+    [
+        (
+            "amazon.titan-embed-text-v2:0",
+            {"inputText": "x", "dimensions": 300},
+            "Malformed input request: #/dimensions: 300 is not a valid enum value, "
+            "please reformat your input and try again.",
+        ),
+        (
+            "amazon.titan-embed-text-v2:0",
+            {"texts": ["x"]},
+            "#: required key [inputText] not found#: extraneous key [texts] is not permitted",
+        ),
+        (
+            "amazon.titan-embed-text-v2:0",
+            {"inputText": "x", "normalize": "yes"},
+            "#/normalize: expected type: Boolean, found: String",
+        ),
+        (
+            "cohere.embed-english-v3",
+            {"texts": ["x"]},
+            "#: required key [input_type] not found",
+        ),
+        (
+            "cohere.embed-english-v3",
+            {"texts": ["x"] * 97, "input_type": "search_query"},
+            "#/texts: expected maxItems: 96, actual: 97",
+        ),
+        ("meta.llama3-1-70b-instruct-v1:0", {"inputText": "x"}, "model identifier is invalid"),
+    ],
+)
+def test_embedding_bodies_are_checked(
+    emulator: str, model: str, body: dict[str, Any], said: str
+) -> None:
+    with pytest.raises(ClientError) as caught:
+        _invoke(emulator, model, body)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert said in caught.value.response["Error"]["Message"]
+
+
+def test_cohere_embeddings(emulator: str) -> None:
+    answer, headers = _invoke(
+        emulator, "cohere.embed-english-v3", {"texts": ["a", "b"], "input_type": "search_query"}
+    )
+    assert answer["response_type"] == "embeddings_floats"
+    assert [len(v) for v in answer["embeddings"]] == [1024, 1024]
+    assert answer["texts"] == ["a", "b"]
+    assert int(headers["x-amzn-bedrock-input-token-count"]) > 0

@@ -12,6 +12,7 @@ Anthropic events; the official SDK's accumulator must accept the stream.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from tests.llm.wire.anthropic_events import (
 from lockgate.llm.wire.bedrock import (
     anthropic_to_converse_request,
     anthropic_to_count_tokens_request,
+    bedrock_betas,
     converse_error,
     converse_to_anthropic_response,
     supports_cache_points,
@@ -239,3 +241,131 @@ def test_bedrock_overflow_is_worded_as_anthropic_words_it() -> None:
     assert answer["error"]["type"] == "invalid_request_error"
     assert answer["error"]["message"].startswith("prompt is too long")
     assert "Input is too long for requested model." in answer["error"]["message"]
+
+
+#: What Claude Code sends a gateway it takes for Anthropic's API.
+CLAUDE_CODE_BETAS = (
+    "claude-code-20250219,oauth-2025-04-20,interleaved-thinking-2025-05-14,"
+    "fine-grained-tool-streaming-2025-05-14, context-1m-2025-08-07,"
+    "prompt-caching-scope-2026-01-05,effort-2025-11-24,interleaved-thinking-2025-05-14"
+)
+
+
+@pytest.mark.parametrize(
+    ("model", "kept"),
+    [
+        (
+            "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+            ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"],
+        ),
+        (
+            "global.anthropic.claude-opus-4-5-20251101-v1:0",
+            ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07", "effort-2025-11-24"],
+        ),
+        (
+            "anthropic.claude-sonnet-4-20250514-v1:0",
+            ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"],
+        ),
+        (
+            "global.anthropic.claude-opus-4-6-v1",
+            ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07", "effort-2025-11-24"],
+        ),
+        # Opus 4.7 refuses the betas earlier models took.
+        ("global.anthropic.claude-opus-4-7", []),
+        # Claude 3.7 has neither interleaved thinking nor the 1M window.
+        ("anthropic.claude-3-7-sonnet-20250219-v1:0", []),
+        ("us.amazon.nova-pro-v1:0", []),
+        ("arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/abc", []),
+    ],
+)
+def test_betas_bedrock_takes(model: str, kept: list[str]) -> None:
+    assert bedrock_betas(CLAUDE_CODE_BETAS, model) == kept
+
+
+def test_betas_go_in_the_additional_model_fields() -> None:
+    from multidict import CIMultiDict
+
+    from lockgate.llm.providers.bedrock import BedrockProvider
+    from lockgate.llm.providers.config import ModelConfig
+
+    provider = BedrockProvider(ModelConfig(provider="bedrock"), None)
+    model = "us.anthropic.claude-sonnet-4-5-20250929-v1:0"
+    body = {"messages": [], "additionalModelRequestFields": {"top_k": 5}}
+    headers = CIMultiDict({"Anthropic-Beta": CLAUDE_CODE_BETAS})
+    assert provider.with_client_headers(dict(body), model, headers) == {
+        "messages": [],
+        "additionalModelRequestFields": {
+            "top_k": 5,
+            "anthropic_beta": ["interleaved-thinking-2025-05-14", "context-1m-2025-08-07"],
+        },
+    }
+    # Nothing Bedrock takes: the body is left as it was.
+    plain = CIMultiDict({"anthropic-beta": "claude-code-20250219"})
+    assert provider.with_client_headers(dict(body), model, plain) == body
+    assert provider.with_client_headers(dict(body), model, None) == body
+
+
+def _tool_turns(choice: dict[str, Any], history: bool) -> dict[str, Any]:
+    tool = {"name": "f", "input_schema": {"type": "object"}}
+    messages: list[dict[str, Any]] = [{"role": "user", "content": "go"}]
+    if history:
+        messages += [
+            {
+                "role": "assistant",
+                "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {}}],
+            },
+            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1"}]},
+        ]
+    return {"max_tokens": 10, "messages": messages, "tools": [tool], "tool_choice": choice}
+
+
+def test_tool_choice_none_without_tool_history_sends_no_tools() -> None:
+    body = anthropic_to_converse_request(_tool_turns({"type": "none"}, False), "meta.llama3")
+    assert "toolConfig" not in body
+
+
+def test_tool_choice_none_with_tool_history_keeps_tools_and_forces_nothing() -> None:
+    body = anthropic_to_converse_request(_tool_turns({"type": "none"}, True), "meta.llama3")
+    assert body["toolConfig"] == {
+        "tools": [{"toolSpec": {"name": "f", "inputSchema": {"json": {"type": "object"}}}}]
+    }
+
+
+def test_tool_choice_any_is_kept() -> None:
+    body = anthropic_to_converse_request(_tool_turns({"type": "any"}, False), "meta.llama3")
+    assert body["toolConfig"]["toolChoice"] == {"any": {}}
+
+
+@pytest.mark.parametrize(
+    ("block", "said"),
+    [
+        (
+            {"type": "image", "source": {"type": "url", "url": "http://169.254.169.254/x.png"}},
+            "takes images only as bytes (or from S3), not by URL",
+        ),
+        (
+            {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}},
+            "takes documents only as bytes (or from S3), not by URL",
+        ),
+        (
+            {
+                "type": "image",
+                "source": {"type": "base64", "media_type": "image/bmp", "data": "Qk0="},
+            },
+            "image media type 'image/bmp' cannot be sent to Bedrock",
+        ),
+    ],
+)
+def test_url_sources_are_refused(block: dict[str, Any], said: str) -> None:
+    """Converse takes bytes or S3 only, and fetching a client's URL from the
+    gateway would be a server-side request forgery risk: refused, not noted."""
+    from lockgate.llm.wire.errors import UntranslatableRequest
+
+    body = {"max_tokens": 10, "messages": [{"role": "user", "content": [block]}]}
+    with pytest.raises(UntranslatableRequest, match=re.escape(said)):
+        anthropic_to_converse_request(body, "us.anthropic.claude-sonnet-4-5-20250929-v1:0")
+    in_result = {"type": "tool_result", "tool_use_id": "t1", "content": [block]}
+    with pytest.raises(UntranslatableRequest, match=re.escape(said)):
+        anthropic_to_converse_request(
+            {"messages": [{"role": "user", "content": [in_result]}]}, "meta.llama3"
+        )

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 if TYPE_CHECKING:
     from lockgate.llm.providers.config import AuthConfig, ModelConfig
     from lockgate.llm.providers.models import ModelFacts
+    from lockgate.llm.usage import Usage
 
 __all__ = ["Endpoint", "Provider", "ProviderError"]
 
@@ -57,6 +58,9 @@ class Provider:
     #: Whether the client's query string (Claude Code's ``?beta=true``) goes
     #: upstream; not to Google's APIs, whose URLs carry their own.
     forwards_query: ClassVar[bool] = True
+    #: Whether the provider has OpenAI's Responses API (``llm/v1/responses``
+    #: is then passed through; other providers get it translated).
+    serves_responses: ClassVar[bool] = False
 
     def __init__(self, model: ModelConfig, auth: AuthConfig | None) -> None:
         self.model = model
@@ -66,6 +70,10 @@ class Provider:
     # -- endpoints -----------------------------------------------------------
 
     def chat_endpoint(self, model_name: str, stream: bool) -> Endpoint:
+        raise NotImplementedError
+
+    def responses_endpoint(self, model_name: str) -> Endpoint:
+        """Where the provider serves OpenAI's Responses API (see :attr:`serves_responses`)."""
         raise NotImplementedError
 
     def count_tokens_endpoint(self, model_name: str) -> Endpoint | None:
@@ -124,6 +132,30 @@ class Provider:
         if self.passthrough_quirks or body.get("model") != model_name:
             return None
         return raw
+
+    def with_client_headers(
+        self, body: dict[str, Any], model_name: str, client_headers: Any
+    ) -> dict[str, Any]:
+        """A translated request (after :meth:`prepare_chat`) given what the
+        provider takes in the body from the client's headers (Bedrock's
+        ``anthropic_beta``); by default unchanged. ``client_headers`` may be None."""
+        return body
+
+    def embeddings_bodies(
+        self, body: dict[str, Any], model_name: str
+    ) -> list[dict[str, Any]] | None:
+        """The upstream bodies for an (OpenAI-format) embeddings request, one
+        per call, or None to send the client's as it is. Raises
+        ``UntranslatableRequest`` for one the provider cannot take."""
+        return None
+
+    def embeddings_answer(
+        self, answers: list[tuple[dict[str, Any], Any]], model_name: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], Usage] | None:
+        """(OpenAI's embeddings response, its usage) from the provider's
+        answers (body, response headers) to the calls :meth:`embeddings_bodies`
+        made for the client's request ``body``; None when it is OpenAI's already."""
+        return None
 
     def prepare_count_tokens(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
         """A token-count request (in Anthropic's format, model set) as the provider takes it."""

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from botocore.credentials import Credentials
 
     from lockgate.llm.providers.models import ModelFacts
+    from lockgate.llm.usage import Usage
 
 __all__ = ["BedrockProvider"]
 
@@ -79,6 +80,26 @@ class BedrockProvider(Provider):
         if not is_claude(model_name):
             return None
         return Endpoint.parse(f"{self._base()}/model/{quote(model_name, safe='')}/count-tokens")
+
+    def embeddings_endpoint(self, model_name: str) -> Endpoint | None:
+        # InvokeModel, whose body is the model's own (llm/wire/bedrock_embeddings.py);
+        # a model it does not serve is refused with the request, saying which it does.
+        return Endpoint.parse(f"{self._base()}/model/{quote(model_name, safe='')}/invoke")
+
+    def embeddings_bodies(
+        self, body: dict[str, Any], model_name: str
+    ) -> list[dict[str, Any]] | None:
+        from lockgate.llm.wire.bedrock_embeddings import openai_to_invoke_embeddings
+
+        b = self.options.bedrock if self.options else None
+        return openai_to_invoke_embeddings(body, model_name, b.embeddings_normalize if b else None)
+
+    def embeddings_answer(
+        self, answers: list[tuple[dict[str, Any], Any]], model_name: str, body: dict[str, Any]
+    ) -> tuple[dict[str, Any], Usage] | None:
+        from lockgate.llm.wire.bedrock_embeddings import invoke_to_openai_embeddings
+
+        return invoke_to_openai_embeddings(answers, model_name, body)
 
     async def _credentials(self, caches: dict[str, Any]) -> Credentials:
         from botocore.credentials import Credentials
@@ -219,6 +240,23 @@ class BedrockProvider(Provider):
                 body["additionalModelRequestFields"] = extra
             else:
                 del body["additionalModelRequestFields"]
+        return body
+
+    def with_client_headers(
+        self, body: dict[str, Any], model_name: str, client_headers: Any
+    ) -> dict[str, Any]:
+        # Converse has no header for betas: Claude takes them in the body.
+        # (InvokeModel would take the same list as the body's anthropic_beta.)
+        from lockgate.llm.wire.bedrock import bedrock_betas
+
+        header = ",".join(client_headers.getall("anthropic-beta", [])) if client_headers else ""
+        betas = bedrock_betas(header, model_name)
+        if betas:
+            extra = body.get("additionalModelRequestFields")
+            body["additionalModelRequestFields"] = {
+                **(extra if isinstance(extra, dict) else {}),
+                "anthropic_beta": betas,
+            }
         return body
 
 

@@ -49,7 +49,7 @@ class BedrockOptions(PluginConfig):
     aws_assume_role_arn: str | None = None
     aws_role_session_name: str | None = None
     aws_sts_endpoint_url: str | None = None
-    #: Kong's field for Bedrock embeddings, which lockgate does not serve yet.
+    #: Titan Text Embeddings' ``normalize`` (unset: not sent; Titan's default is true).
     embeddings_normalize: bool | None = None
 
 

@@ -18,13 +18,21 @@ Mapping decisions:
   (``reasoningText`` with its signature, or ``redactedContent``), kept for
   Claude models, which need them back with tool results; dropped for others.
 - Images and PDF documents travel as base64 ``bytes`` (the JSON form of
-  Converse's blob); URL sources have no Converse form and become a text note.
-- ``tool_choice`` ``auto``/``any``/``tool`` -> ``toolChoice``; ``none`` keeps
-  the tools (Converse needs them when the history holds tool blocks) and
-  drops the choice. Server tools (``{"type": "web_search_..."}``) are dropped.
+  Converse's blob). Converse takes no URL (only bytes or an S3 location),
+  and the gateway does not fetch URLs for a client: a fetch from inside the
+  network could be pointed at internal addresses (SSRF). An image or
+  document by URL, or an image type Converse does not take, is refused with
+  :class:`~lockgate.llm.wire.errors.UntranslatableRequest` (400 to the client).
+- ``tool_choice`` ``auto``/``any``/``tool`` -> ``toolChoice``. Converse has
+  no ``none``: the tools are left out, unless the history holds toolUse or
+  toolResult blocks, for which Converse requires a ``toolConfig``
+  (ValidationException otherwise); then the tools stay, with no choice that
+  forces their use, and the model may still call one. Server tools
+  (``{"type": "web_search_..."}``) are dropped.
 - ``thinking`` and ``top_k`` go to Claude models in
   ``additionalModelRequestFields`` (Bedrock hands those to the model as-is);
-  other models get neither.
+  other models get neither. So do the client's ``anthropic-beta`` header
+  values Bedrock accepts, as ``anthropic_beta`` (:func:`bedrock_betas`).
 - Consecutive messages of one role are merged (Converse requires turns to
   alternate; Anthropic merges them itself); blank text blocks are dropped
   (Converse refuses them).
@@ -39,12 +47,14 @@ from typing import Any
 
 from lockgate.llm.usage import Usage
 from lockgate.llm.wire.anthropic import usage_from_anthropic
+from lockgate.llm.wire.errors import UntranslatableRequest
 
 __all__ = [
     "ERROR_TYPES",
     "anthropic_stop_reason",
     "anthropic_to_converse_request",
     "anthropic_to_count_tokens_request",
+    "bedrock_betas",
     "converse_error",
     "converse_to_anthropic_response",
     "converse_usage",
@@ -98,6 +108,41 @@ _CACHING = re.compile(
 )
 
 
+#: ``anthropic-beta`` values Claude on Bedrock takes (in ``anthropic_beta``);
+#: Bedrock answers ValidationException "invalid beta flag" to any other, and
+#: Claude Code behind a gateway sends first-party ones (claude-code-20250219,
+#: oauth-2025-04-20, fine-grained-tool-streaming-2025-05-14,
+#: prompt-caching-scope-..., ...). Source: AWS's "Anthropic Claude Messages API,
+#: Request and Response" page (the ``anthropic_beta`` parameter), as LiteLLM's
+#: ``litellm/llms/bedrock/beta_headers_config.py`` transcribes it (read
+#: 2026-12-03), with its per-model rules: the oldest Claude version, and the
+#: families, each beta is offered for. A value of (0, ()) means every Claude model.
+BEDROCK_BETAS: dict[str, tuple[float, tuple[str, ...]]] = {
+    "computer-use-2024-10-22": (0, ()),
+    "computer-use-2025-01-24": (0, ()),
+    "computer-use-2025-11-24": (0, ()),
+    "token-efficient-tools-2025-02-19": (0, ()),
+    "output-128k-2025-02-19": (0, ()),
+    "interleaved-thinking-2025-05-14": (4.0, ()),
+    "dev-full-thinking-2025-05-14": (4.0, ()),
+    "context-1m-2025-08-07": (4.0, ()),
+    "context-management-2025-06-27": (4.5, ()),
+    "effort-2025-11-24": (4.5, ("opus",)),
+    "tool-search-tool-2025-10-19": (4.5, ("opus", "sonnet")),
+    "tool-examples-2025-10-29": (4.5, ("opus", "sonnet")),
+}
+#: Claude Opus 4.7 on Bedrock refuses betas that earlier models took (Claude
+#: Code's reports: anthropics/claude-code#49370, #49490, #49648), and later
+#: models' betas are unknown: none is sent to them. A beta left out loses a
+#: feature (interleaved thinking is part of adaptive thinking there); a beta
+#: refused loses the request.
+NEWEST_WITH_BETAS = 4.6
+# "claude-sonnet-4-5-2025..." -> 4.5, "claude-3-7-sonnet-..." -> 3.7,
+# "claude-sonnet-4-2025..." -> 4.0 (a date's digits are no minor version).
+_CLAUDE_VERSION = re.compile(r"claude-(?:[a-z]+-)?(\d+)(?:-(\d)\b)?")
+_CLAUDE_FAMILY = re.compile(r"opus|sonnet|haiku")
+
+
 def is_claude(model: str) -> bool:
     return "anthropic.claude" in model
 
@@ -134,10 +179,12 @@ def anthropic_to_converse_request(body: dict[str, Any], model: str) -> dict[str,
     if config:
         out["inferenceConfig"] = config
     tools = _tools(body.get("tools"), caching)
+    choice = body.get("tool_choice")
+    kind = choice.get("type") if isinstance(choice, dict) else None
+    if kind == "none" and not _has_tool_blocks(out["messages"]):
+        tools = []
     if tools:
         tool_config: dict[str, Any] = {"tools": tools}
-        choice = body.get("tool_choice")
-        kind = choice.get("type") if isinstance(choice, dict) else None
         if kind == "tool" and isinstance(choice, dict) and isinstance(choice.get("name"), str):
             tool_config["toolChoice"] = {"tool": {"name": choice["name"]}}
         elif kind in ("auto", "any"):
@@ -158,12 +205,48 @@ def anthropic_to_converse_request(body: dict[str, Any], model: str) -> dict[str,
     return out
 
 
+def bedrock_betas(header: str, model: str) -> list[str]:
+    """The client's ``anthropic-beta`` values (comma-separated) that Bedrock
+    takes for ``model``, in order, once each; none for a model that is not
+    Claude (or whose version the id does not tell, as an application
+    inference profile's ARN)."""
+    if not header or not is_claude(model):
+        return []
+    version_match = _CLAUDE_VERSION.search(model)
+    if version_match is None:
+        return []
+    major, minor = version_match.groups()
+    version = float(f"{major}.{minor or 0}")
+    if version > NEWEST_WITH_BETAS:
+        return []
+    family_match = _CLAUDE_FAMILY.search(model)
+    family = family_match.group(0) if family_match else ""
+    kept: list[str] = []
+    for value in header.split(","):
+        beta = value.strip()
+        rule = BEDROCK_BETAS.get(beta)
+        if rule is None or beta in kept:
+            continue
+        oldest, families = rule
+        if version >= oldest and (not families or family in families):
+            kept.append(beta)
+    return kept
+
+
 def anthropic_to_count_tokens_request(body: dict[str, Any], model: str) -> dict[str, Any]:
     """An Anthropic count_tokens body -> a CountTokens body (the Converse
     request's conversation part, wrapped as ``input.converse``)."""
     converse = anthropic_to_converse_request(body, model)
     keep = ("messages", "system", "toolConfig", "additionalModelRequestFields")
     return {"input": {"converse": {k: converse[k] for k in keep if k in converse}}}
+
+
+def _has_tool_blocks(messages: list[dict[str, Any]]) -> bool:
+    return any(
+        "toolUse" in block or "toolResult" in block
+        for message in messages
+        for block in message["content"]
+    )
 
 
 def _system(system: Any, caching: bool) -> list[dict[str, Any]]:
@@ -251,13 +334,29 @@ def _block(block: dict[str, Any], claude: bool, index: int) -> dict[str, Any] | 
     return None
 
 
+_NO_URLS = (
+    "Bedrock's Converse API takes {what} only as bytes (or from S3), not by URL, and "
+    "the gateway does not fetch URLs for clients; send the {what} as base64 data instead"
+)
+
+
 def _image(block: dict[str, Any]) -> dict[str, Any]:
     source = block.get("source") or {}
-    fmt = _IMAGE_FORMATS.get(str(source.get("media_type") or ""))
-    if source.get("type") == "base64" and fmt and isinstance(source.get("data"), str):
-        return {"image": {"format": fmt, "source": {"bytes": source["data"]}}}
-    where = source.get("url") or "an unsupported source"
-    return {"text": f"[image: {where}]"}
+    if source.get("type") == "url":
+        raise UntranslatableRequest(_NO_URLS.format(what="images"))
+    media_type = str(source.get("media_type") or "")
+    fmt = _IMAGE_FORMATS.get(media_type)
+    if source.get("type") != "base64" or not isinstance(source.get("data"), str):
+        raise UntranslatableRequest(
+            f"an image source of type {str(source.get('type'))!r} cannot be sent to Bedrock: "
+            "send the image as base64 data"
+        )
+    if fmt is None:
+        raise UntranslatableRequest(
+            f"image media type {media_type!r} cannot be sent to Bedrock, which takes "
+            "image/png, image/jpeg, image/gif and image/webp"
+        )
+    return {"image": {"format": fmt, "source": {"bytes": source["data"]}}}
 
 
 def _document(block: dict[str, Any], index: int) -> dict[str, Any] | None:
@@ -270,6 +369,8 @@ def _document(block: dict[str, Any], index: int) -> dict[str, Any] | None:
     if source.get("type") == "text" and isinstance(source.get("data"), str):
         data = base64.b64encode(source["data"].encode()).decode()
         return {"document": {"format": "txt", "name": name, "source": {"bytes": data}}}
+    if source.get("type") == "url":
+        raise UntranslatableRequest(_NO_URLS.format(what="documents"))
     return None
 
 

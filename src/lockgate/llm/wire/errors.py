@@ -23,6 +23,7 @@ from lockgate.llm.wire.context_overflow import (
 from lockgate.llm.wire.openai import openai_error_body
 
 __all__ = [
+    "UntranslatableRequest",
     "anthropic_error_type_for_error_object",
     "error_type_for_status",
     "extract_upstream_message",
@@ -290,3 +291,10 @@ def upstream_error_to_openai(status: int, body: bytes) -> tuple[int, dict[str, A
         )
         message = openai_overflow_message(overflow)
     return status, openai_error_body(message, error_type, code, param)
+
+
+class UntranslatableRequest(ValueError):
+    """A request the upstream's format cannot carry and that the gateway
+    will not change behind the client's back (an image by URL for Bedrock,
+    which would need the gateway to fetch it); answered 400 in the client's
+    format, with this message."""

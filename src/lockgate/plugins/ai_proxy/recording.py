@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from lockgate.llm.usage import Usage
 from lockgate.llm.wire.anthropic import estimate_anthropic_input_tokens
 from lockgate.llm.wire.openai import estimate_openai_input_tokens
+from lockgate.llm.wire.responses import estimate_responses_input_tokens
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import RequestContext
 from lockgate.usage.rows import AICall
@@ -29,6 +30,13 @@ def estimate_prompt(call: ClientCall) -> int:
         return call.size_estimate
     if call.client_format == "anthropic":
         found = estimate_anthropic_input_tokens(call.parsed())
+    elif call.client_format == "responses":
+        found = estimate_responses_input_tokens(call.parsed())
+    elif call.client_format == "gemini":
+        from lockgate.llm.wire.gemini_client import gemini_to_anthropic_request
+
+        decoded = gemini_to_anthropic_request(call.parsed(), call.requested_model or "")
+        found = estimate_anthropic_input_tokens(decoded)
     else:
         found = estimate_openai_input_tokens(call.parsed())
     call.prompt_estimate = found
@@ -115,7 +123,8 @@ class Recorder:
             if not usage.prompt_tokens:
                 usage.prompt_tokens = estimate
                 usage.estimated = True
-            if not usage.completion_tokens:
+            # An embedding has no output tokens: none is made up for it.
+            if not usage.completion_tokens and call.operation != "embeddings":
                 usage.completion_tokens = 1
                 usage.estimated = True
         latency = round((now_ns - self.started) / 1e6)

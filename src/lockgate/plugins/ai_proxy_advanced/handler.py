@@ -28,7 +28,9 @@ from lockgate.plugins.ai_proxy.schema import (
     LLMFormat,
     LoggingConfig,
     RouteType,
+    client_format_for,
     misplaced_options,
+    responses_problems,
     unsupported,
 )
 from lockgate.plugins.ai_proxy.target import Target
@@ -158,10 +160,11 @@ class AIProxyAdvanced(PluginHandler):
         self, entity: dict[str, Any], config: AIProxyAdvancedConfig, env: WorkerEnv
     ) -> None:
         super().__init__(entity, config, env)
+        self.client_format = client_format_for(config.llm_format, config.targets[0].route_type)
         self.targets = [
             Target(
                 plugin_id=self.id,
-                client_format=config.llm_format,
+                client_format=self.client_format,
                 route_type=t.route_type,
                 model=t.model,
                 auth=t.auth,
@@ -191,6 +194,15 @@ class AIProxyAdvanced(PluginHandler):
             config.llm_format,
             {f"config.targets.{i}.route_type": t.route_type for i, t in enumerate(config.targets)},
         )
+        problems.extend(
+            responses_problems(
+                config.llm_format,
+                {
+                    f"config.targets.{i}.route_type": t.route_type
+                    for i, t in enumerate(config.targets)
+                },
+            )
+        )
         for i, target in enumerate(config.targets):
             problems.extend(credential_problems(target.auth, f"config.targets.{i}.auth"))
         if config.balancer.algorithm == "semantic":
@@ -215,7 +227,7 @@ class AIProxyAdvanced(PluginHandler):
         config: AIProxyAdvancedConfig = self.config
         return await parse_call(
             ctx,
-            config.llm_format,
+            self.client_format,
             self.targets[0].route_type,
             config.max_request_body_size,
             config.response_streaming,
@@ -245,11 +257,10 @@ class AIProxyAdvanced(PluginHandler):
         return plan_call(call, order[:1])
 
     async def access(self, ctx: RequestContext) -> None:
-        config: AIProxyAdvancedConfig = self.config
         call = await self._parse(ctx)
         if call is None:
             names = [t.model.model_alias or t.model.name or "*" for t in self.targets]
-            raise models_answer(config.llm_format, list(dict.fromkeys(names)))
+            raise models_answer(self.client_format, list(dict.fromkeys(names)))
         if len(self.targets) == 1 and self.targets[0].conflicts(call.requested_model):
             raise client_error(
                 call.client_format,
@@ -259,7 +270,7 @@ class AIProxyAdvanced(PluginHandler):
         ctx.upstream = Balanced(self, call)
 
     def client_error(self, status: int, message: str) -> Exit:
-        return client_error(self.config.llm_format, status, message)
+        return client_error(self.client_format, status, message)
 
     def header_filter(self, ctx: RequestContext) -> None:
         target = ctx.plugin_state.get(self.id)

@@ -332,6 +332,12 @@ class AIRateLimitingAdvanced(PluginHandler):
             message += ", ".join(dict.fromkeys(r.limit.provider for r, _ in refused))
         status = int(config.error_code)
         client = plan.client_format
+        if client == "gemini":
+            from lockgate.plugins.ai_proxy.gemini_call import gemini_client_error
+
+            refusal = gemini_client_error(status, message)
+            refusal.headers.update(headers)
+            return refusal
         if client == "anthropic":
             kind = "rate_limit_error" if status == 429 else error_type_for_status(status)
             return Exit(status, anthropic_error_body(kind, message), headers)

@@ -7,7 +7,8 @@ content blocks of one known kind each and no blank text, ``toolResult``
 blocks answering the ``toolUse`` blocks of the turn before (and a
 ``toolConfig`` whenever the history holds either), ``cachePoint`` only for
 models that cache, ``inferenceConfig`` ranges and the model's output limit,
-and Claude's thinking budget and signatures.
+Claude's thinking budget and signatures, and its ``anthropic_beta`` list
+(Bedrock refuses any beta it does not offer, as "invalid beta flag").
 """
 
 from __future__ import annotations
@@ -56,6 +57,26 @@ _BLOCKS = frozenset(
         "toolResult",
         "reasoningContent",
         "cachePoint",
+    }
+)
+
+#: The betas Claude on Bedrock offers (AWS's "Anthropic Claude Messages API,
+#: Request and Response" page); any other is refused. Kept apart from the
+#: gateway's copy on purpose: the emulator is the check on it.
+ACCEPTED_BETAS = frozenset(
+    {
+        "computer-use-2024-10-22",
+        "computer-use-2025-01-24",
+        "computer-use-2025-11-24",
+        "token-efficient-tools-2025-02-19",
+        "interleaved-thinking-2025-05-14",
+        "output-128k-2025-02-19",
+        "dev-full-thinking-2025-05-14",
+        "context-1m-2025-08-07",
+        "context-management-2025-06-27",
+        "effort-2025-11-24",
+        "tool-search-tool-2025-10-19",
+        "tool-examples-2025-10-29",
     }
 )
 
@@ -115,6 +136,7 @@ def validate_converse(body: Any, model_id: str, secret: bytes) -> None:
                 f"The text field in the SystemContentBlock object at system.{i} is blank. Add text to the text field, and try again."
             )
     thinking = _thinking(body, limit)
+    _betas(body, model_id)
     pending: list[str] = []
     uses_tools = False
     for i, message in enumerate(messages):
@@ -224,6 +246,25 @@ def _thinking(body: dict[str, Any], limit: int) -> dict[str, Any] | None:
             "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size"
         )
     return thinking
+
+
+def _betas(body: dict[str, Any], model_id: str) -> None:
+    extra = body.get("additionalModelRequestFields") or {}
+    betas = extra.get("anthropic_beta") if isinstance(extra, dict) else None
+    if betas is None:
+        return
+    if "anthropic." not in model_id:
+        raise _invalid(
+            "Malformed input request: extraneous key [anthropic_beta] is not permitted, "
+            "please reformat your input and try again."
+        )
+    # Claude answers this one itself; Bedrock passes its words through.
+    if not isinstance(betas, list) or not all(isinstance(b, str) for b in betas):
+        raise _invalid(
+            "The model returned the following errors: anthropic_beta: Input should be a valid list"
+        )
+    if any(b not in ACCEPTED_BETAS for b in betas):
+        raise _invalid("The model returned the following errors: invalid beta flag")
 
 
 def _check_reasoning(reasoning: Any, where: str, secret: bytes) -> None:
