@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
+import socket
 import time
 import urllib.request
 from pathlib import Path
@@ -587,3 +588,56 @@ def _emulator_requests(emulator: str) -> list[dict[str, Any]]:
     with urllib.request.urlopen(emulator + "/_emulator/requests", timeout=10) as resp:
         found: list[dict[str, Any]] = json.load(resp)
     return found
+
+
+def test_an_abandoned_stream_counts_what_it_produced(tmp_path: Path) -> None:
+    log_path = tmp_path / "calls.json"
+    plugins = f"""
+plugins:
+  - name: ai-rate-limiting-advanced
+    route: claude
+    config:
+      llm_format: anthropic
+      window_type: fixed
+      llm_providers:
+        - {{name: anthropic, limit: [1000000000], window_size: [3600]}}
+  - name: file-log
+    route: claude
+    config: {{path: {log_path}}}
+"""
+    # The emulator answers in 40 chunks 100 ms apart; the client reads the first
+    # events and hangs up while the gateway waits for the next one.
+    prompt = "Tell me a story [[chunks 40]] [[slow 100]]"
+    with start_emulator() as emulator, start_gateway(tmp_path) as gw:
+        _start(gw, emulator, "    plugins: []\n" + plugins)
+        body = json.dumps(
+            {
+                "model": "claude-sonnet-4-6",
+                "max_tokens": 200,
+                "stream": True,
+                "messages": [{"role": "user", "content": prompt}],
+            }
+        ).encode()
+        host, port = gw.proxy_url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=30) as s:
+            s.sendall(
+                b"POST /claude/v1/messages HTTP/1.1\r\nHost: x\r\nx-api-key: alice-key\r\n"
+                b"content-type: application/json\r\nanthropic-version: 2023-06-01\r\n"
+                + f"content-length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            seen = b""
+            while b"content_block_delta" not in seen:
+                seen += s.recv(1024)
+        # The gateway notices; the log record says what the provider produced
+        # until then, and the count holds exactly that (not the reservation,
+        # nor nothing).
+        for _ in range(100):
+            if log_path.exists() and log_path.read_text().strip():
+                break
+            time.sleep(0.1)
+        record = json.loads(log_path.read_text().splitlines()[0])
+        produced = record["ai"]["proxy"]["usage"]
+        assert produced["completion_tokens"] > 0
+        total = produced["total_tokens"]
+        assert _used_once_settled(gw, "/consumers/alice/ai-usage", total) == total

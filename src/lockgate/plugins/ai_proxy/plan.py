@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from lockgate.llm.usage import Usage
+from lockgate.llm.wire.anthropic import estimate_anthropic_input_tokens
 from lockgate.plugins.ai_proxy.exchange import ClientCall
 from lockgate.plugins.ai_proxy.recording import estimate_prompt
 from lockgate.plugins.ai_proxy.target import Target
 
-__all__ = ["PlannedCall", "plan_call"]
+__all__ = ["PlannedCall", "PromptEstimates", "plan_call"]
 
 
 class PlannedCall:
@@ -26,18 +27,31 @@ class PlannedCall:
     limit needs no prices, and a limit on another provider needs neither.
     """
 
-    __slots__ = ("_call", "_costs", "_targets", "client_format", "operation", "providers")
+    __slots__ = (
+        "_call",
+        "_costs",
+        "_quick",
+        "_targets",
+        "client_format",
+        "operation",
+        "providers",
+    )
 
     def __init__(self, call: ClientCall, targets: Sequence[Target]) -> None:
         self._call = call
         self._targets = targets
         self._costs: dict[str, float] | None = None
+        self._quick: int | None = None
         #: The client's wire format ("anthropic", "openai", ...): refusals are answered in it.
         self.client_format = call.client_format
         #: "chat", "count_tokens" or "embeddings".
         self.operation = call.operation
         #: The providers the route may call, in the order of its targets.
-        self.providers: tuple[str, ...] = tuple(dict.fromkeys(t.provider_name for t in targets))
+        self.providers: tuple[str, ...] = (
+            (targets[0].provider_name,)
+            if len(targets) == 1
+            else tuple(dict.fromkeys(t.provider_name for t in targets))
+        )
 
     @property
     def prompt_tokens(self) -> int:
@@ -58,6 +72,59 @@ class PlannedCall:
                 name = target.provider_name
                 costs[name] = max(costs.get(name, 0.0), cost)
         return costs
+
+
+#: Tool lists remembered per :class:`PromptEstimates` (emptied beyond this).
+TOOL_LISTS = 64
+#: Fewer tools than this are estimated with the rest of the prompt.
+FEW_TOOLS = 8
+
+
+class PromptEstimates:
+    """A limiter's prompt estimates, with the tools' share remembered.
+
+    Claude Code sends the same two dozen tool definitions (~65 KB, a third of
+    them JSON schemas serialized to be measured) with every request: most of
+    an estimate's cost. Their share is kept by the tools' names and
+    description sizes, so that a request pays only for its messages. The sum
+    may differ from :func:`estimate_prompt` by a token of rounding.
+    """
+
+    __slots__ = ("_tools",)
+
+    def __init__(self) -> None:
+        self._tools: dict[tuple[tuple[object, int], ...], int] = {}
+
+    def tokens(self, plan: PlannedCall) -> int:
+        quick = plan._quick
+        if quick is None:
+            quick = plan._quick = self._estimate(plan)
+        return quick
+
+    def _estimate(self, plan: PlannedCall) -> int:
+        call = plan._call
+        if (
+            plan.operation != "chat"
+            or call.client_format != "anthropic"
+            or call.released
+            or call.prompt_estimate is not None
+        ):
+            return plan.prompt_tokens
+        body = call.parsed()
+        tools = body.get("tools")
+        if not isinstance(tools, list) or len(tools) < FEW_TOOLS:
+            return plan.prompt_tokens
+        try:
+            key = tuple((t.get("name"), len(t.get("description") or "")) for t in tools)
+        except (AttributeError, TypeError):  # not a list of objects: the full estimate
+            return plan.prompt_tokens
+        share = self._tools.get(key)
+        if share is None:
+            if len(self._tools) >= TOOL_LISTS:
+                self._tools.clear()
+            share = self._tools[key] = estimate_anthropic_input_tokens({"tools": tools})
+        rest = {k: v for k, v in body.items() if k != "tools"}
+        return estimate_anthropic_input_tokens(rest) + share
 
 
 def plan_call(call: ClientCall, targets: Sequence[Target]) -> PlannedCall:
