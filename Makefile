@@ -5,8 +5,12 @@ BIN := $(VENV)/bin
 CLAUDE_CODE_VERSION := 2.1.197
 TOOLS := .tools
 CLAUDE_DIR := $(TOOLS)/claude-code
+CODEX_VERSION := 0.171.0
+CODEX_DIR := $(TOOLS)/codex
+GEMINI_CLI_VERSION := 0.61.0
+GEMINI_CLI_DIR := $(TOOLS)/gemini-cli
 
-.PHONY: run test lint bench install install-test claude-code test-servers clean
+.PHONY: run test lint bench install install-test claude-code codex-cli gemini-cli test-servers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +35,22 @@ $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION):
 	touch $@
 
 claude-code: $(CLAUDE_DIR)/.installed-$(CLAUDE_CODE_VERSION)
+
+# Codex CLI, pinned, project-local (its npm package brings the native binary for this platform).
+$(CODEX_DIR)/.installed-$(CODEX_VERSION):
+	mkdir -p $(CODEX_DIR)
+	npm install --prefix $(CODEX_DIR) --no-audit --no-fund --loglevel=error @openai/codex@$(CODEX_VERSION)
+	touch $@
+
+codex-cli: $(CODEX_DIR)/.installed-$(CODEX_VERSION)
+
+# Gemini CLI, pinned the same way (tests/e2e/test_gemini_cli*.py run it headless).
+$(GEMINI_CLI_DIR)/.installed-$(GEMINI_CLI_VERSION):
+	mkdir -p $(GEMINI_CLI_DIR)
+	npm install --prefix $(GEMINI_CLI_DIR) --no-audit --no-fund --loglevel=error @google/gemini-cli@$(GEMINI_CLI_VERSION)
+	touch $@
+
+gemini-cli: $(GEMINI_CLI_DIR)/.installed-$(GEMINI_CLI_VERSION)
 
 # What the tests run for real, from Debian's packages, installed once when run as root:
 # Redis and PostgreSQL servers (tests/support/ starts its own on loopback ports), tmux
@@ -63,8 +83,9 @@ lint: install-test
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: install-test claude-code test-servers lint
-	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) $(BIN)/python -m pytest -q -n 2
+test: install-test claude-code codex-cli gemini-cli test-servers lint
+	LOCKGATE_CLAUDE_DIR=$(CURDIR)/$(CLAUDE_DIR) LOCKGATE_GEMINI_CLI_DIR=$(CURDIR)/$(GEMINI_CLI_DIR) \
+	  $(BIN)/python -m pytest -q -n 2
 
 bench: install-test
 	$(BIN)/python bench/run.py

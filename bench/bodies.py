@@ -11,7 +11,9 @@ Two Anthropic Messages requests, each streamed or not:
 
 Each has the Chat Completions body that lockgate sends the OpenAI upstream
 for it (``anthropic_to_openai_request`` plus the OpenAI provider's rules for
-``gpt-5*`` models), which is what the direct-to-emulator floor sends.
+``gpt-5*`` models), which is what the direct-to-emulator floor sends, and
+its OpenAI Responses API twin (the same conversation as input items, for the
+Responses-to-Anthropic comparison).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ __all__ = [
     "RequestBody",
     "build_bodies",
     "claude_code_request",
+    "responses_twin",
     "slow_stream_body",
     "small_request",
 ]
@@ -52,6 +55,7 @@ class RequestBody:
     anthropic: bytes
     openai: bytes
     anthropic_direct: bytes  # the same body naming a Claude model
+    responses: bytes  # the same conversation as a Responses API request
 
     @property
     def label(self) -> str:
@@ -563,6 +567,74 @@ def openai_twin(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _texts(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n\n".join(b["text"] for b in content if b.get("type") == "text")
+
+
+def responses_twin(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` (Anthropic) as a Responses API request, as Codex would send
+    it: instructions, message and function-call items, function tools."""
+    items: list[dict[str, Any]] = []
+    for message in body["messages"]:
+        role = message["role"]
+        content = message["content"]
+        if isinstance(content, str):
+            content = [{"type": "text", "text": content}]
+        for block in content:
+            kind = block["type"]
+            if kind == "text":
+                part = "output_text" if role == "assistant" else "input_text"
+                items.append(
+                    {
+                        "type": "message",
+                        "role": role,
+                        "content": [{"type": part, "text": block["text"]}],
+                    }
+                )
+            elif kind == "tool_use":
+                items.append(
+                    {
+                        "type": "function_call",
+                        "call_id": block["id"],
+                        "name": block["name"],
+                        "arguments": orjson.dumps(block["input"]).decode(),
+                    }
+                )
+            elif kind == "tool_result":
+                items.append(
+                    {
+                        "type": "function_call_output",
+                        "call_id": block["tool_use_id"],
+                        "output": _texts(block.get("content") or ""),
+                    }
+                )
+    out: dict[str, Any] = {
+        "model": ANTHROPIC_MODEL,
+        "input": items,
+        "max_output_tokens": body["max_tokens"],
+        "stream": body["stream"],
+        "store": False,
+    }
+    if body.get("system"):
+        out["instructions"] = _texts(body["system"])
+    if body.get("tools"):
+        out["tools"] = [
+            {
+                "type": "function",
+                "name": t["name"],
+                "description": t.get("description", ""),
+                "parameters": t["input_schema"],
+                "strict": False,
+            }
+            for t in body["tools"]
+        ]
+        out["tool_choice"] = "auto"
+        out["parallel_tool_calls"] = True
+    return out
+
+
 def build_bodies() -> list[RequestBody]:
     out = []
     for name, make in (("small", small_request), ("cc", claude_code_request)):
@@ -580,6 +652,7 @@ def build_bodies() -> list[RequestBody]:
                     anthropic=orjson.dumps(body),
                     openai=orjson.dumps(openai_twin(body)),
                     anthropic_direct=orjson.dumps(direct),
+                    responses=orjson.dumps(responses_twin(body)),
                 )
             )
     return out
@@ -594,4 +667,7 @@ def slow_stream_body(name: str, chunks: int, slow_ms: int) -> bytes:
 
 if __name__ == "__main__":
     for b in build_bodies():
-        print(f"{b.label:12} anthropic {len(b.anthropic):7} B  openai {len(b.openai):7} B")
+        print(
+            f"{b.label:12} anthropic {len(b.anthropic):7} B  openai {len(b.openai):7} B  "
+            f"responses {len(b.responses):7} B"
+        )

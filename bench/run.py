@@ -22,6 +22,10 @@ With ``lockgate1`` and ``minimal`` (``--hold-targets``), 1,000 slow streams
 are also held open at once, small and Claude-Code-sized, and the peak RSS of
 the serving process is reported.
 
+``responses``: one worker serving Chat Completions clients passed through to
+OpenAI and Responses API clients translated to Anthropic; CPU per request of
+the two streams at concurrency 16, in alternating windows (A B B A ...).
+
 The load generator runs in its own process pinned to core ``--core``; the
 servers are not pinned. CPU per request is the utime + stime of the target's
 processes (``/proc/<pid>/stat``) over the measured window divided by the
@@ -56,10 +60,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from bodies import RequestBody, build_bodies, slow_stream_body  # noqa: E402
+from bodies import ANTHROPIC_MODEL, RequestBody, build_bodies, slow_stream_body  # noqa: E402
 from loadgen import cpu_seconds, rss_kib  # noqa: E402
 from report import (  # noqa: E402
     BODY_LABELS,
@@ -82,6 +88,7 @@ from servers import (  # noqa: E402
     Unavailable,
     free_port,
     limits_config,
+    responses_config,
     start_emulator,
     start_litellm,
     start_lockgate,
@@ -97,6 +104,7 @@ ALL_TARGETS = (
     "litellm",
     "monitoring",
     "limits",
+    "responses",
 )
 DEFAULT_TARGETS = (
     "direct",
@@ -106,6 +114,7 @@ DEFAULT_TARGETS = (
     "litellm",
     "monitoring",
     "limits",
+    "responses",
 )
 CLAUDE_HEADERS = {
     "anthropic-version": "2023-06-01",
@@ -156,7 +165,39 @@ def request_spec(target: str, server: Server) -> dict[str, Any]:
 
 
 def _body_of(body: RequestBody, kind: str) -> bytes:
-    return {"openai": body.openai, "anthropic": body.anthropic}.get(kind, body.anthropic_direct)
+    if kind == "openai_claude":  # the Chat body naming the Claude model
+        return orjson.dumps({**orjson.loads(body.openai), "model": ANTHROPIC_MODEL})
+    return {"openai": body.openai, "anthropic": body.anthropic, "responses": body.responses}.get(
+        kind, body.anthropic_direct
+    )
+
+
+def client_spec(server: Server, client: str) -> dict[str, Any]:
+    """The Responses comparison's two clients (``responses_config``): a Chat
+    Completions client passed through to OpenAI, a Responses client
+    translated to Anthropic."""
+    if client == "chat":
+        path, kind, expect = "/chat/v1/chat/completions", "openai", ("[DONE]", '"finish_reason"')
+    elif client == "anthropic":
+        path, kind = "/anthropic-passthrough/v1/messages", "anthropic_direct"
+        expect = ("message_stop", "end_turn")
+    elif client == "chat_anthropic":
+        path, kind = "/chat-anthropic/v1/chat/completions", "openai_claude"
+        expect = ("[DONE]", '"finish_reason"')
+    else:
+        path, kind, expect = (
+            "/responses/v1/responses",
+            "responses",
+            ("response.completed", '"output"'),
+        )
+    return {
+        "host": "127.0.0.1",
+        "port": server.port,
+        "path": path,
+        "headers": {"Authorization": "Bearer sk-client-dummy"},
+        "kind": kind,
+        "expect": expect,
+    }
 
 
 # ----------------------------------------------------------------------- running
@@ -169,7 +210,7 @@ class Bench:
         self.bodies = [b for b in build_bodies() if b.label in args.bodies]
         self.body_files: dict[tuple[str, str], Path] = {}
         for b in build_bodies():
-            for kind in ("openai", "anthropic", "anthropic_direct"):
+            for kind in ("openai", "anthropic", "anthropic_direct", "responses", "openai_claude"):
                 path = work / f"{b.name}-{'stream' if b.stream else 'json'}-{kind}.json"
                 path.write_bytes(_body_of(b, kind))
                 self.body_files[(b.label, kind)] = path
@@ -187,6 +228,7 @@ class Bench:
         self.scaling: list[ScalingRun] = []
         self.monitoring: list[dict[str, Any]] = []
         self.limits: list[dict[str, Any]] = []
+        self.responses: list[dict[str, Any]] = []
 
     def log(self, text: str) -> None:
         print(text, flush=True)
@@ -231,6 +273,9 @@ class Bench:
             return
         if target == "limits":
             self.limits_cost()
+            return
+        if target == "responses":
+            self.responses_cost()
             return
         try:
             server = self.start(target)
@@ -548,6 +593,72 @@ class Bench:
                 redis.terminate()
                 redis.wait(10)
 
+    def responses_cost(self) -> None:
+        """CPU per request of one worker for a Responses API stream translated
+        to Anthropic against a Chat Completions stream passed through to
+        OpenAI, at c=16 in alternating windows; medians are compared."""
+        assert self.emulator is not None
+        probe = self.body_files[("small/json", "anthropic")].read_bytes()
+        try:
+            server = start_lockgate(
+                self.work, self.emulator, 1, probe, config=responses_config(self.emulator)
+            )
+        except Unavailable as exc:
+            self.unavailable["responses"] = str(exc)[:1500]
+            return
+        try:
+            for body in self.bodies:
+                if not body.stream:
+                    continue
+                order = ["chat", "responses", "anthropic", "chat_anthropic"]
+                samples: dict[str, list[float]] = {name: [] for name in order}
+                for _ in range(max(self.args.cpu_rounds, 1)):
+                    for name in order:
+                        spec = client_spec(server, name)
+                        raw = self._run_spec(server, spec, body, 16, 0.5, self.args.cpu_window)
+                        if raw["latencies"] and not raw["errors"]:
+                            samples[name].append(raw["cpu"] / len(raw["latencies"]) * 1e3)
+                        elif raw["errors"]:
+                            self.log(
+                                f"     {name}: errors, e.g. {raw.get('error_samples', [])[:2]}"
+                            )
+                    order.reverse()
+                    for path in self.work.glob("*-file-log.json"):
+                        os.truncate(path, 0)
+                if not (samples["chat"] and samples["responses"]):
+                    continue
+                chat = statistics.median(samples["chat"])
+                resp = statistics.median(samples["responses"])
+                native = statistics.median(samples["anthropic"]) if samples["anthropic"] else 0.0
+                chat_anthropic = (
+                    statistics.median(samples["chat_anthropic"])
+                    if samples["chat_anthropic"]
+                    else 0.0
+                )
+                self.responses.append(
+                    {
+                        "body": body.label,
+                        "chat_openai_ms": chat,
+                        "responses_anthropic_ms": resp,
+                        "ratio": resp / chat,
+                        "anthropic_passthrough_ms": native,
+                        "chat_anthropic_ms": chat_anthropic,
+                        "samples": samples,
+                    }
+                )
+                self.log(
+                    f"   {body.label:12} c=16: Responses stream to Anthropic {resp:.3f} ms/req, "
+                    f"Chat stream to OpenAI {chat:.3f} ({resp / chat:.3f}×), Anthropic stream "
+                    f"passed through {native:.3f}, Chat stream to Anthropic {chat_anthropic:.3f}; "
+                    "samples "
+                    f"{[round(x, 3) for x in samples['responses']]} vs "
+                    f"{[round(x, 3) for x in samples['chat']]} vs "
+                    f"{[round(x, 3) for x in samples['anthropic']]} vs "
+                    f"{[round(x, 3) for x in samples['chat_anthropic']]}"
+                )
+        finally:
+            server.stop()
+
     def hold_streams(self, target: str, server: Server, spec: dict[str, Any]) -> None:
         for name in self.args.hold_bodies:
             streams, chunks, slow = (
@@ -670,6 +781,7 @@ def write_results(bench: Bench, args: argparse.Namespace, meta: dict[str, Any]) 
         "profile": bench.profile,
         "monitoring": bench.monitoring,
         "limits": bench.limits,
+        "responses": bench.responses,
     }
     json_path = out_dir / f"{stamp}.json"
     json_path.write_text(json.dumps(data, indent=1))
@@ -745,6 +857,28 @@ def write_results(bench: Bench, args: argparse.Namespace, meta: dict[str, Any]) 
                 f"{m.get('local_ratio', 0):.3f}× | {m.get('redis_ms', 0):.3f} | "
                 f"{m.get('redis_ratio', 0):.3f}× |"
                 for m in bench.limits
+            ],
+            "",
+        ]
+    if bench.responses:
+        lines += [
+            "## Responses API clients",
+            "",
+            "CPU per request of one worker at c=16: an OpenAI Responses API stream translated "
+            "to Anthropic against a Chat Completions stream passed through to OpenAI (the same "
+            "conversation; the emulator answers both), in alternating windows; medians. "
+            "Target: 1.2×. For reference, an Anthropic client passed through to Anthropic "
+            "(what the upstream's own stream costs untranslated) and a Chat client translated "
+            "to Anthropic (the existing translation of the same stream).",
+            "",
+            "| body | Chat to OpenAI ms/req | Responses to Anthropic ms/req | ratio | "
+            "Anthropic passed through ms/req | Chat to Anthropic ms/req |",
+            "|---|---:|---:|---:|---:|---:|",
+            *[
+                f"| {m['body']} | {m['chat_openai_ms']:.3f} | {m['responses_anthropic_ms']:.3f} | "
+                f"{m['ratio']:.3f}× | {m['anthropic_passthrough_ms']:.3f} | "
+                f"{m['chat_anthropic_ms']:.3f} |"
+                for m in bench.responses
             ],
             "",
         ]

@@ -25,7 +25,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bodies import MODEL
+from bodies import ANTHROPIC_MODEL, MODEL
 from litellm_setup import LITELLM_VERSION, ensure_litellm, litellm_env
 from loadgen import descendants
 
@@ -204,6 +204,98 @@ plugins:
 """
 
 
+def responses_config(emulator: Server) -> str:
+    """The Responses comparison: ``/chat``, Chat Completions clients passed
+    through to OpenAI, ``/responses``, Responses API clients translated to
+    Anthropic, and ``/anthropic-passthrough``, Anthropic clients passed
+    through to Anthropic (what the upstream's own stream costs, untranslated;
+    ``/anything`` stays the tutorial's route, for the probe)."""
+    return f"""_format_version: "3.0"
+services:
+  - name: example-service
+    url: http://httpbin.konghq.com/anything
+    routes:
+      - name: example-route
+        paths: ["/anything"]
+        plugins:
+          - name: ai-proxy
+            config:
+              llm_format: anthropic
+              route_type: llm/v1/chat
+              auth: {{header_name: Authorization, header_value: Bearer {PROVIDER_KEY}}}
+              model:
+                provider: openai
+                name: {MODEL}
+                options: {{upstream_url: {emulator.url}/openai/v1/chat/completions}}
+      - name: chat-route
+        paths: ["/chat"]
+        plugins:
+          - name: ai-proxy
+            config:
+              llm_format: openai
+              route_type: llm/v1/chat
+              logging: {{log_statistics: true}}
+              auth: {{header_name: Authorization, header_value: Bearer {PROVIDER_KEY}}}
+              model:
+                provider: openai
+                name: {MODEL}
+                options: {{upstream_url: {emulator.url}/openai/v1/chat/completions}}
+              max_request_body_size: 524288
+      - name: anthropic-route
+        paths: ["/anthropic-passthrough"]
+        plugins:
+          - name: ai-proxy
+            config:
+              llm_format: anthropic
+              route_type: llm/v1/chat
+              logging: {{log_statistics: true}}
+              auth: {{header_name: x-api-key, header_value: {PROVIDER_KEY}}}
+              model:
+                provider: anthropic
+                name: {ANTHROPIC_MODEL}
+                options:
+                  upstream_url: {emulator.url}/anthropic/v1/messages
+                  anthropic_version: "2023-06-01"
+              max_request_body_size: 524288
+      - name: chat-anthropic-route
+        paths: ["/chat-anthropic"]
+        plugins:
+          - name: ai-proxy
+            config:
+              llm_format: openai
+              route_type: llm/v1/chat
+              logging: {{log_statistics: true}}
+              auth: {{header_name: x-api-key, header_value: {PROVIDER_KEY}}}
+              model:
+                provider: anthropic
+                name: {ANTHROPIC_MODEL}
+                options:
+                  upstream_url: {emulator.url}/anthropic/v1/messages
+                  anthropic_version: "2023-06-01"
+              max_request_body_size: 524288
+      - name: responses-route
+        paths: ["/responses"]
+        plugins:
+          - name: ai-proxy
+            config:
+              llm_format: openai
+              route_type: llm/v1/responses
+              logging: {{log_statistics: true}}
+              auth: {{header_name: x-api-key, header_value: {PROVIDER_KEY}}}
+              model:
+                provider: anthropic
+                name: {ANTHROPIC_MODEL}
+                options:
+                  upstream_url: {emulator.url}/anthropic/v1/messages
+                  anthropic_version: "2023-06-01"
+              max_request_body_size: 524288
+plugins:
+  - name: file-log
+    config:
+      path: "{{log}}"
+"""
+
+
 def limits_config(strategy: str, redis_port: int | None = None) -> str:
     """key-auth (the benchmark's dummy key ``x`` is a developer's key) and
     ai-rate-limiting-advanced with a token limit and a cost budget that the
@@ -244,6 +336,7 @@ def start_lockgate(
     probe: bytes,
     monitoring: bool | None = None,
     extra: tuple[str, str] | None = None,
+    config: str | None = None,
 ) -> Server:
     """``lockgate start`` with ``workers`` workers, configured through the
     Admin API with ``lockgate gateway apply -``; ready once ``probe`` (a
@@ -251,10 +344,13 @@ def start_lockgate(
     True adds the prometheus plugin (every family) and keeps the usage
     ledger on, False turns the ledger off, None leaves lockgate's defaults.
     ``extra``: a name for the variant and decK YAML appended to the
-    configuration (more plugin items, then other top-level keys)."""
+    configuration (more plugin items, then other top-level keys); or
+    ``config``: a name and the whole decK YAML, with ``{log}`` for the file-log path."""
     name = f"lockgate{workers}" + {None: "", True: "-monitoring", False: "-plain"}[monitoring]
     if extra is not None:
         name += f"-{extra[0]}"
+    if config is not None:
+        name += "-custom"
     prefix = work / f"{name}-prefix"
     log = work / f"{name}.log"
     proxy_port, admin_port = free_port(), free_port()
@@ -281,14 +377,18 @@ def start_lockgate(
     server = Server(name, f"http://127.0.0.1:{proxy_port}", proc, log)
     try:
         _wait_http(proc, f"{admin_url}/status", log, 60)
-        config = lockgate_config(emulator, work / f"{name}-file-log.json")
+        text = (
+            lockgate_config(emulator, work / f"{name}-file-log.json")
+            if config is None
+            else config.replace("{log}", str(work / f"{name}-file-log.json"))
+        )
         if monitoring:
-            config += PROMETHEUS_PLUGIN
+            text += PROMETHEUS_PLUGIN
         if extra is not None:
-            config += extra[1]
+            text += extra[1]
         applied = subprocess.run(
             [sys.executable, "-m", "lockgate", "gateway", "apply", "-", "--admin-url", admin_url],
-            input=config.encode(),
+            input=text.encode(),
             capture_output=True,
             env=env,
             timeout=60,

@@ -78,12 +78,12 @@ async def test_an_llm_format_error_lists_what_lockgate_serves() -> None:
     unknown = await gateway("validate", "-", stdin=text.replace("FORMAT", "claude"))
     assert (
         unknown.err
-        == "Error: -: plugins[0].config.llm_format: expected one of: openai, anthropic\n"
+        == "Error: -: plugins[0].config.llm_format: expected one of: openai, anthropic, gemini\n"
     )
     kong_only = await gateway("validate", "-", stdin=text.replace("FORMAT", "bedrock"))
     assert kong_only.err == (
         "Error: -: plugins[0].config.llm_format: 'bedrock' is not supported by lockgate yet "
-        "(supported: openai, anthropic)\n"
+        "(supported: openai, anthropic, gemini)\n"
     )
     advanced = (
         text.replace("ai-proxy\n", "ai-proxy-advanced\n")
@@ -91,7 +91,10 @@ async def test_an_llm_format_error_lists_what_lockgate_serves() -> None:
         .replace("model: {provider: openai}", "targets: [{model: {provider: openai}}]")
     )
     run = await gateway("validate", "-", stdin=advanced.replace("FORMAT", "cohere2"))
-    assert run.err == "Error: -: plugins[0].config.llm_format: expected one of: openai, anthropic\n"
+    assert (
+        run.err
+        == "Error: -: plugins[0].config.llm_format: expected one of: openai, anthropic, gemini\n"
+    )
 
 
 async def test_validate_says_what_it_checked() -> None:

@@ -85,3 +85,39 @@ async def test_redis_down_is_a_quick_clear_error(tmp_path: Path) -> None:
     assert f"127.0.0.1:{server.port}" in str(caught.value)
     assert "s3cret-pass" not in str(caught.value)
     await counters.close()
+
+
+async def test_redis_additions_sent_together_each_see_the_ones_before(tmp_path: Path) -> None:
+    # Concurrent additions share script calls; each must still be counted on
+    # its own, in turn, as separate calls would be: every count from 1 to 60
+    # is seen exactly once, across two clients (two nodes).
+    with redis_server(tmp_path) as server:
+        settings = RedisSettings(host=server.host, port=server.port)
+        a, b = RedisCounters(settings), RedisCounters(settings)
+        later = int(time.time()) + 60
+        results = await asyncio.gather(
+            *(c.add_many([("k", 10, 1.0, later), ("other", 10, 2.0, later)]) for c in [a, b] * 30)
+        )
+        assert sorted(r[0].current for r in results) == [float(n) for n in range(1, 61)]
+        assert sorted(r[1].current for r in results) == [float(2 * n) for n in range(1, 61)]
+        # A correction nobody waits for still counts, and close() lets it leave.
+        soon = a.add_soon([("k", 10, -10.0, later)])
+        await a.close()
+        assert (await soon)[0].current == 50.0
+        assert (await b.add("k", 10, 0.0, later)).current == 50.0
+        await b.close()
+
+
+async def test_redis_down_fails_every_queued_addition_quickly(tmp_path: Path) -> None:
+    with redis_server(tmp_path) as server:
+        settings = RedisSettings(host=server.host, port=server.port, timeout=500)
+        counters = RedisCounters(settings)
+        await counters.add("k", 1, 1.0, int(time.time()) + 60)
+    started = time.monotonic()
+    results = await asyncio.gather(
+        *(counters.add("k", 1, 1.0, int(time.time()) + 60) for _ in range(20)),
+        return_exceptions=True,
+    )
+    assert time.monotonic() - started < 5
+    assert all(isinstance(r, CountersUnavailable) for r in results), results
+    await counters.close()

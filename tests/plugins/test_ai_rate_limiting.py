@@ -224,6 +224,60 @@ plugins:
         )
 
 
+def test_token_limit_per_group_is_one_count_for_its_members(tmp_path: Path) -> None:
+    # 400 tokens an hour for the whole team (alice and bob); carol is in no group.
+    group_plugin = """
+    plugins:
+      - name: ai-rate-limiting-advanced
+        config:
+          llm_format: anthropic
+          identifier: consumer-group
+          window_type: fixed
+          llm_providers:
+            - {name: anthropic, limit: [400], window_size: [3600]}
+"""
+    with start_emulator() as emulator, start_gateway(tmp_path) as gw:
+        _start(gw, emulator, group_plugin)
+        alice, bob, carol = (_claude(gw, k) for k in ("alice-key", "bob-key", "carol-key"))
+
+        def spent(answer: Any) -> int:
+            usage = answer.parse().usage
+            return int(usage.input_tokens + usage.output_tokens)
+
+        first = _ask(alice)
+        assert first.headers["x-ai-ratelimit-limit-3600-anthropic"] == "400"
+        by_alice = spent(first)
+        assert _used_once_settled(gw, "/consumer_groups/team/ai-usage", by_alice) == by_alice
+        # Bob's call is counted in the same count, and shows what the team has left.
+        second = _ask(bob)
+        by_team = by_alice + spent(second)
+        assert int(second.headers["x-ai-ratelimit-remaining-3600-anthropic"]) < 400 - by_alice
+        assert _used_once_settled(gw, "/consumer_groups/team/ai-usage", by_team) == by_team
+        [line] = _usage(gw, "/consumers/alice/ai-usage")
+        assert line["counted_for"] == {"consumer_group": "team"} and line["used"] == by_team
+        # Carol's call is not counted anywhere, and carries no limit headers.
+        third = _ask(carol)
+        assert third.status_code == 200
+        assert "x-ai-ratelimit-limit-3600-anthropic" not in third.headers
+        assert _usage(gw, "/consumers/carol/ai-usage") == []
+        time.sleep(0.3)  # past the moment a correction could still land
+        assert _usage(gw, "/consumer_groups/team/ai-usage")[0]["used"] == by_team
+
+        # Bob spends the rest; then alice is refused too, before the provider; carol is not.
+        for _ in range(30):
+            try:
+                _ask(bob)
+            except anthropic.RateLimitError:
+                break
+        calls = _upstream_calls(emulator)
+        with pytest.raises(anthropic.RateLimitError):
+            _ask(alice)
+        assert _upstream_calls(emulator) == calls
+        assert _ask(carol).status_code == 200
+        [line] = _usage(gw, "/consumer_groups/team/ai-usage")
+        assert 400 - 60 <= line["used"] <= 400 + 60
+
+
 def test_cost_budget_per_group_in_openai_format(tmp_path: Path) -> None:
     # $0.002 for the whole team, on the OpenAI route (2.5 and 10 dollars a million tokens).
     group_plugin = """
@@ -333,6 +387,13 @@ def test_invalid_configs_are_refused(tmp_path: Path) -> None:
                 "strategy: redis\nredis: {cluster_nodes: [{ip: 10.0.0.1}]}\n"
                 "llm_providers: [{name: openai, limit: [1], window_size: [60]}]",
                 "Redis Cluster",
+            ),
+            (
+                # On a route, no group to count for: refused, saying where it belongs.
+                "identifier: consumer-group\n"
+                "llm_providers: [{name: openai, limit: [1], window_size: [60]}]",
+                "config.identifier: 'consumer-group' counts for the consumer group the plugin "
+                "is scoped to, and this plugin is scoped to none",
             ),
         ]:
             body = "\n".join("      " + line for line in config.splitlines())
@@ -449,3 +510,80 @@ def test_ai_proxy_advanced_names_its_providers(tmp_path: Path) -> None:
             _ask(client, LONG)
         assert _upstream_calls(emulator) == calls
         assert refused.value.body["error"]["type"] == "rate_limit_error"
+
+
+BALANCED = """
+_format_version: "3.0"
+services:
+  - name: llm
+    url: http://127.0.0.1:9/unused
+    routes:
+      - name: adv
+        paths: ["/adv"]
+        plugins:
+          - name: ai-proxy-advanced
+            config:
+              llm_format: anthropic
+              balancer: {{algorithm: round-robin}}
+              targets:
+                - route_type: llm/v1/chat
+                  auth: {{header_name: authorization, header_value: Bearer sk-openai-secret}}
+                  model:
+                    provider: openai
+                    name: gpt-4.1
+                    options: {{upstream_url: "{emulator}/openai/v1/chat/completions"}}
+                - route_type: llm/v1/chat
+                  auth: {{header_name: x-api-key, header_value: sk-ant-secret}}
+                  model:
+                    provider: anthropic
+                    name: claude-sonnet-4-6
+                    options:
+                      upstream_url: "{emulator}/anthropic/v1/messages"
+                      anthropic_version: "2023-06-01"
+          - name: ai-rate-limiting-advanced
+            config:
+              llm_format: anthropic
+              identifier: ip
+              window_type: fixed
+              llm_providers:
+                - {{name: openai, limit: [100000], window_size: [3600]}}
+                - {{name: anthropic, limit: [1], window_size: [3600]}}
+"""
+
+
+def test_ai_proxy_advanced_reserves_on_the_target_the_balancer_picks(tmp_path: Path) -> None:
+    # Round-robin over openai and anthropic; anthropic's limit (1 token) refuses any
+    # call, openai's none. A call the balancer sends to openai must not be refused
+    # for anthropic's limit, nor counted there.
+    with start_emulator() as emulator, start_gateway(tmp_path) as gw:
+        done = gw.apply(BALANCED.format(emulator=emulator))
+        assert done.returncode == 0, done.stdout + done.stderr
+        gw.wait_config()
+        client = anthropic.Anthropic(
+            base_url=gw.proxy_url + "/adv", api_key="unused", max_retries=0, timeout=60
+        )
+        answered, refused = [], []
+        for _ in range(4):
+            try:
+                answered.append(
+                    client.messages.with_raw_response.create(
+                        model="any", max_tokens=20, messages=[{"role": "user", "content": "hi"}]
+                    )
+                )
+            except anthropic.RateLimitError as exc:
+                refused.append(exc)
+        assert len(answered) == 2 and len(refused) == 2
+        for answer in answered:
+            assert answer.headers["x-ai-ratelimit-limit-3600-openai"] == "100000"
+            assert "x-ai-ratelimit-limit-3600-anthropic" not in answer.headers
+        for exc in refused:
+            assert exc.body["error"]["message"].endswith("provider(s): anthropic")
+        # Only openai was called, twice.
+        paths = [r["path"] for r in _emulator_requests(emulator)]
+        assert len(paths) == 2 and all("openai" in p for p in paths), paths
+
+
+def _emulator_requests(emulator: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(emulator + "/_emulator/requests", timeout=10) as resp:
+        found: list[dict[str, Any]] = json.load(resp)
+    return found

@@ -329,6 +329,7 @@ consumers:
     echoed = json.loads(raw)
     assert "apikey" not in echoed["headers"]
     assert echoed["headers"]["x-consumer-username"] == "alice"
+    assert echoed["headers"]["x-consumer-id"]
 
 
 def test_change_reaches_every_worker_within_a_second(gw: GatewayProcess, echo: str) -> None:

@@ -44,6 +44,8 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     #: The emulator that answers (its name is in its replies), when not ``provider``'s.
     answered_by: str = ""
+    #: The coding CLI the tutorial runs: ``claude`` (Claude Code), ``codex`` or ``gemini-cli``.
+    client: str = "claude"
 
     @property
     def emulator(self) -> str:
@@ -124,6 +126,26 @@ CASES = [
         env={"DECK_GCP_PROJECT_ID": "lockgate-e2e", "DECK_GEMINI_LOCATION_ID": "us-east5"},
         answered_by="anthropic",
     ),
+    Case(
+        "Route Codex CLI through lockgate",
+        "openai",
+        "gpt-5.5",
+        "/openai/v1/responses",
+        ("authorization", "Bearer sk-openai-emulated"),
+        "/openai/v1/responses",
+        env={"DECK_OPENAI_API_KEY": "sk-openai-emulated"},
+        client="codex",
+    ),
+    Case(
+        "Route Gemini CLI through lockgate",
+        "gemini",
+        "gemini-2.5-flash",
+        "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+        ("key", "gemini-emulated"),  # a query parameter, as Kong's Gemini tutorial has it
+        "/",
+        env={"DECK_GEMINI_API_KEY": "gemini-emulated"},
+        client="gemini-cli",
+    ),
 ]
 
 
@@ -142,7 +164,9 @@ def apply_tutorial(gw: GatewayProcess, case: Case, emulator: str, tmp: Path) -> 
     env.update(case.env)
     env["LOCKGATE_ADMIN_URL"] = gw.admin_url
     env["PATH"] = str(Path(lockgate_cmd()[0]).parent) + os.pathsep + env.get("PATH", "")
-    if case.provider == "gemini":
+    # Vertex AI tutorials take a service account; a tutorial with its own key does not.
+    vertex = case.provider == "gemini" and "DECK_GEMINI_API_KEY" not in case.env
+    if vertex:
         account = http("POST", emulator + "/_emulator/service-account", {})
         (tmp / "sa.json").write_text(json.dumps(account))
         env["DECK_GEMINI_API_ENDPOINT"] = emulator
@@ -152,7 +176,7 @@ def apply_tutorial(gw: GatewayProcess, case: Case, emulator: str, tmp: Path) -> 
     outputs = []
     for block in blocks:
         script = block
-        if case.provider == "gemini":
+        if vertex:
             script = f'export DECK_GEMINI_API_KEY="$(cat {tmp / "sa.json"})"\n' + block
         result = subprocess.run(
             ["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60, check=False

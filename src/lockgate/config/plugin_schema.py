@@ -40,6 +40,8 @@ class PluginSchema(Protocol):
 
     def check(self, config: Any) -> list[str]: ...
 
+    def check_scope(self, config: Any, entity: Mapping[str, Any]) -> list[str]: ...
+
 
 #: Schemas by plugin name, as the plugin registry hands them down.
 PluginSchemas = Mapping[str, PluginSchema]
@@ -54,9 +56,13 @@ def unknown_plugin_text(name: str, known: list[str]) -> str:
 
 
 def validate_plugin_config(
-    schemas: PluginSchemas, name: str, config: dict[str, Any] | None
+    schemas: PluginSchemas,
+    name: str,
+    config: dict[str, Any] | None,
+    entity: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Validate a plugin's config; return it with every default filled in."""
+    """Validate a plugin's config (and, given the plugin ``entity``, the config
+    against where it is scoped); return it with every default filled in."""
     schema = schemas.get(name)
     if schema is None:
         message = unknown_plugin_text(name, sorted(schemas))
@@ -69,6 +75,8 @@ def validate_plugin_config(
             "schema violation (" + ", ".join(SchemaError("", fields).flat()) + ")", fields
         ) from exc
     problems = schema.check(model)
+    if entity is not None:
+        problems += schema.check_scope(model, entity)
     if problems:
         found: dict[str, Any] = {"config": {}}
         for line in problems:

@@ -233,7 +233,7 @@ class GatewayState:
             if self.plugins is None:
                 raise RuntimeError("this GatewayState was given no plugin schemas")
             entity["config"] = validate_plugin_config(
-                self.plugins, entity["name"], entity.get("config")
+                self.plugins, entity["name"], entity.get("config"), entity
             )
         if kind == "keyauth_credentials" and not entity.get("key"):
             entity["key"] = new_id().replace("-", "")

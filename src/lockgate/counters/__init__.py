@@ -19,6 +19,7 @@ turns into its ``fault_tolerant`` behaviour.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -33,7 +34,7 @@ class CountersUnavailable(Exception):
     """The counter store could not be reached or answered in time."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: made several times per request, and frozen costs 2x
 class WindowCounts:
     current: float
     previous: float
@@ -50,6 +51,12 @@ class Counters(Protocol):
     async def add_many(self, items: Sequence[Addition]) -> list[WindowCounts]:
         """Several :meth:`add` at once (one lock, or one round trip to the
         server), each atomic on its own; the counts in the same order."""
+        ...
+
+    def add_soon(self, items: Sequence[Addition]) -> asyncio.Future[list[WindowCounts]]:
+        """:meth:`add_many` for additions nobody waits for (usage corrections):
+        made now, or sent with the next call to the server. The future says
+        how it went."""
         ...
 
     async def close(self) -> None: ...

@@ -16,6 +16,7 @@ creates it at start, as Kong's local policy resets with its shared dict.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import hashlib
 import mmap
@@ -29,8 +30,9 @@ from lockgate.counters import Addition, CountersUnavailable, WindowCounts
 __all__ = ["LocalCounters", "create_table"]
 
 _SLOT = struct.Struct("<Qqqdd")  # hash, window_id, expires_at, current, previous
+_UNPACK, _PACK, _SLOT_SIZE = _SLOT.unpack_from, _SLOT.pack_into, _SLOT.size
 SLOTS = 1 << 16
-SIZE = SLOTS * _SLOT.size
+SIZE = SLOTS * _SLOT_SIZE
 
 
 def create_table(path: str) -> None:
@@ -47,6 +49,10 @@ def _hash(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
 
 
+#: Hashes remembered per process (a consumer's keys recur on every request); emptied beyond this.
+HASH_CACHE = 4096
+
+
 class LocalCounters:
     """``path``: the node's table file; None for a table private to this process."""
 
@@ -59,12 +65,21 @@ class LocalCounters:
                 create_table(path)
             self._fd = os.open(path, os.O_RDWR | os.O_CLOEXEC)
             self._map = mmap.mmap(self._fd, SIZE, mmap.MAP_SHARED)
+        self._hashes: dict[str, int] = {}
+
+    def _hash(self, key: str) -> int:
+        h = self._hashes.get(key)
+        if h is None:
+            if len(self._hashes) >= HASH_CACHE:
+                self._hashes.clear()
+            h = self._hashes[key] = _hash(key)
+        return h
 
     async def add(self, key: str, window_id: int, amount: float, expires_at: int) -> WindowCounts:
         return self.add_now(key, window_id, amount, expires_at)
 
     def add_now(self, key: str, window_id: int, amount: float, expires_at: int) -> WindowCounts:
-        h = _hash(key)
+        h = self._hash(key)
         now = int(time.time())
         if self._fd >= 0:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
@@ -77,13 +92,21 @@ class LocalCounters:
     async def add_many(self, items: Sequence[Addition]) -> list[WindowCounts]:
         return self.add_many_now(items)
 
+    def add_soon(self, items: Sequence[Addition]) -> asyncio.Future[list[WindowCounts]]:
+        done: asyncio.Future[list[WindowCounts]] = asyncio.get_running_loop().create_future()
+        try:
+            done.set_result(self.add_many_now(items))
+        except CountersUnavailable as exc:
+            done.set_exception(exc)
+        return done
+
     def add_many_now(self, items: Sequence[Addition]) -> list[WindowCounts]:
         now = int(time.time())
         if self._fd >= 0:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
         try:
             return [
-                self._add(_hash(key), window_id, amount, expires_at, now)
+                self._add(self._hash(key), window_id, amount, expires_at, now)
                 for key, window_id, amount, expires_at in items
             ]
         finally:
@@ -94,12 +117,11 @@ class LocalCounters:
         self, h: int, window_id: int, amount: float, expires_at: int, now: int
     ) -> WindowCounts:
         table = self._map
-        unpack, pack, size = _SLOT.unpack_from, _SLOT.pack_into, _SLOT.size
         free = -1
         index = h & (SLOTS - 1)
         for _ in range(SLOTS):
-            offset = index * size
-            slot_hash, slot_id, slot_expires, current, previous = unpack(table, offset)
+            offset = index * _SLOT_SIZE
+            slot_hash, slot_id, slot_expires, current, previous = _UNPACK(table, offset)
             if slot_hash == h and slot_expires > now:
                 if slot_id == window_id:
                     current += amount
@@ -109,7 +131,7 @@ class LocalCounters:
                     previous, current = 0.0, amount
                 else:  # a late correction for a window that has moved on: drop it
                     return WindowCounts(current, previous)
-                pack(table, offset, h, window_id, max(slot_expires, expires_at), current, previous)
+                _PACK(table, offset, h, window_id, max(slot_expires, expires_at), current, previous)
                 return WindowCounts(current, previous)
             if slot_hash == 0:
                 if free < 0:
@@ -120,7 +142,7 @@ class LocalCounters:
             index = (index + 1) & (SLOTS - 1)
         if free < 0:
             raise CountersUnavailable("the local counter table is full")
-        pack(table, free, h, window_id, expires_at, amount, 0.0)
+        _PACK(table, free, h, window_id, expires_at, amount, 0.0)
         return WindowCounts(amount, 0.0)
 
     async def close(self) -> None:

@@ -93,6 +93,10 @@ def _gemini_stream(inner: StreamTranslator, body: dict[str, Any]) -> StreamTrans
 def conversion(client: str, upstream: str) -> Conversion:
     if client == upstream:
         return Conversion(client, upstream, None, None, None)
+    if client == "gemini":
+        from lockgate.llm.gemini_conversions import gemini_client_conversion
+
+        return gemini_client_conversion(upstream)
     from lockgate.llm.wire import (
         anthropic_gemini,
         anthropic_openai,
@@ -141,6 +145,8 @@ def conversion(client: str, upstream: str) -> Conversion:
                 json_tool=openai_anthropic.json_object_tool(call.body),
             ),
         )
+    if client == "responses":
+        return _responses(upstream)
     if upstream == "bedrock":
         return _bedrock(client)
     if client == "openai" and upstream == "gemini":
@@ -196,3 +202,169 @@ def _bedrock(client: str) -> Conversion:
             model, call.include_usage, est, openai_anthropic.json_object_tool(call.body)
         ),
     )
+
+
+class _EventsToResponses:
+    """A Responses stream from an upstream whose chunks ``source`` decodes into
+    Anthropic events (the conversation model's); ``restore`` puts the
+    client's tool names back into a chunk first (Gemini's short names)."""
+
+    __slots__ = ("_encoder", "_restore", "_source", "completed", "response_model", "usage")
+
+    def __init__(
+        self,
+        source: Any,
+        encoder: Any,
+        restore: Callable[[dict[str, Any]], Any] | None = None,
+    ) -> None:
+        self._source = source
+        self._encoder = encoder
+        self._restore = restore
+        self._sync()
+
+    def _sync(self) -> None:
+        encoder = self._encoder
+        self.usage = encoder.usage
+        self.response_model = encoder.response_model or getattr(
+            self._source, "response_model", None
+        )
+        self.completed = encoder.completed
+
+    def _encode(self, events: list[dict[str, Any]]) -> bytes:
+        out = b"".join([self._encoder.feed(event) for event in events])
+        self._sync()
+        return out
+
+    def feed(self, data: dict[str, Any]) -> bytes:
+        from lockgate.llm.wire.bedrock_stream import StreamException
+
+        if self._restore is not None:
+            data = self._restore(data)
+        try:
+            return self._encode(self._source.events(data))
+        except StreamException as exc:
+            return self.fail(exc.kind, exc.message)
+
+    def finish(self) -> bytes:
+        out = self._encode(self._source.finish_events()) + self._encoder.finish()
+        self._sync()
+        return out
+
+    def fail(self, error_type: str, message: str) -> bytes:
+        out = bytes(self._encoder.fail(error_type, message))
+        self._sync()
+        return out
+
+
+class _ConverseSource:
+    """Bedrock's ConverseEvents under the names :class:`_EventsToResponses` calls."""
+
+    __slots__ = ("_events", "response_model")
+
+    def __init__(self, model: str, estimate: int) -> None:
+        from lockgate.llm.wire.bedrock_stream import ConverseEvents
+
+        self._events = ConverseEvents(model, estimate)
+        self.response_model = model
+
+    def events(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        return self._events.feed(data)
+
+    def finish_events(self) -> list[dict[str, Any]]:
+        return self._events.finish()
+
+
+def _responses(upstream: str) -> Conversion:
+    """A Responses client in front of a translated upstream: its request is
+    decoded into the conversation model, which each upstream's encoder takes;
+    answers and stream events come back through the model (docs/translation.md)."""
+    from lockgate.llm.wire import (
+        anthropic_gemini,
+        anthropic_openai,
+        bedrock,
+    )
+    from lockgate.llm.wire.responses_request import responses_to_anthropic_request
+    from lockgate.llm.wire.responses_response import anthropic_to_responses_response
+    from lockgate.llm.wire.responses_stream import AnthropicEventsToResponses
+
+    decode = responses_to_anthropic_request
+
+    def encoder(model: str, estimate: int, call: Any) -> AnthropicEventsToResponses:
+        return AnthropicEventsToResponses(model, call.body, estimate)
+
+    if upstream == "anthropic":
+        return Conversion(
+            "responses",
+            upstream,
+            decode,
+            lambda resp, model, body: anthropic_to_responses_response(resp, model, body),
+            # Anthropic's events are the model's: fed to the encoder as they come.
+            encoder,
+        )
+    if upstream == "openai":
+
+        def openai_response(
+            resp: dict[str, Any], model: str, body: dict[str, Any]
+        ) -> tuple[dict[str, Any], Usage]:
+            names = anthropic_openai.shortened_tool_names(body)
+            message, _ = anthropic_openai.openai_to_anthropic_response(resp, model, None, names)
+            return anthropic_to_responses_response(message, model, body)
+
+        return Conversion(
+            "responses",
+            upstream,
+            lambda body, model: anthropic_openai.anthropic_to_openai_request(
+                decode(body, model), model
+            ),
+            openai_response,
+            lambda model, est, call: _EventsToResponses(
+                anthropic_openai.OpenAIToAnthropicStream(
+                    model, est, None, anthropic_openai.shortened_tool_names(call.body)
+                ),
+                encoder(model, est, call),
+            ),
+        )
+    if upstream == "gemini":
+
+        def gemini_response(
+            resp: dict[str, Any], model: str, body: dict[str, Any]
+        ) -> tuple[dict[str, Any], Usage]:
+            restored = restore_gemini_tool_names(resp, _gemini_names(body))
+            message, _ = anthropic_gemini.gemini_to_anthropic_response(restored, model)
+            return anthropic_to_responses_response(message, model, body)
+
+        def gemini_stream(model: str, est: int, call: Any) -> StreamTranslator:
+            names = _gemini_names(call.body)
+            return _EventsToResponses(
+                anthropic_gemini.GeminiToAnthropicStream(model, est),
+                encoder(model, est, call),
+                (lambda data: restore_gemini_tool_names(data, names)) if names else None,
+            )
+
+        return Conversion(
+            "responses",
+            upstream,
+            lambda body, model: shorten_gemini_tool_names(
+                anthropic_gemini.anthropic_to_gemini_request(decode(body, model), model=model)
+            ),
+            gemini_response,
+            gemini_stream,
+        )
+    if upstream == "bedrock":
+
+        def bedrock_response(
+            resp: dict[str, Any], model: str, body: dict[str, Any]
+        ) -> tuple[dict[str, Any], Usage]:
+            message, _ = bedrock.converse_to_anthropic_response(resp, model)
+            return anthropic_to_responses_response(message, model, body)
+
+        return Conversion(
+            "responses",
+            upstream,
+            lambda body, model: bedrock.anthropic_to_converse_request(decode(body, model), model),
+            bedrock_response,
+            lambda model, est, call: _EventsToResponses(
+                _ConverseSource(model, est), encoder(model, est, call)
+            ),
+        )
+    raise ValueError(f"no conversion from responses clients to {upstream} upstreams")

@@ -112,6 +112,8 @@ class RequestContext:
     upstream_method: str = "GET"
     #: Built on first use (see :attr:`upstream_headers`): ai-proxy never needs them.
     _upstream_headers: CIMultiDict[str] | None = None
+    #: Changes made before they were built (:meth:`set_upstream_header`): (name, value or None).
+    _upstream_header_changes: list[tuple[str, str | None]] | None = None
     # The answer.
     response_status: int = 0
     response_headers: CIMultiDict[str] = field(default_factory=CIMultiDict)
@@ -166,7 +168,28 @@ class RequestContext:
         headers = self._upstream_headers
         if headers is None:
             headers = self._upstream_headers = _forwarded_headers(self)
+            for name, value in self._upstream_header_changes or ():
+                if value is None:
+                    headers.popall(name, None)
+                else:
+                    headers[name] = value
+            self._upstream_header_changes = None
         return headers
+
+    def set_upstream_header(self, name: str, value: str | None) -> None:
+        """Set (None: remove) a header for a plain HTTP upstream without
+        building the forwarded set, which an AI upstream never reads: the
+        change is applied when :attr:`upstream_headers` is first used."""
+        headers = self._upstream_headers
+        if headers is not None:
+            if value is None:
+                headers.popall(name, None)
+            else:
+                headers[name] = value
+        elif self._upstream_header_changes is None:
+            self._upstream_header_changes = [(name, value)]
+        else:
+            self._upstream_header_changes.append((name, value))
 
     @property
     def upstream_uri(self) -> str:

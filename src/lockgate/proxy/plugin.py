@@ -16,6 +16,7 @@ mixed configurations run in the order Kong users expect). Phases:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from lockgate.config.plugin_schema import PluginConfig
@@ -51,6 +52,12 @@ class PluginHandler:
     def check(cls, config: Any) -> list[str]:
         """Extra checks beyond the schema (e.g. compiling Lua). Returns error lines as
         ``"config.path: message"``."""
+        return []
+
+    @classmethod
+    def check_scope(cls, config: Any, entity: Mapping[str, Any]) -> list[str]:
+        """Checks of the config against where the plugin is scoped (``entity``'s
+        route, service, consumer and consumer_group); error lines as :meth:`check`."""
         return []
 
     @classmethod

@@ -58,6 +58,9 @@ class Provider:
     #: Whether the client's query string (Claude Code's ``?beta=true``) goes
     #: upstream; not to Google's APIs, whose URLs carry their own.
     forwards_query: ClassVar[bool] = True
+    #: Whether the provider has OpenAI's Responses API (``llm/v1/responses``
+    #: is then passed through; other providers get it translated).
+    serves_responses: ClassVar[bool] = False
 
     def __init__(self, model: ModelConfig, auth: AuthConfig | None) -> None:
         self.model = model
@@ -67,6 +70,10 @@ class Provider:
     # -- endpoints -----------------------------------------------------------
 
     def chat_endpoint(self, model_name: str, stream: bool) -> Endpoint:
+        raise NotImplementedError
+
+    def responses_endpoint(self, model_name: str) -> Endpoint:
+        """Where the provider serves OpenAI's Responses API (see :attr:`serves_responses`)."""
         raise NotImplementedError
 
     def count_tokens_endpoint(self, model_name: str) -> Endpoint | None:

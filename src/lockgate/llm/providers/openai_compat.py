@@ -40,7 +40,14 @@ class OpenAICompatible(Provider):
         return self.accepts_reasoning_effort
 
     def output_fields(self, body: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
-        return [(body, "max_tokens"), (body, "max_completion_tokens")]
+        # max_output_tokens: a Responses API body (OpenAI and Azure).
+        return [(body, "max_tokens"), (body, "max_completion_tokens"), (body, "max_output_tokens")]
+
+    def responses_endpoint(self, model_name: str) -> Endpoint:
+        # A configured URL names the Chat endpoint (Kong's upstream_url); the
+        # Responses API sits beside it.
+        url = self.chat_url(model_name).replace("/chat/completions", "/responses")
+        return Endpoint.parse(url)
 
     def prepare_chat(self, body: dict[str, Any], model_name: str) -> dict[str, Any]:
         if "reasoning_effort" in body and not self.reasoning_model(model_name):
@@ -57,6 +64,7 @@ def _is_openai_reasoning(model: str) -> bool:
 
 class OpenAIProvider(OpenAICompatible):
     name = "openai"
+    serves_responses = True
     default_url = "https://api.openai.com/v1/chat/completions"
     default_embeddings_url = "https://api.openai.com/v1/embeddings"
 
@@ -147,6 +155,19 @@ class DashScopeProvider(OpenAICompatible):
 
 class AzureProvider(OpenAICompatible):
     name = "azure"
+    serves_responses = True
+
+    def responses_endpoint(self, model_name: str) -> Endpoint:
+        if self.options and self.options.upstream_url:
+            return super().responses_endpoint(model_name)
+        opts = self.options
+        instance = opts.azure_instance if opts else None
+        # Azure serves the Responses API at the resource, not per deployment,
+        # and only from 2025 API versions.
+        version = (opts.azure_api_version if opts else None) or "2025-04-01-preview"
+        return Endpoint.parse(
+            f"https://{instance}.openai.azure.com/openai/responses?api-version={version}"
+        )
 
     def chat_url(self, model_name: str) -> str:
         if self.options and self.options.upstream_url:

@@ -76,13 +76,17 @@ class AnthropicStreamObserver:
     def feed(self, data: dict[str, Any]) -> None:
         kind = data.get("type")
         if kind == "content_block_delta":
-            delta = data.get("delta") or {}
+            delta = data.get("delta")
+            if not isinstance(delta, dict):
+                return
             for key in ("text", "thinking", "partial_json"):
                 value = delta.get(key)
                 if isinstance(value, str):
                     self._chars += len(value)
         elif kind == "message_start":
-            message = data.get("message") or {}
+            message = data.get("message")
+            if not isinstance(message, dict):
+                return
             model = message.get("model")
             if isinstance(model, str):
                 self.response_model = model
@@ -91,6 +95,10 @@ class AnthropicStreamObserver:
             self._merge(data.get("usage"))
         elif kind == "message_stop":
             self.completed = True
+
+    def count_output(self, chars: int) -> None:
+        """Output characters of a delta the caller read itself (for the estimate)."""
+        self._chars += chars
 
     def _merge(self, usage: Any) -> None:
         if not isinstance(usage, dict):

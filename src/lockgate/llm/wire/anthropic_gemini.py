@@ -403,10 +403,12 @@ def gemini_to_anthropic_response(resp: dict[str, Any], model: str) -> tuple[dict
 # -- stream -------------------------------------------------------------------
 
 
-def _error_event(error_type: str, message: str) -> bytes:
-    return encode_event(
-        "error", {"type": "error", "error": {"type": error_type, "message": message}}
-    )
+def _error_event(error_type: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": error_type, "message": message}}
+
+
+def _encode(events: list[dict[str, Any]]) -> bytes:
+    return b"".join([encode_event(e["type"], e) for e in events])
 
 
 class GeminiToAnthropicStream:
@@ -417,7 +419,8 @@ class GeminiToAnthropicStream:
     sent as a ``signature_delta`` when it closes); a function call arrives
     whole and becomes a complete tool_use block. ``usageMetadata`` is
     cumulative: the last one wins. The stream is complete once a
-    ``finishReason`` (or a prompt block) was seen.
+    ``finishReason`` (or a prompt block) was seen. :meth:`events` and its
+    siblings give the same events as dicts, for other client formats' encoders.
     """
 
     __slots__ = (
@@ -454,26 +457,37 @@ class GeminiToAnthropicStream:
         self._blocked = False
 
     def feed(self, data: dict[str, Any]) -> bytes:
+        return _encode(self.events(data))
+
+    def finish(self) -> bytes:
+        return _encode(self.finish_events())
+
+    def fail(self, error_type: str, message: str) -> bytes:
+        return _encode(self.fail_events(error_type, message))
+
+    def events(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         if self._done or not isinstance(data, dict):
-            return b""
+            return []
         error = data.get("error")
         if isinstance(error, dict):
             self._done = True
-            return _error_event(
-                anthropic_error_type(error.get("status"), error.get("code")),
-                _str(error.get("message")) or "Gemini reported an error",
-            )
+            return [
+                _error_event(
+                    anthropic_error_type(error.get("status"), error.get("code")),
+                    _str(error.get("message")) or "Gemini reported an error",
+                )
+            ]
         if isinstance(data.get("usageMetadata"), dict):
             self.usage = usage_from_gemini(data["usageMetadata"])
         version = data.get("modelVersion")
         if isinstance(version, str) and version:
             self.response_model = version
-        out = bytearray()
+        out: list[dict[str, Any]] = []
         if not self._started:
-            out += self._start(data)
+            out.append(self._start(data))
         candidate = first_candidate(data)
         for part in candidate_parts(candidate):
-            out += self._part(part)
+            self._part(part, out)
         finish = candidate.get("finishReason") if candidate is not None else None
         if isinstance(finish, str) and finish:
             self._finish = finish
@@ -481,22 +495,22 @@ class GeminiToAnthropicStream:
         elif candidate is None and _blocked(data):
             self._blocked = True
             self.completed = True
-        return bytes(out)
+        return out
 
-    def finish(self) -> bytes:
+    def finish_events(self) -> list[dict[str, Any]]:
         if self._done:
-            return b""
+            return []
         self._done = True
         if not self.completed:
-            return _error_event("api_error", "The Gemini stream ended without a finish reason.")
-        out = bytearray(self._close())
+            return [_error_event("api_error", "The Gemini stream ended without a finish reason.")]
+        out: list[dict[str, Any]] = []
+        self._close(out)
         if self._blocked and self._finish is None:
             stop_reason = "refusal"
         else:
             stop_reason = anthropic_stop_reason(self._finish, self._calls > 0)
         usage = _anthropic_usage(self.usage)
-        out += encode_event(
-            "message_delta",
+        out.append(
             {
                 "type": "message_delta",
                 "delta": {"stop_reason": stop_reason, "stop_sequence": None},
@@ -505,18 +519,18 @@ class GeminiToAnthropicStream:
                     "cache_read_input_tokens": usage["cache_read_input_tokens"],
                     "output_tokens": usage["output_tokens"],
                 },
-            },
+            }
         )
-        out += encode_event("message_stop", {"type": "message_stop"})
-        return bytes(out)
+        out.append({"type": "message_stop"})
+        return out
 
-    def fail(self, error_type: str, message: str) -> bytes:
+    def fail_events(self, error_type: str, message: str) -> list[dict[str, Any]]:
         if self._done:
-            return b""
+            return []
         self._done = True
-        return _error_event(error_type, message)
+        return [_error_event(error_type, message)]
 
-    def _start(self, chunk: dict[str, Any]) -> bytes:
+    def _start(self, chunk: dict[str, Any]) -> dict[str, Any]:
         self._started = True
         self._seed = response_seed(chunk)
         usage = _anthropic_usage(self.usage)
@@ -532,30 +546,29 @@ class GeminiToAnthropicStream:
             "stop_sequence": None,
             "usage": {**usage, "output_tokens": 0},
         }
-        return encode_event("message_start", {"type": "message_start", "message": message})
+        return {"type": "message_start", "message": message}
 
-    def _part(self, part: dict[str, Any]) -> bytes:
+    def _part(self, part: dict[str, Any], out: list[dict[str, Any]]) -> None:
         text = part.get("text")
         call = part.get("functionCall")
         if isinstance(text, str) and part.get("thought") is True:
             signature = _str(part.get("thoughtSignature"))
             if not text and not signature:
-                return b""
-            out = bytearray(
-                self._ensure("thinking", {"type": "thinking", "thinking": "", "signature": ""})
-            )
+                return
+            self._ensure("thinking", {"type": "thinking", "thinking": "", "signature": ""}, out)
             if signature:
                 self._signature = signature
             if text:
-                out += self._delta({"type": "thinking_delta", "thinking": text})
-            return bytes(out)
+                out.append(self._delta({"type": "thinking_delta", "thinking": text}))
+            return
         if isinstance(text, str):
             if not text:
-                return b""
-            started = self._ensure("text", {"type": "text", "text": ""})
-            return started + self._delta({"type": "text_delta", "text": text})
+                return
+            self._ensure("text", {"type": "text", "text": ""}, out)
+            out.append(self._delta({"type": "text_delta", "text": text}))
+            return
         if isinstance(call, dict):
-            out = bytearray(self._close())
+            self._close(out)
             block = {
                 "type": "tool_use",
                 "id": tool_call_id("toolu_", self._seed, self._calls, part.get("thoughtSignature")),
@@ -563,40 +576,28 @@ class GeminiToAnthropicStream:
                 "input": {},
             }
             self._calls += 1
-            out += self._ensure("tool_use", block)
+            self._ensure("tool_use", block, out)
             args = call.get("args")
             arguments = orjson.dumps(args if isinstance(args, dict) else {}).decode()
-            out += self._delta({"type": "input_json_delta", "partial_json": arguments})
-            out += self._close()
-            return bytes(out)
-        return b""
+            out.append(self._delta({"type": "input_json_delta", "partial_json": arguments}))
+            self._close(out)
 
-    def _ensure(self, kind: str, block: dict[str, Any]) -> bytes:
+    def _ensure(self, kind: str, block: dict[str, Any], out: list[dict[str, Any]]) -> None:
         if self._open == kind:
-            return b""
-        out = self._close()
+            return
+        self._close(out)
         self._open = kind
-        return out + encode_event(
-            "content_block_start",
-            {"type": "content_block_start", "index": self._index, "content_block": block},
-        )
+        out.append({"type": "content_block_start", "index": self._index, "content_block": block})
 
-    def _delta(self, delta: dict[str, Any]) -> bytes:
-        return encode_event(
-            "content_block_delta",
-            {"type": "content_block_delta", "index": self._index, "delta": delta},
-        )
+    def _delta(self, delta: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "content_block_delta", "index": self._index, "delta": delta}
 
-    def _close(self) -> bytes:
+    def _close(self, out: list[dict[str, Any]]) -> None:
         if self._open is None:
-            return b""
-        out = b""
+            return
         if self._open == "thinking" and self._signature:
-            out = self._delta({"type": "signature_delta", "signature": self._signature})
+            out.append(self._delta({"type": "signature_delta", "signature": self._signature}))
         self._signature = ""
-        out += encode_event(
-            "content_block_stop", {"type": "content_block_stop", "index": self._index}
-        )
+        out.append({"type": "content_block_stop", "index": self._index})
         self._open = None
         self._index += 1
-        return out

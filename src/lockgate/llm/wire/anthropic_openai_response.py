@@ -32,6 +32,10 @@ _STOP_REASONS = {
 # -------------------------------------------------------------------- response
 
 
+def _encode(events: list[dict[str, Any]]) -> bytes:
+    return b"".join([encode_event(e["type"], e) for e in events])
+
+
 def _arguments_to_input(arguments: Any) -> dict[str, Any]:
     """Tool-call ``arguments`` (a JSON string) -> a ``tool_use`` ``input`` object.
 
@@ -308,9 +312,20 @@ class OpenAIToAnthropicStream:
     # -- public
 
     def feed(self, data: dict[str, Any]) -> bytes:
+        return _encode(self.events(data))
+
+    def finish(self) -> bytes:
+        return _encode(self.finish_events())
+
+    def fail(self, error_type: str, message: str) -> bytes:
+        return _encode(self.fail_events(error_type, message))
+
+    # -- the same as Anthropic event dicts (for encoders of other client formats)
+
+    def events(self, data: dict[str, Any]) -> list[dict[str, Any]]:
         if self._done:
-            return b""
-        out: list[bytes] = []
+            return []
+        out: list[dict[str, Any]] = []
         error = data.get("error")
         if error is not None:
             return self._error_from(error, out)
@@ -337,31 +352,31 @@ class OpenAIToAnthropicStream:
                     self._finish(finish_reason, choice, out)
         if self._finish_reason is not None and self._reported:
             self._end(out)
-        return b"".join(out)
+        return out
 
-    def finish(self) -> bytes:
+    def finish_events(self) -> list[dict[str, Any]]:
         if self._done:
-            return b""
-        out: list[bytes] = []
+            return []
+        out: list[dict[str, Any]] = []
         if self._finish_reason is not None:
             self._estimate()
             self._end(out)
-            return b"".join(out)
+            return out
         self._estimate()
         self._done = True
         message = "the upstream stream ended prematurely (no finish reason)"
-        return encode_event("error", anthropic_error_body("api_error", message))
+        return [anthropic_error_body("api_error", message)]
 
-    def fail(self, error_type: str, message: str) -> bytes:
+    def fail_events(self, error_type: str, message: str) -> list[dict[str, Any]]:
         if self._done:
-            return b""
+            return []
         self._estimate()
         self._done = True
-        return encode_event("error", anthropic_error_body(error_type, message))
+        return [anthropic_error_body(error_type, message)]
 
     # -- internals
 
-    def _start(self, data: dict[str, Any], out: list[bytes]) -> None:
+    def _start(self, data: dict[str, Any], out: list[dict[str, Any]]) -> None:
         self._started = True
         model = data.get("model")
         if isinstance(model, str) and model:
@@ -381,9 +396,9 @@ class OpenAIToAnthropicStream:
                 "cache_read_input_tokens": 0,
             },
         }
-        out.append(encode_event("message_start", {"type": "message_start", "message": message}))
+        out.append({"type": "message_start", "message": message})
 
-    def _error_from(self, error: Any, out: list[bytes]) -> bytes:
+    def _error_from(self, error: Any, out: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if isinstance(error, dict):
             message = error.get("message")
             error_type = anthropic_error_type_for_error_object(error)
@@ -393,10 +408,10 @@ class OpenAIToAnthropicStream:
             message = "the upstream reported an error mid-stream"
         self._estimate()
         self._done = True
-        out.append(encode_event("error", anthropic_error_body(error_type, message)))
-        return b"".join(out)
+        out.append(anthropic_error_body(error_type, message))
+        return out
 
-    def _delta(self, delta: dict[str, Any], out: list[bytes]) -> None:
+    def _delta(self, delta: dict[str, Any], out: list[dict[str, Any]]) -> None:
         reasoning = _reasoning_of(delta)
         if reasoning:
             self._chars += len(reasoning)
@@ -416,7 +431,7 @@ class OpenAIToAnthropicStream:
                 if isinstance(entry, dict):
                     self._tool_delta(entry, out)
 
-    def _text(self, text: str, out: list[bytes]) -> None:
+    def _text(self, text: str, out: list[dict[str, Any]]) -> None:
         self._chars += len(text)
         if self._open != "text":
             self._open_block({"type": "text", "text": ""}, out)
@@ -453,7 +468,7 @@ class OpenAIToAnthropicStream:
         self._last_call = call
         return call
 
-    def _tool_delta(self, entry: dict[str, Any], out: list[bytes]) -> None:
+    def _tool_delta(self, entry: dict[str, Any], out: list[dict[str, Any]]) -> None:
         call = self._call_for(entry)
         function = entry.get("function")
         fragment = function.get("arguments") if isinstance(function, dict) else None
@@ -468,41 +483,33 @@ class OpenAIToAnthropicStream:
         elif call.name and (current is None or current.arguments_complete()):
             self._start_call(call, out)
 
-    def _start_call(self, call: _ToolCall, out: list[bytes]) -> None:
+    def _start_call(self, call: _ToolCall, out: list[dict[str, Any]]) -> None:
         call.id = _unique_id(call.id, self._ids)
         name = self._tool_names.get(call.name, call.name)
         self._open_block({"type": "tool_use", "id": call.id, "name": name, "input": {}}, out, call)
         self._tool_blocks += 1
         self._send_fragments(call, out)
 
-    def _send_fragments(self, call: _ToolCall, out: list[bytes]) -> None:
+    def _send_fragments(self, call: _ToolCall, out: list[dict[str, Any]]) -> None:
         if call.sent < len(call.fragments):
             partial = "".join(call.fragments[call.sent :])
             call.sent = len(call.fragments)
             self._block_delta({"type": "input_json_delta", "partial_json": partial}, out)
 
     def _open_block(
-        self, block: dict[str, Any], out: list[bytes], call: _ToolCall | None = None
+        self, block: dict[str, Any], out: list[dict[str, Any]], call: _ToolCall | None = None
     ) -> None:
         self._close_block(out)
         self._open = block["type"]
         self._open_call = call
         out.append(
-            encode_event(
-                "content_block_start",
-                {"type": "content_block_start", "index": self._next_index, "content_block": block},
-            )
+            {"type": "content_block_start", "index": self._next_index, "content_block": block}
         )
 
-    def _block_delta(self, delta: dict[str, Any], out: list[bytes]) -> None:
-        out.append(
-            encode_event(
-                "content_block_delta",
-                {"type": "content_block_delta", "index": self._next_index, "delta": delta},
-            )
-        )
+    def _block_delta(self, delta: dict[str, Any], out: list[dict[str, Any]]) -> None:
+        out.append({"type": "content_block_delta", "index": self._next_index, "delta": delta})
 
-    def _close_block(self, out: list[bytes]) -> None:
+    def _close_block(self, out: list[dict[str, Any]]) -> None:
         if self._open is None:
             return
         if self._open == "thinking":
@@ -510,15 +517,13 @@ class OpenAIToAnthropicStream:
         elif self._open_call is not None:
             self._open_call.closed = True
             self._open_call = None
-        out.append(
-            encode_event(
-                "content_block_stop", {"type": "content_block_stop", "index": self._next_index}
-            )
-        )
+        out.append({"type": "content_block_stop", "index": self._next_index})
         self._open = None
         self._next_index += 1
 
-    def _finish(self, finish_reason: str, choice: dict[str, Any], out: list[bytes]) -> None:
+    def _finish(
+        self, finish_reason: str, choice: dict[str, Any], out: list[dict[str, Any]]
+    ) -> None:
         """The finish reason: close the open block and flush calls still buffered."""
         self.completed = True
         self._close_block(out)
@@ -542,12 +547,12 @@ class OpenAIToAnthropicStream:
             estimated=True,
         )
 
-    def _end(self, out: list[bytes]) -> None:
+    def _end(self, out: list[dict[str, Any]]) -> None:
         self._done = True
         delta = {
             "type": "message_delta",
             "delta": {"stop_reason": self._finish_reason, "stop_sequence": self._stop_sequence},
             "usage": _anthropic_usage(self.usage),
         }
-        out.append(encode_event("message_delta", delta))
-        out.append(encode_event("message_stop", {"type": "message_stop"}))
+        out.append(delta)
+        out.append({"type": "message_stop"})

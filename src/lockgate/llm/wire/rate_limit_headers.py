@@ -110,7 +110,11 @@ def client_rate_limit_headers(
     """
     lower = {k.lower(): v for k, v in upstream.items()}
     out = {name: lower[name] for name in _BACK_OFF if name in lower}
-    own = {"anthropic": _ANTHROPIC_PREFIX, "openai": _OPENAI_PREFIX}.get(client_format)
+    own = {
+        "anthropic": _ANTHROPIC_PREFIX,
+        "openai": _OPENAI_PREFIX,
+        "responses": _OPENAI_PREFIX,
+    }.get(client_format)
     if not own:
         return out
     for name, value in lower.items():

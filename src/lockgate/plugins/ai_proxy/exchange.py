@@ -42,6 +42,12 @@ from lockgate.llm.wire.openai import (
     usage_from_openai,
 )
 from lockgate.llm.wire.rate_limit_headers import client_rate_limit_headers, google_retry_after
+from lockgate.llm.wire.responses import (
+    ResponsesStreamObserver,
+    responses_stream_failure,
+    usage_from_responses,
+)
+from lockgate.llm.wire.responses_request import stateless_problem
 from lockgate.plugins.ai_proxy.recording import Recorder, estimate_prompt
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
@@ -110,6 +116,8 @@ class ClientCall:
     #: Set once the upstream accepted the request and the parsed body was let go.
     released: bool = False
     size_estimate: int = 0
+    #: The prompt's estimated tokens, once worked out (recording.estimate_prompt).
+    prompt_estimate: int | None = None
     #: Set while a streamed call waits for the upstream without its parsed body.
     parsed_dropped: bool = False
 
@@ -148,6 +156,10 @@ def client_error(
     client_format: str, status: int, message: str, error_type: str | None = None
 ) -> Exit:
     """An error answered by the gateway itself, in the client's format."""
+    if client_format == "gemini":
+        from lockgate.plugins.ai_proxy.gemini_call import gemini_client_error
+
+        return gemini_client_error(status, message)
     if client_format == "anthropic":
         from lockgate.llm.wire.errors import error_type_for_status
 
@@ -162,7 +174,7 @@ def _apply_overrides(target: Target, call: ClientCall, body: dict[str, Any]) -> 
     if overrides:
         body = dict(body)
         for key, value in overrides.items():
-            if key == "top_k" and call.client_format == "openai":
+            if key == "top_k" and call.client_format in ("openai", "responses"):
                 continue
             if key == "max_tokens":
                 # The operator's max_tokens is a ceiling: a client asking for
@@ -170,6 +182,8 @@ def _apply_overrides(target: Target, call: ClientCall, body: dict[str, Any]) -> 
                 field = (
                     "max_completion_tokens"
                     if call.client_format == "openai" and "max_completion_tokens" in body
+                    else "max_output_tokens"
+                    if call.client_format == "responses"
                     else "max_tokens"
                 )
                 asked = body.get(field)
@@ -185,6 +199,12 @@ def _upstream_body(
 ) -> bytes:
     conv = target.conversion
     parsed = call.parsed()
+    if call.client_format == "gemini":
+        from lockgate.plugins.ai_proxy.gemini_call import gemini_upstream_body
+
+        payload, parsed = gemini_upstream_body(target, call, parsed, model)
+        if payload is not None:
+            return payload  # else a token count, to be counted as an Anthropic body
     if call.operation == "count_tokens":
         if target.provider.wire == "gemini":
             from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_count_tokens_request
@@ -250,7 +270,12 @@ async def _headers_and_url(
         headers[name] = value
     url = endpoint.url
     query_parts = []
-    if target.provider.forwards_query and ctx.request.query_string:
+    # A Gemini client's query string holds its own API key (?key=): never passed on.
+    if (
+        target.provider.forwards_query
+        and ctx.request.query_string
+        and call.client_format != "gemini"
+    ):
         query_parts.append(ctx.request.query_string)
     for name, value in auth_query.items():
         if target.allow_override and name in ctx.request.query:
@@ -359,6 +384,8 @@ async def _attempt(
             "model parameter not found in request, nor in gateway configuration",
         )
     provider = target.provider
+    if call.client_format == "responses" and not target.conversion.passthrough:
+        _check_stateless(call, provider.name)
     if call.operation == "count_tokens":
         endpoint = provider.count_tokens_endpoint(model)
         if endpoint is None:
@@ -372,7 +399,7 @@ async def _attempt(
                 f"provider '{provider.name}' does not serve embeddings in lockgate",
             )
     else:
-        endpoint = provider.chat_endpoint(model, call.stream)
+        endpoint = target.chat_endpoint(model, call.stream)
     payloads: list[bytes] = []
     try:
         if call.operation == "embeddings":
@@ -484,23 +511,42 @@ async def _attempt(
     if streaming:
         out_headers["Content-Type"] = (
             "text/event-stream; charset=utf-8"
-            if call.client_format == "openai"
+            if call.client_format in ("openai", "responses")
             else "text/event-stream"
         )
         out_headers["Cache-Control"] = "no-cache"
         call.release(keep_raw=target.logging.log_payloads)
         ctx.body = None
-        return UpstreamResponse(
-            200,
-            out_headers,
-            _stream(resp, target, call, recorder, translator, estimate),
-            resp.release,
-        )
+        chunks = _stream(resp, target, call, recorder, translator, estimate)
+        if call.client_format == "gemini" and ctx.request.query.get("alt") != "sse":
+            from lockgate.llm.wire.gemini_client_stream import json_array_stream
+
+            # Without alt=sse Google streams one JSON array; upstreams are always asked for SSE.
+            out_headers["Content-Type"] = "application/json; charset=UTF-8"
+            chunks = json_array_stream(chunks)
+        return UpstreamResponse(200, out_headers, chunks, resp.release)
     return await _oneshot(resp, target, call, recorder, out_headers)
+
+
+def _check_stateless(call: ClientCall, provider: str) -> None:
+    """A Responses request that needs stored state gets a 400 naming the
+    field when its upstream is translated (lockgate keeps no state)."""
+    problem = stateless_problem(call.parsed(), provider)
+    if problem is not None:
+        raise Exit(
+            400,
+            openai_error_body(
+                problem.message, "invalid_request_error", problem.code, problem.param
+            ),
+        )
 
 
 def upstream_failure(call: ClientCall, failure: AttemptFailed) -> Exit:
     """The client's answer when no (further) target can be tried."""
+    if call.client_format == "gemini":
+        from lockgate.plugins.ai_proxy.gemini_call import gemini_upstream_failure
+
+        return gemini_upstream_failure(failure, back_off_headers(call, failure))
     if failure.criterion in ("error", "timeout"):
         status = 504 if failure.criterion == "timeout" else 502
         message = f"upstream LLM provider failed: {failure.message}"
@@ -564,11 +610,17 @@ async def _oneshot(
             usage = usage_from_anthropic(data.get("usage") or {})
         elif conv.upstream == "openai":
             usage = usage_from_openai(data.get("usage") or {})
+        elif conv.upstream == "responses":
+            usage = usage_from_responses(data.get("usage"))
         else:
             from lockgate.llm.wire.gemini import usage_from_gemini
 
             usage = usage_from_gemini(data.get("usageMetadata") or {})
-        response_model = data.get("model") if isinstance(data, dict) else None
+        response_model = (
+            data.get("modelVersion" if conv.upstream == "gemini" else "model")
+            if isinstance(data, dict)
+            else None
+        )
     else:
         assert conv.response is not None
         translated, usage = conv.response(data, recorder.model, call.parsed())
@@ -590,7 +642,17 @@ def _stream_translator(target: Target, call: ClientCall, model: str) -> tuple[An
     # body's size gives it at no cost (walking 100 KB of blocks would not be free).
     estimate = max(1, len(call.raw) // 4)
     if conv.passthrough:
-        observer = AnthropicStreamObserver if conv.upstream == "anthropic" else OpenAIStreamObserver
+        if conv.upstream == "gemini":
+            from lockgate.llm.wire.gemini_client_stream import GeminiStreamObserver
+
+            return GeminiStreamObserver(estimate), estimate
+        observer: Any = (
+            AnthropicStreamObserver
+            if conv.upstream == "anthropic"
+            else ResponsesStreamObserver
+            if conv.upstream == "responses"
+            else OpenAIStreamObserver
+        )
         return observer(estimate), estimate
     assert conv.stream is not None
     return conv.stream(model, estimate, call), estimate
@@ -726,8 +788,14 @@ def _log_stream_failure(recorder: Recorder, what: str) -> None:
 def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, message: str) -> bytes:
     if not passthrough:
         return bytes(translator.fail(kind, message))
+    if call.client_format == "gemini":
+        from lockgate.llm.wire.gemini_client_stream import gemini_stream_error
+
+        return gemini_stream_error(kind, message)
     if call.client_format == "anthropic":
         return encode_event("error", anthropic_error_body(kind, message))
+    if call.client_format == "responses":
+        return responses_stream_failure(translator, message)
     return encode_data(
         {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
     )
@@ -735,7 +803,9 @@ def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, messa
 
 def _local_count(ctx: RequestContext, target: Target, call: ClientCall) -> UpstreamResponse:
     count = estimate_prompt(call)
-    body = orjson.dumps({"input_tokens": count})
+    body = orjson.dumps(
+        {"totalTokens": count} if call.client_format == "gemini" else {"input_tokens": count}
+    )
 
     async def once() -> AsyncIterator[bytes]:
         yield body
@@ -759,7 +829,14 @@ async def _count_response(
     finally:
         resp.release()
     ctx.upstream_done_ns = time.perf_counter_ns()
-    if target.provider.wire == "gemini":
+    if call.client_format == "gemini":
+        if target.provider.wire != "gemini":  # Google's own answer goes through as it came
+            data = orjson.loads(raw)
+            counted = data.get(
+                "inputTokens" if target.provider.wire == "bedrock" else "input_tokens"
+            )
+            raw = orjson.dumps({"totalTokens": int(counted or 0)})
+    elif target.provider.wire == "gemini":
         data = orjson.loads(raw)
         raw = orjson.dumps({"input_tokens": int(data.get("totalTokens", 0))})
     elif target.provider.wire == "bedrock":

@@ -19,7 +19,13 @@ from lockgate.plugins.ai_proxy.exchange import (
 from lockgate.plugins.ai_proxy.plan import PlannedCall, plan_call
 from lockgate.plugins.ai_proxy.recording import record_failure
 from lockgate.plugins.ai_proxy.request import models_answer, parse_call
-from lockgate.plugins.ai_proxy.schema import AIProxyConfig, misplaced_options, unsupported
+from lockgate.plugins.ai_proxy.schema import (
+    AIProxyConfig,
+    client_format_for,
+    misplaced_options,
+    responses_problems,
+    unsupported,
+)
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.plugins.base import PluginHandler
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
@@ -55,9 +61,10 @@ class AIProxy(PluginHandler):
 
     def __init__(self, entity: dict[str, Any], config: AIProxyConfig, env: WorkerEnv) -> None:
         super().__init__(entity, config, env)
+        self.client_format = client_format_for(config.llm_format, config.route_type)
         self.target = Target(
             plugin_id=self.id,
-            client_format=config.llm_format,
+            client_format=self.client_format,
             route_type=config.route_type,
             model=config.model,
             auth=config.auth,
@@ -69,6 +76,9 @@ class AIProxy(PluginHandler):
     def check(cls, config: Any) -> list[str]:
         problems = unsupported(config.llm_format, {"config.route_type": config.route_type})
         problems.extend(credential_problems(config.auth, "config.auth"))
+        problems.extend(
+            responses_problems(config.llm_format, {"config.route_type": config.route_type})
+        )
         if config.route_type == "llm/v1/embeddings" and config.llm_format != "openai":
             problems.append("config.route_type: llm/v1/embeddings needs llm_format 'openai'")
         return problems
@@ -84,7 +94,7 @@ class AIProxy(PluginHandler):
         config: AIProxyConfig = self.config
         return await parse_call(
             ctx,
-            config.llm_format,
+            self.client_format,
             config.route_type,
             config.max_request_body_size,
             config.response_streaming,
@@ -101,11 +111,10 @@ class AIProxy(PluginHandler):
         return plan_call(call, [self.target])
 
     async def access(self, ctx: RequestContext) -> None:
-        config: AIProxyConfig = self.config
         call = await self._parse(ctx)
         if call is None:
             raise models_answer(
-                config.llm_format, [self.target.model.model_alias or self.target.model.name or "*"]
+                self.client_format, [self.target.model.model_alias or self.target.model.name or "*"]
             )
         if self.target.conflicts(call.requested_model):
             raise client_error(
@@ -114,7 +123,7 @@ class AIProxy(PluginHandler):
         ctx.upstream = SingleTarget(self.env, self.target, call)
 
     def client_error(self, status: int, message: str) -> Exit:
-        return client_error(self.config.llm_format, status, message)
+        return client_error(self.client_format, status, message)
 
     def header_filter(self, ctx: RequestContext) -> None:
         if (

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from lockgate.llm.usage import Usage
 from lockgate.llm.wire.anthropic import estimate_anthropic_input_tokens
 from lockgate.llm.wire.openai import estimate_openai_input_tokens
+from lockgate.llm.wire.responses import estimate_responses_input_tokens
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import RequestContext
 from lockgate.usage.rows import AICall
@@ -21,11 +22,25 @@ __all__ = ["Recorder", "estimate_prompt", "record_failure"]
 
 
 def estimate_prompt(call: ClientCall) -> int:
+    """The prompt's tokens estimated from the request, worked out once per call
+    (a limiter's reservation and the log of a call without usage share it)."""
+    if call.prompt_estimate is not None:
+        return call.prompt_estimate
     if call.released:
         return call.size_estimate
     if call.client_format == "anthropic":
-        return estimate_anthropic_input_tokens(call.parsed())
-    return estimate_openai_input_tokens(call.parsed())
+        found = estimate_anthropic_input_tokens(call.parsed())
+    elif call.client_format == "responses":
+        found = estimate_responses_input_tokens(call.parsed())
+    elif call.client_format == "gemini":
+        from lockgate.llm.wire.gemini_client import gemini_to_anthropic_request
+
+        decoded = gemini_to_anthropic_request(call.parsed(), call.requested_model or "")
+        found = estimate_anthropic_input_tokens(decoded)
+    else:
+        found = estimate_openai_input_tokens(call.parsed())
+    call.prompt_estimate = found
+    return found
 
 
 def record_failure(

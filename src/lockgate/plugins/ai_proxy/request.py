@@ -10,9 +10,16 @@ from typing import Any
 
 import orjson
 
+from lockgate.llm.wire.gemini_client import gemini_request_problem
 from lockgate.llm.wire.openai import openai_error_body
 from lockgate.llm.wire.request_checks import anthropic_request_problem, openai_request_problem
+from lockgate.llm.wire.responses_checks import responses_request_problem
 from lockgate.plugins.ai_proxy.exchange import ClientCall, client_error
+from lockgate.plugins.ai_proxy.gemini_call import (
+    gemini_model_answer,
+    gemini_models_answer,
+    gemini_operation,
+)
 from lockgate.proxy.context import Exit, RequestContext
 
 __all__ = ["models_answer", "parse_call"]
@@ -33,16 +40,30 @@ async def parse_call(
 ) -> ClientCall | None:
     """None when the request is not a model call (HEAD probes, model listing) and was answered."""
     request = ctx.request
-    operation = operation_for(request.path, route_type)
+    path_model: str | None = None
+    path_stream = False
+    if client_format == "gemini":
+        operation, path_model, path_stream = gemini_operation(request.path)
+    else:
+        operation = operation_for(request.path, route_type)
     if request.method in ("HEAD", "OPTIONS"):
         raise Exit(200, b"", {"Content-Type": "application/json"})
     if request.method == "GET":
+        if operation == "models" and path_model is not None:
+            raise gemini_model_answer(path_model)
         if operation == "models":
             return None
         raise client_error(
             client_format,
             405,
             f"{request.method} is not supported here: send POST requests to this route",
+        )
+    if operation == "unknown" or (client_format == "gemini" and operation == "models"):
+        raise client_error(
+            client_format,
+            404,
+            f"{request.path} is not served here: expected .../models/{{model}}:generateContent, "
+            ":streamGenerateContent or :countTokens",
         )
     try:
         raw = await ctx.read_body(max_body)
@@ -63,12 +84,23 @@ async def parse_call(
         raise client_error(client_format, 400, f"request body is not valid JSON: {exc}") from exc
     if not isinstance(body, dict):
         raise client_error(client_format, 400, "request body must be a JSON object")
-    if operation in ("chat", "count_tokens"):
+    if client_format == "gemini":
+        problem = gemini_request_problem(body, counting=operation == "count_tokens")
+        if problem is not None:
+            raise client_error(client_format, 400, problem)
+    elif operation in ("chat", "count_tokens"):
         _check_shape(client_format, body)
-    stream = bool(body.get("stream")) and operation == "chat"
+    stream = (
+        path_stream if client_format == "gemini" else bool(body.get("stream"))
+    ) and operation == "chat"
     if stream and streaming_policy == "deny":
         raise client_error(client_format, 400, "response streaming is not enabled for this LLM")
-    if operation == "chat" and streaming_policy == "always" and not body.get("stream"):
+    if (
+        operation == "chat"
+        and streaming_policy == "always"
+        and not body.get("stream")
+        and client_format != "gemini"  # its answer's shape is chosen by the method called
+    ):
         body = {**body, "stream": True}
         raw = orjson.dumps(body)
         stream = True
@@ -77,7 +109,7 @@ async def parse_call(
         if client_format == "openai"
         else False
     )
-    model = body.get("model")
+    model = path_model if client_format == "gemini" else body.get("model")
     return ClientCall(
         operation=operation,
         body=body,
@@ -96,8 +128,12 @@ def _check_shape(client_format: str, body: dict[str, Any]) -> None:
         problem = anthropic_request_problem(body)
         if problem is not None:
             raise client_error(client_format, 400, problem.message)
-    elif client_format == "openai":
-        problem = openai_request_problem(body)
+    elif client_format in ("openai", "responses"):
+        problem = (
+            openai_request_problem(body)
+            if client_format == "openai"
+            else responses_request_problem(body)
+        )
         if problem is not None:
             raise Exit(
                 400,
@@ -109,6 +145,8 @@ def _check_shape(client_format: str, body: dict[str, Any]) -> None:
 
 def models_answer(client_format: str, names: list[str]) -> Exit:
     """GET .../v1/models: the models this configuration serves."""
+    if client_format == "gemini":
+        return gemini_models_answer(names)
     if client_format == "anthropic":
         data: list[dict[str, Any]] = [
             {"type": "model", "id": n, "display_name": n, "created_at": "2025-01-01T00:00:00Z"}

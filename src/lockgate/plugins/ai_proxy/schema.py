@@ -11,7 +11,14 @@ from pydantic import BeforeValidator, Field
 from lockgate.llm.providers.config import TUNING_KEYS, AuthConfig, ModelConfig
 from lockgate.plugins.base import PluginConfig
 
-__all__ = ["AIProxyConfig", "LoggingConfig", "misplaced_options", "unsupported"]
+__all__ = [
+    "AIProxyConfig",
+    "LoggingConfig",
+    "client_format_for",
+    "misplaced_options",
+    "responses_problems",
+    "unsupported",
+]
 
 log = logging.getLogger("lockgate.ai-proxy")
 
@@ -66,8 +73,8 @@ class AIProxyConfig(PluginConfig):
 
 
 #: What lockgate serves today; other values validate as Kong's but are refused at apply time.
-SUPPORTED_ROUTE_TYPES = ("llm/v1/chat", "llm/v1/embeddings")
-SUPPORTED_FORMATS = ("openai", "anthropic")
+SUPPORTED_ROUTE_TYPES = ("llm/v1/chat", "llm/v1/embeddings", "llm/v1/responses")
+SUPPORTED_FORMATS = ("openai", "anthropic", "gemini")
 
 
 def unsupported(llm_format: str, route_types: dict[str, str]) -> list[str]:
@@ -84,6 +91,33 @@ def unsupported(llm_format: str, route_types: dict[str, str]) -> list[str]:
             problems.append(
                 f"{path}: '{route_type}' is not supported by lockgate yet (supported: {', '.join(SUPPORTED_ROUTE_TYPES)})"
             )
+    return problems
+
+
+def client_format_for(llm_format: str, route_type: str) -> str:
+    """The internal client format: an OpenAI client on ``llm/v1/responses``
+    speaks the Responses API (``"responses"``), not Chat Completions."""
+    if llm_format == "openai" and route_type == "llm/v1/responses":
+        return "responses"
+    return llm_format
+
+
+def responses_problems(llm_format: str, route_types: dict[str, str]) -> list[str]:
+    """``llm/v1/responses`` is the OpenAI Responses API: it needs OpenAI
+    clients, and a plugin's targets all serve it or none does (one request
+    is parsed once, whichever target the balancer picks)."""
+    responses = [path for path, kind in route_types.items() if kind == "llm/v1/responses"]
+    if not responses:
+        return []
+    problems = []
+    if llm_format != "openai":
+        problems.append(f"{responses[0]}: llm/v1/responses needs llm_format 'openai'")
+    if len(responses) != len(route_types):
+        others = [path for path in route_types if path not in responses]
+        problems.append(
+            f"{others[0]}: every target must use llm/v1/responses when one does "
+            f"({responses[0]} does)"
+        )
     return problems
 
 

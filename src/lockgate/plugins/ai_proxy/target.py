@@ -10,6 +10,7 @@ from typing import Any
 
 from lockgate.llm.conversions import Conversion, conversion
 from lockgate.llm.providers import Provider, build_provider
+from lockgate.llm.providers.base import Endpoint
 from lockgate.llm.providers.config import AuthConfig, ModelConfig
 from lockgate.llm.usage import Usage, usage_cost
 from lockgate.plugins.ai_proxy.schema import LoggingConfig
@@ -47,7 +48,14 @@ class Target:
         self.description = description
         self.index = index
         self.provider: Provider = build_provider(model, auth)
-        self.conversion: Conversion = conversion(client_format, self.provider.wire)
+        #: The format spoken upstream: OpenAI's own Responses API for a
+        #: Responses route on a provider that has one, else the provider's wire.
+        self.upstream_format = (
+            "responses"
+            if route_type == "llm/v1/responses" and self.provider.serves_responses
+            else self.provider.wire
+        )
+        self.conversion: Conversion = conversion(client_format, self.upstream_format)
         options = model.options
         #: Tuning values that override the client's, in the client's own field names.
         self.overrides: dict[str, Any] = {}
@@ -80,6 +88,11 @@ class Target:
             return 0.0, "unpriced"
         cost = usage_cost(usage, price.input, price.output, price.cached_input, price.cache_write)
         return cost, "list_price"
+
+    def chat_endpoint(self, model: str, stream: bool) -> Endpoint:
+        if self.upstream_format == "responses":
+            return self.provider.responses_endpoint(model)
+        return self.provider.chat_endpoint(model, stream)
 
     def resolve_model(self, requested: str | None) -> str | None:
         """The upstream model for a request naming ``requested`` (None when unset everywhere)."""

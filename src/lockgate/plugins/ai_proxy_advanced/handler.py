@@ -28,7 +28,9 @@ from lockgate.plugins.ai_proxy.schema import (
     LLMFormat,
     LoggingConfig,
     RouteType,
+    client_format_for,
     misplaced_options,
+    responses_problems,
     unsupported,
 )
 from lockgate.plugins.ai_proxy.target import Target
@@ -115,12 +117,7 @@ class Balanced:
     async def send(self, ctx: RequestContext) -> UpstreamResponse:
         plugin, call = self.plugin, self.call
         cfg = plugin.config.balancer
-        hash_value = (
-            ctx.request.headers.get(cfg.hash_on_header)
-            if cfg.algorithm == "consistent-hashing"
-            else None
-        )
-        order = plugin.balancer.order(hash_value)
+        order = ctx.plugin_state.pop(plugin._order_key, None) or plugin.order(ctx)
         timeouts = (cfg.connect_timeout / 1000, cfg.read_timeout / 1000)
         attempts = min(len(order), cfg.retries + 1) if order else 0
         last: AttemptFailed | None = None
@@ -163,10 +160,11 @@ class AIProxyAdvanced(PluginHandler):
         self, entity: dict[str, Any], config: AIProxyAdvancedConfig, env: WorkerEnv
     ) -> None:
         super().__init__(entity, config, env)
+        self.client_format = client_format_for(config.llm_format, config.targets[0].route_type)
         self.targets = [
             Target(
                 plugin_id=self.id,
-                client_format=config.llm_format,
+                client_format=self.client_format,
                 route_type=t.route_type,
                 model=t.model,
                 auth=t.auth,
@@ -188,12 +186,22 @@ class AIProxyAdvanced(PluginHandler):
             hash_header=b.hash_on_header,
         )
         self._parsed_key = f"{self.id}:call"
+        self._order_key = f"{self.id}:order"
 
     @classmethod
     def check(cls, config: Any) -> list[str]:
         problems = unsupported(
             config.llm_format,
             {f"config.targets.{i}.route_type": t.route_type for i, t in enumerate(config.targets)},
+        )
+        problems.extend(
+            responses_problems(
+                config.llm_format,
+                {
+                    f"config.targets.{i}.route_type": t.route_type
+                    for i, t in enumerate(config.targets)
+                },
+            )
         )
         for i, target in enumerate(config.targets):
             problems.extend(credential_problems(target.auth, f"config.targets.{i}.auth"))
@@ -219,28 +227,40 @@ class AIProxyAdvanced(PluginHandler):
         config: AIProxyAdvancedConfig = self.config
         return await parse_call(
             ctx,
-            config.llm_format,
+            self.client_format,
             self.targets[0].route_type,
             config.max_request_body_size,
             config.response_streaming,
         )
 
+    def order(self, ctx: RequestContext) -> list[Target]:
+        """The targets in the order this request tries them (the balancer's pick first)."""
+        cfg = self.config.balancer
+        hash_value = (
+            ctx.request.headers.get(cfg.hash_on_header)
+            if cfg.algorithm == "consistent-hashing"
+            else None
+        )
+        return self.balancer.order(hash_value)
+
     async def plan(self, ctx: RequestContext) -> PlannedCall | None:
-        """The call this request will make, with every target it may go to (the
-        balancer picks one later); None for a model listing. The parsed request
-        is kept for :meth:`access`."""
+        """The call this request will make, on the target the balancer picks
+        (picked now, and kept for :meth:`Balanced.send`, so that a limiter
+        reserves on the provider that will be called); None for a model
+        listing. The parsed request is kept for :meth:`access`."""
         call = await self._parse(ctx)
         if call is None:
             return None
         ctx.plugin_state[self._parsed_key] = call
-        return plan_call(call, self.targets)
+        order = self.order(ctx)
+        ctx.plugin_state[self._order_key] = order
+        return plan_call(call, order[:1])
 
     async def access(self, ctx: RequestContext) -> None:
-        config: AIProxyAdvancedConfig = self.config
         call = await self._parse(ctx)
         if call is None:
             names = [t.model.model_alias or t.model.name or "*" for t in self.targets]
-            raise models_answer(config.llm_format, list(dict.fromkeys(names)))
+            raise models_answer(self.client_format, list(dict.fromkeys(names)))
         if len(self.targets) == 1 and self.targets[0].conflicts(call.requested_model):
             raise client_error(
                 call.client_format,
@@ -250,7 +270,7 @@ class AIProxyAdvanced(PluginHandler):
         ctx.upstream = Balanced(self, call)
 
     def client_error(self, status: int, message: str) -> Exit:
-        return client_error(self.config.llm_format, status, message)
+        return client_error(self.client_format, status, message)
 
     def header_filter(self, ctx: RequestContext) -> None:
         target = ctx.plugin_state.get(self.id)

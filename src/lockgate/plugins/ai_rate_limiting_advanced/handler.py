@@ -10,7 +10,10 @@ applies, atomically in the shared counters, and is refused before the
 provider is called when the reservation takes a window past its limit (or
 nothing remained). The log phase replaces the reservation with the call's
 real usage (``ctx.ai_call``); a call that failed or never reached the
-provider releases it. ``requestPrompt`` counts the estimate and stays.
+provider releases it. ``requestPrompt`` counts the estimate and stays. The
+correction travels with the key's next reservation from this worker (one
+counter operation per call instead of two), or after at most
+:data:`FLUSH_DELAY` when none comes; reservations are never delayed.
 
 The provider(s) come from the route's AI proxy (:meth:`AIProxy.plan`), which
 parses the request once for both plugins. Counters: ``local`` (the node's
@@ -25,10 +28,11 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from lockgate.counters import Addition, Counters, CountersUnavailable
+from lockgate.counters import Addition, Counters, CountersUnavailable, WindowCounts
 from lockgate.counters.local import LocalCounters
 from lockgate.counters.redis import RedisCounters
 from lockgate.llm.wire.anthropic import anthropic_error_body
@@ -58,8 +62,8 @@ log = logging.getLogger("lockgate.ai-rate-limiting-advanced")
 
 #: While the counter store is away, say so once per this many seconds, not per request.
 OUTAGE_LOG_INTERVAL = 10
-#: Seconds a usage correction may wait to travel with the next reservation (Redis).
-FLUSH_DELAY = 0.25
+#: Seconds a usage correction may wait to travel with the next reservation of its key.
+FLUSH_DELAY = 0.05
 
 
 #: The plugins that answer :meth:`CallPlanner.plan` (the route's AI proxy).
@@ -76,6 +80,7 @@ class Limit:
     """One limit of one provider entry, with its header names made once."""
 
     __slots__ = (
+        "_window",
         "key_prefix",
         "limit",
         "limit_header",
@@ -94,6 +99,14 @@ class Limit:
         self.limit_text = _number(limit)
         self.limit_header = f"X-AI-RateLimit-Limit-{self.suffix}"
         self.remaining_header = f"X-AI-RateLimit-Remaining-{self.suffix}"
+        self._window = window_of(size, 0.0)
+
+    def window(self, now: float) -> Window:
+        """The window ``now`` falls in (made once per window, not per request)."""
+        window = self._window
+        if not window.starts_at <= now < window.ends_at:
+            window = self._window = window_of(self.size, now)
+        return window
 
     @property
     def suffix(self) -> str:
@@ -144,15 +157,27 @@ class AIRateLimitingAdvanced(PluginHandler):
         self.counters = counters_of(env, config)
         self.group_id: str | None = (entity.get("consumer_group") or {}).get("id")
         self._outage_logged = 0.0
-        self._tasks: set[asyncio.Task[None]] = set()
-        #: Redis only: usage corrections not sent yet, by (key, window number): (delta, expires_at).
-        self._pending: dict[tuple[str, int], tuple[float, int]] = {}
+        #: Usage corrections not made yet, by (key, window number): [delta, expires_at].
+        self._pending: dict[tuple[str, int], list[Any]] = {}
         self._flush: asyncio.TimerHandle | None = None
 
     @classmethod
     def check(cls, config: Any) -> list[str]:
         problems: list[str] = config.problems()
         return problems
+
+    @classmethod
+    def check_scope(cls, config: Any, entity: Mapping[str, Any]) -> list[str]:
+        # A consumer may belong to several groups: only the plugin's own scope
+        # says which one is counted, so without it there is nothing to count for.
+        if config.identifier == "consumer-group" and not entity.get("consumer_group"):
+            return [
+                "config.identifier: 'consumer-group' counts for the consumer group the plugin "
+                "is scoped to, and this plugin is scoped to none; add it to a group "
+                "(consumer_groups[].plugins in a decK file, or POST "
+                "/consumer_groups/{group}/plugins), or count per consumer with 'consumer'"
+            ]
+        return []
 
     def client_error(self, status: int, message: str) -> Exit | None:
         return None
@@ -166,11 +191,8 @@ class AIRateLimitingAdvanced(PluginHandler):
         if by == "consumer":
             found = (ctx.consumer or ctx.credential or {}).get("id")
         elif by == "consumer-group":
-            # Scoped to a group (as Kong requires): one count for the whole group.
+            # Scoped to a group (check_scope refuses it elsewhere): one count for the group.
             found = self.group_id
-            if found is None and ctx.consumer is not None:
-                groups = ctx.compiled.groups_of.get(ctx.consumer["id"]) or []
-                found = groups[0] if groups else None
         elif by == "credential":
             found = (ctx.credential or {}).get("id")
         elif by == "service":
@@ -198,7 +220,7 @@ class AIRateLimitingAdvanced(PluginHandler):
             return float(plan.prompt_tokens)
         if limit.provider == CUSTOM_COST:
             return max(plan.prompt_costs.values(), default=0.0)
-        if limit.provider not in plan.prompt_costs:
+        if limit.provider not in plan.providers:
             return None
         if strategy == "cost":
             return plan.prompt_costs[limit.provider]
@@ -215,26 +237,30 @@ class AIRateLimitingAdvanced(PluginHandler):
         who = self._identifier(ctx)
         reserved: list[Reservation] = []
         items: list[Addition] = []
-        merged: dict[tuple[str, int], tuple[float, int]] = {}
+        pending = self._pending
+        merged: list[tuple[tuple[str, int], list[Any]]] = []
         for limit in self.limits:
             amount = self._amount(limit, plan)
             if amount is None:
                 continue
-            window = window_of(limit.size, now)
+            window = limit.window(now)
             key = limit.key_prefix + who
             reserved.append(Reservation(limit, key, window, amount))
-            # Corrections waiting for Redis travel with this addition: no extra round trip.
-            pending = self._pending.pop((key, window.id), None)
-            if pending is not None:
-                merged[(key, window.id)] = pending
-            extra = pending[0] if pending is not None else 0.0
-            items.append((key, window.id, amount + extra, window.expires_at))
+            # The key's last corrections travel with this reservation, under one
+            # lock or in one script call: the count it is judged on includes them.
+            correction = pending.pop((key, window.id), None) if pending else None
+            if correction is None:
+                items.append((key, window.id, amount, window.expires_at))
+            else:
+                merged.append(((key, window.id), correction))
+                items.append((key, window.id, amount + correction[0], window.expires_at))
         if not reserved:
             return
         try:
             found = await self.counters.add_many(items)
         except CountersUnavailable as exc:
-            self._pending.update(merged)
+            for (key, window_id), (delta, expires_at) in merged:
+                self._postpone(key, window_id, delta, expires_at)
             self._outage(ctx, exc, now)
             return
         refused: list[tuple[Reservation, float]] = []
@@ -254,7 +280,7 @@ class AIRateLimitingAdvanced(PluginHandler):
             except CountersUnavailable as exc:
                 self._outage(ctx, exc, now)
             raise self._refusal(plan, refused, headers, now)
-        ctx.plugin_state[self.id] = (reserved, headers)
+        ctx.plugin_state[self.id] = (reserved, headers, who)
 
     async def _take_back(self, reserved: list[Reservation], *, penalty: bool) -> None:
         sliding = self.config.window_type == "sliding"
@@ -295,6 +321,12 @@ class AIRateLimitingAdvanced(PluginHandler):
             message += ", ".join(dict.fromkeys(r.limit.provider for r, _ in refused))
         status = int(config.error_code)
         client = plan.client_format
+        if client == "gemini":
+            from lockgate.plugins.ai_proxy.gemini_call import gemini_client_error
+
+            refusal = gemini_client_error(status, message)
+            refusal.headers.update(headers)
+            return refusal
         if client == "anthropic":
             kind = "rate_limit_error" if status == 429 else error_type_for_status(status)
             return Exit(status, anthropic_error_body(kind, message), headers)
@@ -348,59 +380,67 @@ class AIRateLimitingAdvanced(PluginHandler):
         if not state:
             return
         now = time.time()
-        changes: list[Addition] = []
+        call = ctx.ai_call
         for r in state[0]:
             if r.limit.provider == REQUEST_PROMPT:
                 continue  # what was asked for counts, whatever the answer
-            real = self._real(r.limit, ctx.ai_call)
-            current = window_of(r.limit.size, now)
+            real = self._real(r.limit, call)
+            current = r.limit.window(now)
             if current.id == r.window.id:
-                changes.append((r.key, current.id, real - r.amount, current.expires_at))
+                if real != r.amount:
+                    self._postpone(r.key, current.id, real - r.amount, current.expires_at)
             else:  # answered in a later window: counted there, released where reserved
-                changes.append((r.key, r.window.id, -r.amount, r.window.expires_at))
-                changes.append((r.key, current.id, real, current.expires_at))
-        changes = [c for c in changes if c[2]]
-        if not changes:
-            return
-        if isinstance(self.counters, LocalCounters):
-            self.counters.add_many_now(changes)  # microseconds, under the table's lock
-            return
-        # Redis: corrections wait (at most FLUSH_DELAY) for the next reservation of
-        # the same key, or for one batch; reservations themselves are never delayed.
-        for key, window_id, delta, expires_at in changes:
-            before = self._pending.get((key, window_id))
-            self._pending[(key, window_id)] = (delta + (before[0] if before else 0.0), expires_at)
-        if self._flush is None:
-            self._flush = asyncio.get_running_loop().call_later(FLUSH_DELAY, self._start_flush)
+                if r.amount:
+                    self._postpone(r.key, r.window.id, -r.amount, r.window.expires_at)
+                if real:
+                    self._postpone(r.key, current.id, real, current.expires_at)
+        if call is not None and call.ttft_ms is not None:
+            # Failed over to another provider than the one reserved on: its
+            # limits count what it answered too.
+            reserved = {id(r.limit) for r in state[0]}
+            for limit in self.limits:
+                if limit.provider == call.provider and id(limit) not in reserved:
+                    real = self._real(limit, call)
+                    if real:
+                        window = limit.window(now)
+                        self._postpone(
+                            limit.key_prefix + state[2], window.id, real, window.expires_at
+                        )
 
-    def _start_flush(self) -> None:
+    def _postpone(self, key: str, window_id: int, delta: float, expires_at: int) -> None:
+        """A correction waits for the next reservation of its key (made by this
+        worker), at most :data:`FLUSH_DELAY`: reservations are never delayed, so
+        a burst is still held by them; only the usage beyond the estimate is
+        counted a moment later."""
+        found = self._pending.get((key, window_id))
+        if found is None:
+            self._pending[(key, window_id)] = [delta, expires_at]
+        else:
+            found[0] += delta
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(FLUSH_DELAY, self._flush_now)
+
+    def _flush_now(self) -> None:
         self._flush = None
         if not self._pending:
             return
         items = [(k, w, delta, exp) for (k, w), (delta, exp) in self._pending.items() if delta]
         self._pending = {}
-        task = asyncio.get_running_loop().create_task(self._correct(items))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        if items:
+            self.counters.add_soon(items).add_done_callback(self._corrected)
 
-    async def _correct(self, items: list[Addition]) -> None:
-        try:
-            await self.counters.add_many(items)
-        except CountersUnavailable as exc:
-            now = time.time()
-            if now - self._outage_logged >= OUTAGE_LOG_INTERVAL:
-                self._outage_logged = now
-                log.error(
-                    "ai-rate-limiting-advanced: %d usage corrections were not counted: %s",
-                    len(items),
-                    exc,
-                )
+    def _corrected(self, done: asyncio.Future[list[WindowCounts]]) -> None:
+        exc = done.exception() if not done.cancelled() else None
+        if exc is None:
+            return
+        now = time.time()
+        if now - self._outage_logged >= OUTAGE_LOG_INTERVAL:
+            self._outage_logged = now
+            log.error("ai-rate-limiting-advanced: usage corrections were not counted: %s", exc)
 
     async def close(self) -> None:
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None
         if self._pending:
-            items = [(k, w, d, e) for (k, w), (d, e) in self._pending.items() if d]
-            self._pending = {}
-            await self._correct(items)
+            self._flush_now()

@@ -69,13 +69,13 @@ class KeyAuth(PluginHandler):
             raise Exit(401, {"message": "Unauthorized"}, headers)
         ctx.credential = {"id": credential["id"], "consumer": credential["consumer"]}
         ctx.consumer = self._consumer(ctx, credential["consumer"]["id"])
-        ctx.upstream_headers["X-Consumer-ID"] = ctx.consumer["id"] if ctx.consumer else ""
+        ctx.set_upstream_header("X-Consumer-ID", ctx.consumer["id"] if ctx.consumer else "")
         if ctx.consumer and ctx.consumer.get("username"):
-            ctx.upstream_headers["X-Consumer-Username"] = ctx.consumer["username"]
+            ctx.set_upstream_header("X-Consumer-Username", ctx.consumer["username"])
         if config.hide_credentials and where is not None:
             kind, name = where
             if kind == "header":
-                ctx.upstream_headers.popall(name, None)
+                ctx.set_upstream_header(name, None)
             elif kind == "query":
                 ctx.upstream_query = urlencode(
                     [

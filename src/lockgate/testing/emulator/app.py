@@ -18,7 +18,16 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from . import anthropic, aws_sts, bedrock, bedrock_invoke, gemini, openai, vertex_anthropic
+from . import (
+    anthropic,
+    aws_sts,
+    bedrock,
+    bedrock_invoke,
+    gemini,
+    openai,
+    openai_responses,
+    vertex_anthropic,
+)
 from .dashscope import DashScopeProfile
 from .deepseek import DeepSeekProfile
 from .huggingface import HuggingFaceProfile
@@ -60,6 +69,10 @@ _VERTEX = "/{version:v1|v1beta1}/projects/{project}/locations/{location}/publish
 ROUTES: tuple[tuple[str, str, Handler, str | Callable[[web.Request], str]], ...] = (
     ("POST", "/v1/chat/completions", _chat(OpenAIProfile), "openai"),
     ("POST", "/openai/v1/chat/completions", _chat(OpenAIProfile), "openai"),
+    ("POST", "/v1/responses", openai_responses.create_handler, "openai"),
+    ("POST", "/openai/v1/responses", openai_responses.create_handler, "openai"),
+    ("GET", "/v1/responses/{response_id}", openai_responses.retrieve_handler, "openai"),
+    ("GET", "/openai/v1/responses/{response_id}", openai_responses.retrieve_handler, "openai"),
     ("POST", "/v1/embeddings", openai.embeddings_handler, "openai"),
     ("POST", "/openai/v1/embeddings", openai.embeddings_handler, "openai"),
     ("GET", "/openai/v1/models", openai.models_handler, "openai"),
@@ -144,6 +157,7 @@ def build_app(state: EmulatorState) -> web.Application:
 
     app = web.Application(middlewares=[record], client_max_size=64 * 1024 * 1024)
     app[STATE] = state
+    app[openai_responses.RESPONSES] = openai_responses.ResponseStore()
     for method, path, handler, provider in ROUTES:
         providers[app.router.add_route(method, path, handler)] = provider
     providers[app.router.add_post("/token", _token)] = "google_oauth"

@@ -324,24 +324,57 @@ def _count(body: Any, call: Call) -> web.Response:
     )
     request.pop("model", None)
     validate_generate(request, call.model, call.vertex, counting=True)
-    total = _prompt_tokens(request)
-    out: dict[str, Any] = {
-        "totalTokens": total,
-        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": total}],
-    }
+    details = _prompt_details(request)
+    total = sum(d["tokenCount"] for d in details)
+    out: dict[str, Any] = {"totalTokens": total, "promptTokensDetails": details}
     if call.vertex:
-        out["totalBillableCharacters"] = total * 4
+        out["totalBillableCharacters"] = details[0]["tokenCount"] * 4
     return json_response(out)
 
 
-def _prompt_tokens(body: dict[str, Any]) -> int:
-    return json_tokens(
+#: What Gemini counts for one media part: an image of up to 384 px a side, or
+#: one page of a PDF. The emulator does not decode media, so every part costs
+#: this; its base64 bytes are not text the model reads (an attached image must
+#: not look like a prompt of a million tokens to a client that counts first,
+#: as Gemini CLI does with countTokens before sending an image).
+MEDIA_TOKENS = 258
+_MODALITIES = {"image": "IMAGE", "audio": "AUDIO", "video": "VIDEO"}
+
+
+def _prompt_details(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Prompt tokens by modality, as ``promptTokensDetails`` lists them."""
+    media: dict[str, int] = {}
+    contents = []
+    for content in body.get("contents") or []:
+        if not isinstance(content, dict):
+            contents.append(content)
+            continue
+        parts = []
+        for part in content.get("parts") or []:
+            blob = isinstance(part, dict) and (
+                _get(part, "inlineData", "inline_data") or _get(part, "fileData", "file_data")
+            )
+            if not isinstance(blob, dict):
+                parts.append(part)
+                continue
+            mime = str(_get(blob, "mimeType", "mime_type") or "")
+            modality = _MODALITIES.get(mime.partition("/")[0], "DOCUMENT")
+            media[modality] = media.get(modality, 0) + MEDIA_TOKENS
+        contents.append({**content, "parts": parts})
+    text = json_tokens(
         [
             _get(body, "systemInstruction", "system_instruction"),
             _get(body, "tools", "tools"),
-            body.get("contents"),
+            contents,
         ]
     )
+    return [{"modality": "TEXT", "tokenCount": text}] + [
+        {"modality": m, "tokenCount": n} for m, n in media.items()
+    ]
+
+
+def _prompt_tokens(body: dict[str, Any]) -> int:
+    return sum(d["tokenCount"] for d in _prompt_details(body))
 
 
 def _answer(
@@ -361,7 +394,8 @@ def _answer(
     candidates = count_tokens(reply.text) + sum(
         count_tokens(c.name + c.arguments_json) for c in reply.tool_calls
     )
-    prompt = _prompt_tokens(body)
+    details = _prompt_details(body)
+    prompt = sum(d["tokenCount"] for d in details)
     cached = state.cache(NAME).automatic(
         call.model, [body.get("systemInstruction"), body.get("tools"), *body["contents"]]
     )
@@ -369,7 +403,7 @@ def _answer(
         "promptTokenCount": prompt,
         "candidatesTokenCount": candidates,
         "totalTokenCount": prompt + candidates + thoughts,
-        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt}],
+        "promptTokensDetails": details,
     }
     if cached:
         usage["cachedContentTokenCount"] = cached
