@@ -4,6 +4,7 @@ current exchange must carry the signature of its first call."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from .conftest import Raw
@@ -69,6 +70,12 @@ async def test_without_chain_calls_stay_parallel(raw: Raw) -> None:
     assert "thoughtSignature" in parts[0] and "thoughtSignature" not in parts[1]
 
 
+def _flip_a_byte(signature: str) -> str:
+    raw = bytearray(base64.b64decode(signature))
+    raw[len(raw) // 2] ^= 0x01
+    return base64.b64encode(bytes(raw)).decode()
+
+
 async def test_signatures_are_validated(raw: Raw) -> None:
     history: list[dict[str, Any]] = [{"role": "user", "parts": [{"text": PROMPT}]}]
     first = await raw.post(URL, _body(history), KEY)
@@ -76,8 +83,12 @@ async def test_signatures_are_validated(raw: Raw) -> None:
     for signature, status in (
         (call["thoughtSignature"], 200),
         ("skip_thought_signature_validator", 200),  # Google's documented bypass
-        (call["thoughtSignature"].replace("+", "-").replace("/", "_").rstrip("="), 400),
+        # thoughtSignature is a proto3 bytes field: Google takes either base64
+        # alphabet, with or without padding (google-genai sends URL-safe).
+        (call["thoughtSignature"].replace("+", "-").replace("/", "_").rstrip("="), 200),
+        (_flip_a_byte(call["thoughtSignature"]), 400),
         ("RW11R2VtaW5pU2lnAAAA", 400),
+        ("not base64 at all!", 400),
     ):
         sent = [*history, {"role": "model", "parts": [{**call, "thoughtSignature": signature}]}]
         answer = await raw.post(URL, _body([*sent, _result("get_weather", "sun")]), KEY)

@@ -436,8 +436,19 @@ def _check_signatures(state: EmulatorState, body: dict[str, Any]) -> None:
                 continue
             if signature in DUMMY_SIGNATURES:
                 continue
-            if not hmac.compare_digest(signature, _signature(state, str(function.get("name")))):
+            issued = base64.b64decode(_signature(state, str(function.get("name"))))
+            if not hmac.compare_digest(_signature_bytes(signature), issued):
                 raise google_error(400, "INVALID_ARGUMENT", "Corrupted thought signature.")
+
+
+def _signature_bytes(signature: str) -> bytes:
+    """thoughtSignature is a proto3 ``bytes`` field: its JSON form may use
+    either base64 alphabet, padded or not (google-genai sends URL-safe)."""
+    text = signature.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except ValueError:
+        return b""
 
 
 def _parts(reply: Reply, call: Call, state: EmulatorState) -> list[dict[str, Any]]:
