@@ -15,11 +15,12 @@ correction travels with the key's next reservation from this worker (one
 counter operation per call instead of two), or after at most
 :data:`FLUSH_DELAY` when none comes; reservations are never delayed.
 
-The provider(s) come from the route's AI proxy (:meth:`AIProxy.plan`), which
-parses the request once for both plugins. Counters: ``local`` (the node's
-table, shared by its workers) or ``redis`` (every node). A counter store that
-cannot be reached lets traffic through uncounted and says so in the error log
-at most every few seconds; a request never waits longer than the Redis timeout.
+The provider comes from the route's AI proxy (:meth:`AIProxy.plan`; for
+ai-proxy-advanced, the target its balancer picks), which parses the request
+once for both plugins. Counters: ``local`` (the node's table, shared by its
+workers) or ``redis`` (every node). A counter store that cannot be reached
+lets traffic through uncounted and says so in the error log at most every few
+seconds; a request never waits longer than two Redis timeouts.
 """
 
 from __future__ import annotations
