@@ -166,7 +166,12 @@ def test_full_request_decodes_into_the_conversation_model() -> None:
         "output_config": {
             "format": {
                 "type": "json_schema",
-                "schema": {"type": "object", "properties": {"a": {"type": "string"}}},
+                # Closed, as Anthropic's structured output demands (Gemini's are open).
+                "schema": {
+                    "type": "object",
+                    "properties": {"a": {"type": "string"}},
+                    "additionalProperties": False,
+                },
             }
         },
         "messages": [

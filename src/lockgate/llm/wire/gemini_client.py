@@ -44,6 +44,7 @@ from typing import Any
 import orjson
 
 from lockgate.llm.usage import Usage
+from lockgate.llm.wire.anthropic_schema import anthropic_output_schema
 from lockgate.llm.wire.tool_identifiers import anthropic_tool_id
 
 __all__ = [
@@ -519,7 +520,8 @@ def _output_format(config: dict[str, Any]) -> dict[str, Any] | None:
         schema = json_schema_from_openapi(openapi) if isinstance(openapi, dict) else None
     if mime != "application/json" or not schema:
         return None
-    return {"type": "json_schema", "schema": schema}
+    # Reduced to what Anthropic compiles (objects closed, bounds into descriptions).
+    return {"type": "json_schema", "schema": anthropic_output_schema(schema)}
 
 
 def gemini_to_anthropic_request(body: dict[str, Any], model: str) -> dict[str, Any]:
