@@ -434,3 +434,16 @@ def test_fail_keeps_a_client_error_type() -> None:
         )
     ]
     assert translator.feed(START) == b"" and translator.finish() == b""
+
+
+def test_message_stop_ends_the_stream_with_done_in_its_own_piece() -> None:
+    # [DONE] comes with message_stop's piece, so that the stream's end goes out
+    # in the same write as its last chunks rather than after the upstream's EOF.
+    for include_usage in (False, True):
+        translator = AnthropicToOpenAIStream("claude", include_usage, created=1)
+        for event in [START, _end()[0]]:
+            translator.feed(event)
+        last = translator.feed({"type": "message_stop"})
+        assert last.endswith(b"data: [DONE]\n\n") and last.count(b"data: ") == 1 + include_usage
+        assert translator.finish() == b"" and translator.fail("api_error", "cut") == b""
+        assert translator.completed

@@ -600,6 +600,9 @@ def anthropic_to_openai_response(
 # ---------------------------------------------------------------------- stream
 
 
+_DONE = b"data: [DONE]\n\n"
+
+
 class AnthropicToOpenAIStream:
     """Anthropic stream events -> ``chat.completion.chunk`` data events, one event at a time.
 
@@ -608,13 +611,15 @@ class AnthropicToOpenAIStream:
     ``tool_calls`` deltas (the first with ``index``, ``id``, ``name``, then
     ``arguments`` fragments), except a call of ``json_tool`` whose input
     fragments are content deltas; ``message_delta`` gives the finish-reason chunk;
-    ``message_stop`` the usage chunk (``choices: []``) when ``include_usage``.
-    :meth:`finish` ends a complete stream with ``data: [DONE]``; an incomplete
-    one, an upstream ``error`` event, or :meth:`fail` end it with a data chunk
-    holding an ``error`` object, which the OpenAI SDK raises.
+    ``message_stop`` the usage chunk (``choices: []``) when ``include_usage``,
+    and ``data: [DONE]`` (then, not at :meth:`finish`: the end goes out in the
+    same write as the last chunks). An incomplete stream, an upstream
+    ``error`` event, or :meth:`fail` end it with a data chunk holding an
+    ``error`` object, which the OpenAI SDK raises.
     """
 
     __slots__ = (
+        "_content_head",
         "_created",
         "_done",
         "_id",
@@ -649,6 +654,8 @@ class AnthropicToOpenAIStream:
         self._id = "chatcmpl"
         self._tool_index: dict[int, int] = {}  # Anthropic block index -> OpenAI tool_calls index
         self._done = False
+        #: (model, id, a content chunk's bytes up to its text), see _content_chunk.
+        self._content_head: tuple[str, str, bytes] | None = None
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
         return encode_data(
@@ -663,6 +670,27 @@ class AnthropicToOpenAIStream:
             }
         )
 
+    def _content_chunk(self, text: Any) -> bytes:
+        """``self._chunk({"content": text})``, its fixed parts encoded once
+        (the same bytes: orjson writes keys in order, and a value alone as it
+        writes it in an object)."""
+        model = self.response_model or self._model
+        head = self._content_head
+        if head is None or head[0] != model or head[1] != self._id:
+            prefix = orjson.dumps(
+                {"id": self._id, "object": "chat.completion.chunk", "created": self._created}
+            )[:-1]
+            head = self._content_head = (
+                model,
+                self._id,
+                b"data: "
+                + prefix
+                + b',"model":'
+                + orjson.dumps(model)
+                + b',"choices":[{"index":0,"delta":{"content":',
+            )
+        return head[2] + orjson.dumps(text) + b'},"logprobs":null,"finish_reason":null}]}\n\n'
+
     def feed(self, data: dict[str, Any]) -> bytes:
         if self._done:
             return b""
@@ -674,7 +702,7 @@ class AnthropicToOpenAIStream:
             delta = data.get("delta") or {}
             delta_kind = delta.get("type")
             if delta_kind == "text_delta":
-                return self._chunk({"content": delta.get("text") or ""})
+                return self._content_chunk(delta.get("text") or "")
             if delta_kind == "thinking_delta":
                 return self._chunk({"reasoning_content": delta.get("thinking") or ""})
             if delta_kind == "input_json_delta":
@@ -706,17 +734,21 @@ class AnthropicToOpenAIStream:
             return self._chunk({}, finish_reason)
         if kind == "message_stop":
             self.completed = True
+            self._done = True
             if not self._include_usage:
-                return b""
-            return encode_data(
-                {
-                    "id": self._id,
-                    "object": "chat.completion.chunk",
-                    "created": self._created,
-                    "model": self.response_model or self._model,
-                    "choices": [],
-                    "usage": _openai_usage(self.usage),
-                }
+                return _DONE
+            return (
+                encode_data(
+                    {
+                        "id": self._id,
+                        "object": "chat.completion.chunk",
+                        "created": self._created,
+                        "model": self.response_model or self._model,
+                        "choices": [],
+                        "usage": _openai_usage(self.usage),
+                    }
+                )
+                + _DONE
             )
         if kind == "error":
             error = data.get("error") or {}
@@ -767,10 +799,7 @@ class AnthropicToOpenAIStream:
     def finish(self) -> bytes:
         if self._done:
             return b""
-        if not self.completed:
-            return self._error("api_error", "the upstream stream ended prematurely")
-        self._done = True
-        return b"data: [DONE]\n\n"
+        return self._error("api_error", "the upstream stream ended prematurely")
 
     def fail(self, error_type: str, message: str) -> bytes:
         if self._done:

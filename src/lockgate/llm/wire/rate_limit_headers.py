@@ -26,6 +26,7 @@ import re
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import lru_cache
 
 import orjson
 
@@ -87,7 +88,10 @@ def format_duration(seconds: float) -> str:
     return out + f"{round(secs, 3):g}s"
 
 
+@lru_cache(maxsize=256)
 def _timestamp(text: str) -> float | None:
+    # Cached: every response of a provider repeats the same few reset times
+    # (whole seconds), and parsing one costs more than the rest of the headers.
     try:
         return datetime.fromisoformat(text.strip().replace("Z", "+00:00")).timestamp()
     except ValueError:

@@ -51,7 +51,7 @@ def _index(value: Any) -> int:
 class _Block:
     """One open content block: the output item it feeds and what it gathered."""
 
-    __slots__ = ("block", "content_index", "item", "kind", "output_index", "parts")
+    __slots__ = ("block", "content_index", "head", "item", "kind", "output_index", "parts")
 
     def __init__(self, kind: str, block: dict[str, Any], item: dict[str, Any], output_index: int):
         self.kind = kind
@@ -60,6 +60,24 @@ class _Block:
         self.output_index = output_index
         self.content_index = 0
         self.parts: list[str] = []
+        #: A text delta event of this block up to its text, encoded once.
+        self.head = b""
+
+    def text_delta_head(self) -> bytes:
+        """``encode_event`` of a text delta, up to the value of ``delta``
+        (the same bytes: orjson writes keys in order, and a string alone as
+        it writes it in an object)."""
+        self.head = (
+            _TEXT_DELTA
+            + b'{"type":"response.output_text.delta","item_id":'
+            + orjson.dumps(self.item["id"])
+            + b',"output_index":'
+            + orjson.dumps(self.output_index)
+            + b',"content_index":'
+            + orjson.dumps(self.content_index)
+            + b',"delta":'
+        )
+        return self.head
 
 
 class AnthropicEventsToResponses:
@@ -130,16 +148,15 @@ class AnthropicEventsToResponses:
                 current.parts.append(text)
                 seq = self._seq
                 self._seq = seq + 1
-                event = {
-                    "type": "response.output_text.delta",
-                    "item_id": current.item["id"],
-                    "output_index": current.output_index,
-                    "content_index": current.content_index,
-                    "delta": text,
-                    "logprobs": [],
-                    "sequence_number": seq,
-                }
-                return _TEXT_DELTA + orjson.dumps(event) + b"\n\n"
+                return b"".join(
+                    (
+                        current.head or current.text_delta_head(),
+                        orjson.dumps(text),
+                        b',"logprobs":[],"sequence_number":',
+                        str(seq).encode(),
+                        b"}\n\n",
+                    )
+                )
             self._observer.feed(data)
             out: list[bytes] = []
             self._delta(current, delta, out)

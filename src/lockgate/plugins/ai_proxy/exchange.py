@@ -23,7 +23,7 @@ from multidict import CIMultiDict
 
 from lockgate import __version__
 from lockgate.llm.providers.base import Endpoint, ProviderError
-from lockgate.llm.sse import SSEDecoder, encode_data, encode_event
+from lockgate.llm.sse import SSEDataDecoder, encode_data, encode_event
 from lockgate.llm.usage import estimate_tokens
 from lockgate.llm.wire.anthropic import (
     AnthropicStreamObserver,
@@ -667,9 +667,9 @@ async def _stream(
     estimate: int,
 ) -> AsyncIterator[bytes]:
     conv = target.conversion
-    decoder: Any = SSEDecoder()
+    decoder: Any = SSEDataDecoder()
     # Bedrock frames its stream in AWS's binary event-stream: its decoder
-    # yields decoded events rather than SSE events.
+    # yields decoded events rather than SSE events' data.
     binary = conv.upstream == "bedrock"
     if binary:
         from lockgate.llm.wire.bedrock_stream import EventStreamDecoder
@@ -681,10 +681,13 @@ async def _stream(
     # A passthrough stream the upstream ended with its own error event (or
     # error chunk) is over: the gateway must not append a second error.
     upstream_error = False
-    # The first translated event goes out on its own: by the time the stream
-    # is read, the provider may have sent many events, and the client's first
-    # byte should not wait for all of them to be translated.
-    first = True
+    # Each upstream chunk is one write to the client (a write costs more CPU
+    # than translating a dozen events). The first byte should still not wait
+    # for a long backlog to be translated (the provider may have sent many
+    # events by the time the stream is read): once a translated piece waits,
+    # the rest of the first chunk may take _FIRST_BYTE_BUDGET_NS to translate,
+    # after which what is ready goes out on its own.
+    first_deadline = 0
     try:
         try:
             async for chunk in resp.content.iter_any():
@@ -693,41 +696,42 @@ async def _stream(
                 for event in decoder.feed(chunk):
                     if binary:
                         parsed = event
-                    elif not event.data or event.data == "[DONE]":
+                    elif not event or event == b"[DONE]":
                         continue
-                    try:
-                        if not binary:
-                            parsed = orjson.loads(event.data)
-                    except orjson.JSONDecodeError:
-                        failed = True
-                        _log_stream_failure(recorder, "the upstream stream sent invalid JSON")
-                        out.append(
-                            _fail(
-                                translator,
-                                passthrough,
-                                call,
-                                "api_error",
-                                "the upstream stream sent invalid JSON",
-                            )
-                        )
-                        break
+                    else:
+                        try:
+                            parsed = orjson.loads(event)
+                        except orjson.JSONDecodeError:
+                            parsed = _invalid_utf8_json(event)
+                            if parsed is _INVALID:
+                                failed = True
+                                what = "the upstream stream sent invalid JSON"
+                                _log_stream_failure(recorder, what)
+                                out.append(_fail(translator, passthrough, call, "api_error", what))
+                                break
                     if passthrough:
                         translator.feed(parsed)
                         if isinstance(parsed, dict) and parsed.get("error") is not None:
                             upstream_error = True
-                    else:
-                        piece = translator.feed(parsed)
-                        if piece:
-                            if first:
-                                first = False
+                        continue
+                    piece = translator.feed(parsed)
+                    if piece:
+                        out.append(piece)
+                        if first_deadline >= 0:
+                            now = time.perf_counter_ns()
+                            if not first_deadline:
+                                first_deadline = now + _FIRST_BYTE_BUDGET_NS
+                            elif now > first_deadline:
+                                first_deadline = -1
+                                piece = b"".join(out)
+                                out = []
                                 sent_bytes += len(piece)
                                 yield piece
-                            else:
-                                out.append(piece)
                 if passthrough and not failed:
                     sent_bytes += len(chunk)
                     yield chunk
                 elif out:
+                    first_deadline = -1
                     piece = b"".join(out)
                     sent_bytes += len(piece)
                     yield piece
@@ -772,6 +776,20 @@ async def _stream(
             usage.prompt_tokens = estimate_prompt(call)
             usage.estimated = True
         recorder.finish(usage, translator.response_model)
+
+
+#: How long the first translated piece may wait for the rest of its chunk.
+_FIRST_BYTE_BUDGET_NS = 250_000
+_INVALID: Any = object()
+
+
+def _invalid_utf8_json(data: bytes) -> Any:
+    """An event's data that orjson refused: parsed again with invalid UTF-8
+    replaced (as a text decoder would have), else ``_INVALID``."""
+    try:
+        return orjson.loads(data.decode("utf-8", "replace"))
+    except orjson.JSONDecodeError:
+        return _INVALID
 
 
 def _log_stream_failure(recorder: Recorder, what: str) -> None:
