@@ -6,8 +6,9 @@ from __future__ import annotations
 import orjson
 
 from lockgate.llm.providers.config import ModelConfig
-from lockgate.plugins.ai_proxy.exchange import ClientCall, _stream_translator, _upstream_body
+from lockgate.plugins.ai_proxy.exchange import ClientCall, _upstream_body
 from lockgate.plugins.ai_proxy.schema import LoggingConfig
+from lockgate.plugins.ai_proxy.streaming import stream_translator
 from lockgate.plugins.ai_proxy.target import Target
 
 BODY = {
@@ -50,7 +51,7 @@ def test_a_retried_stream_still_reports_the_matched_stop_sequence() -> None:
     call, target = _call(), _target()
     call.drop_parsed()  # the first attempt let go of it, then failed
     call.restore_parsed()
-    translator, _ = _stream_translator(target, call, "gpt-4.1")
+    translator, _ = stream_translator(target, call, "gpt-4.1")
     chunk = {
         "id": "c",
         "model": "gpt-4.1",

@@ -23,10 +23,7 @@ from multidict import CIMultiDict
 
 from lockgate import __version__
 from lockgate.llm.providers.base import Endpoint, ProviderError
-from lockgate.llm.sse import SSEDataDecoder, encode_data, encode_event
-from lockgate.llm.usage import estimate_tokens
 from lockgate.llm.wire.anthropic import (
-    AnthropicStreamObserver,
     anthropic_error_body,
     usage_from_anthropic,
 )
@@ -37,18 +34,16 @@ from lockgate.llm.wire.errors import (
     upstream_error_to_openai,
 )
 from lockgate.llm.wire.openai import (
-    OpenAIStreamObserver,
     openai_error_body,
     usage_from_openai,
 )
 from lockgate.llm.wire.rate_limit_headers import client_rate_limit_headers, google_retry_after
 from lockgate.llm.wire.responses import (
-    ResponsesStreamObserver,
-    responses_stream_failure,
     usage_from_responses,
 )
 from lockgate.llm.wire.responses_request import stateless_problem
 from lockgate.plugins.ai_proxy.recording import Recorder, estimate_prompt
+from lockgate.plugins.ai_proxy.streaming import relay_stream, stream_translator
 from lockgate.plugins.ai_proxy.target import Target
 from lockgate.proxy.context import Exit, RequestContext, UpstreamResponse
 from lockgate.proxy.upstream import connection_error_text
@@ -414,7 +409,7 @@ async def _attempt(
     translator: Any = None
     estimate = 0
     if call.stream and call.operation == "chat":
-        translator, estimate = _stream_translator(target, call, model)
+        translator, estimate = stream_translator(target, call, model)
         call.drop_parsed()
     headers, url = await _headers_and_url(env, target, call, ctx, endpoint)
     try:
@@ -517,7 +512,7 @@ async def _attempt(
         out_headers["Cache-Control"] = "no-cache"
         call.release(keep_raw=target.logging.log_payloads)
         ctx.body = None
-        chunks = _stream(resp, target, call, recorder, translator, estimate)
+        chunks = relay_stream(resp, target, call, recorder, translator, estimate)
         if call.client_format == "gemini" and ctx.request.query.get("alt") != "sse":
             from lockgate.llm.wire.gemini_client_stream import json_array_stream
 
@@ -633,190 +628,6 @@ async def _oneshot(
         yield body
 
     return UpstreamResponse(200, headers, once(), None, len(body), body)
-
-
-def _stream_translator(target: Target, call: ClientCall, model: str) -> tuple[Any, int]:
-    """The stream's translator (or passthrough observer), built while the request body is at hand."""
-    conv = target.conversion
-    # message_start needs an input figure before the provider reports one; the
-    # body's size gives it at no cost (walking 100 KB of blocks would not be free).
-    estimate = max(1, len(call.raw) // 4)
-    if conv.passthrough:
-        if conv.upstream == "gemini":
-            from lockgate.llm.wire.gemini_client_stream import GeminiStreamObserver
-
-            return GeminiStreamObserver(estimate), estimate
-        observer: Any = (
-            AnthropicStreamObserver
-            if conv.upstream == "anthropic"
-            else ResponsesStreamObserver
-            if conv.upstream == "responses"
-            else OpenAIStreamObserver
-        )
-        return observer(estimate), estimate
-    assert conv.stream is not None
-    return conv.stream(model, estimate, call), estimate
-
-
-async def _stream(
-    resp: aiohttp.ClientResponse,
-    target: Target,
-    call: ClientCall,
-    recorder: Recorder,
-    translator: Any,
-    estimate: int,
-) -> AsyncIterator[bytes]:
-    conv = target.conversion
-    decoder: Any = SSEDataDecoder()
-    # Bedrock frames its stream in AWS's binary event-stream: its decoder
-    # yields decoded events rather than SSE events' data.
-    binary = conv.upstream == "bedrock"
-    if binary:
-        from lockgate.llm.wire.bedrock_stream import EventStreamDecoder
-
-        decoder = EventStreamDecoder()
-    passthrough = conv.passthrough
-    sent_bytes = 0
-    failed = False
-    # A passthrough stream the upstream ended with its own error event (or
-    # error chunk) is over: the gateway must not append a second error.
-    upstream_error = False
-    # Each upstream chunk is one write to the client (a write costs more CPU
-    # than translating a dozen events). The first byte should still not wait
-    # for a long backlog to be translated (the provider may have sent many
-    # events by the time the stream is read): once a translated piece waits,
-    # the rest of the first chunk may take _FIRST_BYTE_BUDGET_NS to translate,
-    # after which what is ready goes out on its own.
-    first_deadline = 0
-    try:
-        try:
-            async for chunk in resp.content.iter_any():
-                recorder.first_token()
-                out: list[bytes] = []
-                for event in decoder.feed(chunk):
-                    if binary:
-                        parsed = event
-                    elif not event or event == b"[DONE]":
-                        continue
-                    else:
-                        try:
-                            parsed = orjson.loads(event)
-                        except orjson.JSONDecodeError:
-                            parsed = _invalid_utf8_json(event)
-                            if parsed is _INVALID:
-                                failed = True
-                                what = "the upstream stream sent invalid JSON"
-                                _log_stream_failure(recorder, what)
-                                out.append(_fail(translator, passthrough, call, "api_error", what))
-                                break
-                    if passthrough:
-                        translator.feed(parsed)
-                        if isinstance(parsed, dict) and parsed.get("error") is not None:
-                            upstream_error = True
-                        continue
-                    piece = translator.feed(parsed)
-                    if piece:
-                        out.append(piece)
-                        if first_deadline >= 0:
-                            now = time.perf_counter_ns()
-                            if not first_deadline:
-                                first_deadline = now + _FIRST_BYTE_BUDGET_NS
-                            elif now > first_deadline:
-                                first_deadline = -1
-                                piece = b"".join(out)
-                                out = []
-                                sent_bytes += len(piece)
-                                yield piece
-                if passthrough and not failed:
-                    sent_bytes += len(chunk)
-                    yield chunk
-                elif out:
-                    first_deadline = -1
-                    piece = b"".join(out)
-                    sent_bytes += len(piece)
-                    yield piece
-                if failed:
-                    return
-        except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
-            failed = True
-            _log_stream_failure(recorder, f"the upstream stream broke: {type(exc).__name__}")
-            yield _fail(
-                translator,
-                passthrough,
-                call,
-                "api_error",
-                f"the upstream stream broke: {type(exc).__name__}",
-            )
-            return
-        if passthrough:
-            if not translator.completed and not upstream_error:
-                failed = True
-                _log_stream_failure(recorder, "the upstream stream ended before it was complete")
-                yield _fail(
-                    translator,
-                    passthrough,
-                    call,
-                    "api_error",
-                    "the upstream stream ended before it was complete",
-                )
-        else:
-            tail = translator.finish()
-            if tail:
-                yield tail
-    finally:
-        resp.release()
-        if passthrough:
-            translator.finish()  # fills in estimates when the stream broke
-        usage = translator.usage
-        if not usage.completion_tokens and sent_bytes:
-            usage.completion_tokens = estimate_tokens(sent_bytes // 3)
-            usage.estimated = True
-        if not usage.prompt_tokens or (usage.estimated and usage.prompt_tokens == estimate):
-            # The provider never reported input tokens: log the careful estimate.
-            usage.prompt_tokens = estimate_prompt(call)
-            usage.estimated = True
-        recorder.finish(usage, translator.response_model)
-
-
-#: How long the first translated piece may wait for the rest of its chunk.
-_FIRST_BYTE_BUDGET_NS = 250_000
-_INVALID: Any = object()
-
-
-def _invalid_utf8_json(data: bytes) -> Any:
-    """An event's data that orjson refused: parsed again with invalid UTF-8
-    replaced (as a text decoder would have), else ``_INVALID``."""
-    try:
-        return orjson.loads(data.decode("utf-8", "replace"))
-    except orjson.JSONDecodeError:
-        return _INVALID
-
-
-def _log_stream_failure(recorder: Recorder, what: str) -> None:
-    target = recorder.target
-    log.error(
-        "request %s: %s: upstream %s failed mid-stream: %s",
-        recorder.ctx.request_id,
-        target.plugin_name,
-        target.describe(),
-        what,
-    )
-
-
-def _fail(translator: Any, passthrough: bool, call: ClientCall, kind: str, message: str) -> bytes:
-    if not passthrough:
-        return bytes(translator.fail(kind, message))
-    if call.client_format == "gemini":
-        from lockgate.llm.wire.gemini_client_stream import gemini_stream_error
-
-        return gemini_stream_error(kind, message)
-    if call.client_format == "anthropic":
-        return encode_event("error", anthropic_error_body(kind, message))
-    if call.client_format == "responses":
-        return responses_stream_failure(translator, message)
-    return encode_data(
-        {"error": {"message": message, "type": "server_error", "param": None, "code": None}}
-    )
 
 
 def _local_count(ctx: RequestContext, target: Target, call: ClientCall) -> UpstreamResponse:
