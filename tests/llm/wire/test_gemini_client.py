@@ -742,3 +742,37 @@ def test_json_array_framing() -> None:
     assert orjson.loads(framed) == [{"a": 1}, {"b": [2]}]
     assert orjson.loads(asyncio.run(collect([]))) == []
     assert orjson.loads(asyncio.run(collect([b'data: {"c": 3}']))) == [{"c": 3}]
+
+
+def test_whitespace_only_text_is_left_out() -> None:
+    """Anthropic refuses a text block of whitespace alone (found by the
+    property test with a lone carriage return)."""
+    out = gemini_to_anthropic_request(
+        {
+            "systemInstruction": {"parts": [{"text": " \n"}]},
+            "contents": [
+                {"role": "user", "parts": [{"text": "\r"}, {"text": "Hi"}]},
+                {"role": "model", "parts": [{"text": "\t"}, {"text": "Hello"}]},
+                {"role": "user", "parts": [{"text": "Bye"}]},
+            ],
+        },
+        "claude-sonnet-4-6",
+    )
+    assert "system" not in out or out["system"] == []
+    texts = [b["text"] for m in out["messages"] for b in m["content"]]
+    assert texts == ["Hi", "Hello", "Bye"]
+    assert_anthropic_accepts(out)
+
+
+def test_allowed_function_names_that_are_not_names_are_ignored() -> None:
+    """A malformed allowedFunctionNames (found by the property test) forces
+    no particular tool and does not raise."""
+    out = gemini_to_anthropic_request(
+        {
+            "contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
+            "tools": [{"functionDeclarations": [{"name": "read"}]}],
+            "toolConfig": {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": [[]]}},
+        },
+        "claude-sonnet-4-6",
+    )
+    assert out["tool_choice"] == {"type": "any"}

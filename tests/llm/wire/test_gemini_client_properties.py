@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from tests.ai.fixtures import PNG_BASE64
 from tests.llm.wire.anthropic_events import assert_anthropic_accepts, parse_sse
 
+from lockgate.llm.providers import build_provider
+from lockgate.llm.providers.config import ModelConfig
 from lockgate.llm.usage import Usage
 from lockgate.llm.wire.anthropic_openai import anthropic_to_openai_request
 from lockgate.llm.wire.gemini_client import (
@@ -27,6 +29,7 @@ from lockgate.testing.emulator.openai_validate import ChatRules, validate_chat
 from lockgate.testing.emulator.responses import ApiError
 
 SECRET = b"emulator-thinking-secret"
+ANTHROPIC = build_provider(ModelConfig(provider="anthropic", name="claude-sonnet-4-6"), None)
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 json_scalars = st.one_of(
@@ -188,9 +191,10 @@ def test_decoder_never_raises_and_keeps_anthropics_rules(body: dict[str, Any]) -
     assert_anthropic_accepts(out)
     for tool in out.get("tools", []):
         assert tool["input_schema"]["type"] == "object"
-    # The Anthropic emulator's validation (its thinking signatures made to match:
-    # the signatures themselves are the upstream's to judge).
-    signed = orjson.loads(orjson.dumps(out))
+    # The Anthropic emulator's validation, on what the gateway sends: the decoded
+    # body after the provider's own step (the output limit clamped to the model's),
+    # its thinking signatures made to match (those are the upstream's to judge).
+    signed = ANTHROPIC.prepare_chat(orjson.loads(orjson.dumps(out)), "claude-sonnet-4-6")
     for message in signed["messages"]:
         for block in message["content"]:
             if block["type"] == "thinking":

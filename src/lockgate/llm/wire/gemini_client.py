@@ -214,12 +214,12 @@ def _tool_schema(declaration: dict[str, Any]) -> dict[str, Any]:
 def _system(body: dict[str, Any]) -> list[dict[str, Any]]:
     instruction = field(body, "systemInstruction")
     if isinstance(instruction, str):
-        return [{"type": "text", "text": instruction}] if instruction else []
+        return [{"type": "text", "text": instruction}] if instruction.strip() else []
     parts = _dicts(instruction.get("parts")) if isinstance(instruction, dict) else []
     return [
         {"type": "text", "text": p["text"]}
         for p in parts
-        if isinstance(p.get("text"), str) and p["text"] and p.get("thought") is not True
+        if isinstance(p.get("text"), str) and p["text"].strip() and p.get("thought") is not True
     ]
 
 
@@ -336,7 +336,7 @@ class _Turns:
                 continue
             text = part.get("text")
             if isinstance(text, str):
-                if text:
+                if text.strip():  # Anthropic refuses whitespace-only text blocks
                     blocks.append({"type": "text", "text": text})
                 continue
             call = field(part, "functionCall")
@@ -378,7 +378,7 @@ class _Turns:
                 continue
             text = part.get("text")
             if isinstance(text, str):
-                if text:
+                if text.strip():  # Anthropic refuses whitespace-only text blocks
                     others.append({"type": "text", "text": text})
                 continue
             others += _other_part(part)
@@ -471,7 +471,12 @@ def _tool_choice(body: dict[str, Any], names: set[str]) -> dict[str, Any] | None
     if mode == "NONE":
         return {"type": "none"}
     if mode == "ANY":
-        if isinstance(allowed, list) and len(allowed) == 1 and allowed[0] in names:
+        if (
+            isinstance(allowed, list)
+            and len(allowed) == 1
+            and isinstance(allowed[0], str)
+            and allowed[0] in names
+        ):
             return {"type": "tool", "name": allowed[0]}
         return {"type": "any"}
     if mode in ("AUTO", "VALIDATED"):
