@@ -250,7 +250,9 @@ class Stack:
         while time.monotonic() < deadline:
             found = []
             if self.log_path.exists():
-                for line in self.log_path.read_text().splitlines():
+                # Complete lines only: the gateway may be writing the last one.
+                text = self.log_path.read_text()
+                for line in text[: text.rfind("\n") + 1].splitlines():
                     if tag in line:
                         record = json.loads(line)
                         if record["request"]["headers"].get(TAG_HEADER) == tag:
