@@ -101,6 +101,7 @@ def conversion(client: str, upstream: str) -> Conversion:
         anthropic_gemini,
         anthropic_openai,
         openai_anthropic,
+        openai_anthropic_stream,
         openai_gemini,
     )
 
@@ -138,7 +139,7 @@ def conversion(client: str, upstream: str) -> Conversion:
             lambda resp, model, body: openai_anthropic.anthropic_to_openai_response(
                 resp, model, json_tool=openai_anthropic.json_object_tool(body)
             ),
-            lambda model, est, call: openai_anthropic.AnthropicToOpenAIStream(
+            lambda model, est, call: openai_anthropic_stream.AnthropicToOpenAIStream(
                 model,
                 call.include_usage,
                 est,

@@ -31,10 +31,10 @@ from lockgate.llm.wire.anthropic_openai import (
 from lockgate.llm.wire.errors import upstream_error_to_anthropic, upstream_error_to_openai
 from lockgate.llm.wire.openai import OpenAIStreamObserver
 from lockgate.llm.wire.openai_anthropic import (
-    AnthropicToOpenAIStream,
     anthropic_to_openai_response,
     openai_to_anthropic_request,
 )
+from lockgate.llm.wire.openai_anthropic_stream import AnthropicToOpenAIStream
 from lockgate.testing.emulator.anthropic_validate import validate_messages
 from lockgate.testing.emulator.gemini_validate import validate_generate
 from lockgate.testing.emulator.openai_validate import ChatRules, validate_chat

@@ -30,10 +30,10 @@ from lockgate.llm.wire.anthropic_openai import (
     openai_to_anthropic_response,
 )
 from lockgate.llm.wire.openai_anthropic import (
-    AnthropicToOpenAIStream,
     anthropic_to_openai_response,
     openai_to_anthropic_request,
 )
+from lockgate.llm.wire.openai_anthropic_stream import AnthropicToOpenAIStream
 
 GOLDEN = Path(__file__).parent / "golden"
 

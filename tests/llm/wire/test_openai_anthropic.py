@@ -13,10 +13,10 @@ from tests.llm.wire.anthropic_events import (
 )
 
 from lockgate.llm.wire.openai_anthropic import (
-    AnthropicToOpenAIStream,
     anthropic_to_openai_response,
     openai_to_anthropic_request,
 )
+from lockgate.llm.wire.openai_anthropic_stream import AnthropicToOpenAIStream
 
 TOOL = {
     "type": "function",

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lockgate.llm.sse import encode_data, encode_event
-from lockgate.llm.wire.openai_anthropic import AnthropicToOpenAIStream
+from lockgate.llm.wire.openai_anthropic_stream import AnthropicToOpenAIStream
 from lockgate.llm.wire.responses_stream import AnthropicEventsToResponses
 
 _TEXTS = st.text(min_size=1, max_size=40)

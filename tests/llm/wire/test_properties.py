@@ -17,7 +17,8 @@ from tests.llm.wire.anthropic_events import (
 )
 
 from lockgate.llm.wire.anthropic_openai import OpenAIToAnthropicStream, anthropic_to_openai_request
-from lockgate.llm.wire.openai_anthropic import AnthropicToOpenAIStream, openai_to_anthropic_request
+from lockgate.llm.wire.openai_anthropic import openai_to_anthropic_request
+from lockgate.llm.wire.openai_anthropic_stream import AnthropicToOpenAIStream
 from lockgate.testing.emulator.openai_validate import ChatRules, validate_chat
 from lockgate.testing.emulator.responses import ApiError
 

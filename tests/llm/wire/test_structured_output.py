@@ -18,11 +18,11 @@ from lockgate.llm.wire.anthropic_gemini import anthropic_to_gemini_request
 from lockgate.llm.wire.anthropic_schema import anthropic_output_schema
 from lockgate.llm.wire.openai_anthropic import (
     JSON_OBJECT_TOOL,
-    AnthropicToOpenAIStream,
     anthropic_to_openai_response,
     json_object_tool,
     openai_to_anthropic_request,
 )
+from lockgate.llm.wire.openai_anthropic_stream import AnthropicToOpenAIStream
 from lockgate.llm.wire.openai_gemini import openai_to_gemini_request
 from lockgate.testing.emulator.anthropic_structured import structured_schema_problem
 

@@ -10,7 +10,8 @@ Modules, one per pair of formats (client format first, upstream format second):
 - ``openai``: the same for OpenAI Chat Completions.
 - ``anthropic_openai``: an Anthropic client in front of an OpenAI-compatible
   upstream (request, response, stream).
-- ``openai_anthropic``: an OpenAI client in front of Anthropic.
+- ``openai_anthropic``: an OpenAI client in front of Anthropic (its stream:
+  ``openai_anthropic_stream``).
 - ``anthropic_gemini`` / ``openai_gemini``: either client in front of Gemini.
 - ``gemini_schema``: JSON Schema reduced to what Gemini accepts.
 - ``errors``: upstream failures mapped to the client's error format.

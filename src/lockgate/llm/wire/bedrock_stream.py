@@ -33,7 +33,7 @@ from lockgate.llm.wire.bedrock import (
     message_id,
     stop_sequence,
 )
-from lockgate.llm.wire.openai_anthropic import AnthropicToOpenAIStream
+from lockgate.llm.wire.openai_anthropic_stream import AnthropicToOpenAIStream
 
 __all__ = [
     "ConverseEvents",
