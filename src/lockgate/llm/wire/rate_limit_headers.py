@@ -47,6 +47,17 @@ _PAIRS = tuple(
     for unit in ("requests", "tokens")
     for field in ("limit", "remaining", "reset")
 )
+#: The client format -> the prefix of its own rate-limit family.
+_OWN_PREFIX = {
+    "anthropic": _ANTHROPIC_PREFIX,
+    "openai": _OPENAI_PREFIX,
+    "responses": _OPENAI_PREFIX,
+}
+#: The client's own prefix -> {the other family's header: (its counterpart, is a reset)}.
+_CONVERT = {
+    _ANTHROPIC_PREFIX: {o: (a, field == "reset") for field, o, a in _PAIRS},
+    _OPENAI_PREFIX: {a: (o, field == "reset") for field, o, a in _PAIRS},
+}
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
 _UNIT_SECONDS = {
     "ns": 1e-9,
@@ -78,6 +89,8 @@ def format_duration(seconds: float) -> str:
     seconds = max(0.0, seconds)
     if seconds < 1:
         return f"{round(seconds * 1000)}ms"
+    if seconds < 60:  # the usual case: a reset within the minute
+        return f"{round(seconds, 3):g}s"
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     out = ""
@@ -112,31 +125,35 @@ def client_rate_limit_headers(
     mapping or lower-case keys); ``now`` (epoch seconds) anchors converted
     resets, for tests.
     """
-    lower = {k.lower(): v for k, v in upstream.items()}
-    out = {name: lower[name] for name in _BACK_OFF if name in lower}
-    own = {
-        "anthropic": _ANTHROPIC_PREFIX,
-        "openai": _OPENAI_PREFIX,
-        "responses": _OPENAI_PREFIX,
-    }.get(client_format)
-    if not own:
+    own = _OWN_PREFIX.get(client_format)
+    convert = _CONVERT.get(own) if own else None
+    out: dict[str, str] = {}
+    foreign: list[tuple[str, str, bool]] = []
+    # One pass over the headers (every response pays for it): names are
+    # lowered once, and only the few that matter are looked at further.
+    for name, value in upstream.items():
+        lower = name.lower()
+        if lower in _BACK_OFF or (own and lower.startswith(own)):
+            out[lower] = value
+        elif convert:
+            target = convert.get(lower)
+            if target is not None:
+                foreign.append((target[0], value, target[1]))
+    if not foreign:
         return out
-    for name, value in lower.items():
-        if name.startswith(own):
-            out[name] = value
     moment = time.time() if now is None else now
-    for field, openai_name, anthropic_name in _PAIRS:
-        source, target = (
-            (openai_name, anthropic_name)
-            if own == _ANTHROPIC_PREFIX
-            else (anthropic_name, openai_name)
-        )
-        given = lower.get(source)
-        if given is None or target in out:
+    resets: dict[str, str | None] = {}  # a provider gives its families the same reset
+    for target_name, value, is_reset in foreign:
+        if target_name in out:  # the client's own family wins
             continue
-        converted = _reset_for(own, given, moment) if field == "reset" else given
-        if converted is not None:
-            out[target] = converted
+        if is_reset:
+            if value not in resets:
+                resets[value] = _reset_for(own or "", value, moment)
+            converted = resets[value]
+            if converted is not None:
+                out[target_name] = converted
+        else:
+            out[target_name] = value
     return out
 
 

@@ -14,7 +14,7 @@ kinds (see ``responses_request``).
 
 from __future__ import annotations
 
-import os
+import random
 import time
 from typing import Any
 
@@ -49,7 +49,17 @@ class ResponseShape:
     """What every response object of one call shares: its id, the request
     fields it echoes, and how its tool calls are encoded."""
 
-    __slots__ = ("_calls", "_next", "created_at", "custom", "echo", "id", "local_shell", "model")
+    __slots__ = (
+        "_calls",
+        "_echo_tail",
+        "_next",
+        "created_at",
+        "custom",
+        "echo",
+        "id",
+        "local_shell",
+        "model",
+    )
 
     def __init__(
         self,
@@ -58,7 +68,10 @@ class ResponseShape:
         created_at: int | None = None,
         streamed: bool = False,
     ) -> None:
-        self.id = "resp_" + os.urandom(16).hex()
+        # An identifier, not a secret (a translated response cannot be
+        # fetched back): the Mersenne Twister spares a getrandom syscall per
+        # request, which costs more than the rest of this constructor.
+        self.id = f"resp_{random.getrandbits(128):032x}"
         self.created_at = int(time.time()) if created_at is None else created_at
         self.model = model
         self.custom = custom_tool_names(body)
@@ -66,17 +79,16 @@ class ResponseShape:
         self.local_shell = isinstance(tools, list) and any(
             isinstance(t, dict) and t.get("type") == "local_shell" for t in tools
         )
+        # A stream repeats the response object three times (created, in
+        # progress, completed): a coding agent's instructions and tool
+        # schemas (~90 KB for Claude Code's) would triple the stream's bytes
+        # and the gateway's CPU. Streams leave them out (_echo); the SDKs and
+        # Codex read neither back.
         self.echo = _echo(body, streamed)
-        if streamed:
-            # A stream repeats the response object three times (created, in
-            # progress, completed): a coding agent's instructions and tool
-            # schemas (~90 KB for Claude Code's) would triple the stream's
-            # bytes and the gateway's CPU. Streams leave them out; the SDKs
-            # and Codex read neither back.
-            self.echo["instructions"] = None
-            self.echo["tools"] = []
         self._next = 0
         self._calls: set[str] = set()
+        #: The encoded echo without its opening brace, see response_bytes.
+        self._echo_tail = b""
 
     def item_id(self, prefix: str) -> str:
         self._next += 1
@@ -102,6 +114,37 @@ class ResponseShape:
             "usage": usage,
             **self.echo,
         }
+
+    def response_bytes(
+        self,
+        status: str,
+        output: list[dict[str, Any]],
+        usage: dict[str, Any] | None = None,
+        incomplete: str | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> bytes:
+        """``orjson.dumps(self.response(...))``, the echoed fields encoded once
+        (a stream sends the response object three times). The same bytes:
+        orjson writes keys in order, compactly."""
+        tail = self._echo_tail or self._encode_echo()
+        head = orjson.dumps(
+            {
+                "id": self.id,
+                "object": "response",
+                "created_at": self.created_at,
+                "status": status,
+                "error": error,
+                "incomplete_details": {"reason": incomplete} if incomplete else None,
+                "model": self.model,
+                "output": output,
+                "usage": usage,
+            }
+        )
+        return head[:-1] + tail
+
+    def _encode_echo(self) -> bytes:
+        self._echo_tail = b"," + orjson.dumps(self.echo)[1:] if self.echo else b"}"
+        return self._echo_tail
 
     def call_id(self, block_id: str) -> str:
         """A call id unique in this response (clients pair results by it; an
@@ -156,30 +199,38 @@ def _number(value: Any) -> float | None:
 
 def _echo(body: dict[str, Any], streamed: bool = False) -> dict[str, Any]:
     """The request fields a response repeats, as the API would have
-    accepted them (a field it would refuse is echoed as its default)."""
-    reasoning = body.get("reasoning")
-    reasoning = reasoning if isinstance(reasoning, dict) else {}
-    limit = body.get("max_output_tokens")
-    metadata = body.get("metadata")
+    accepted them (a field it would refuse is echoed as its default).
+    Absent fields (most of them, in most requests) take no helper call."""
+    get = body.get
+    reasoning = get("reasoning")
+    effort = summary = None
+    if isinstance(reasoning, dict):
+        effort = reasoning.get("effort")
+        effort = effort if effort in _EFFORTS else None
+        summary = reasoning.get("summary")
+        summary = summary if summary in _SUMMARIES else None
+    limit = get("max_output_tokens")
+    text = get("text")
+    choice = get("tool_choice")
+    metadata = get("metadata")
+    temperature = get("temperature")
+    top_p = get("top_p")
     return {
-        "instructions": _str(body.get("instructions")),
+        "instructions": None if streamed else _str(get("instructions")),
         "max_output_tokens": limit
         if isinstance(limit, int) and not isinstance(limit, bool)
         else None,
-        "parallel_tool_calls": body.get("parallel_tool_calls") is not False,
+        "parallel_tool_calls": get("parallel_tool_calls") is not False,
         "previous_response_id": None,
-        "reasoning": {
-            "effort": reasoning.get("effort") if reasoning.get("effort") in _EFFORTS else None,
-            "summary": reasoning.get("summary") if reasoning.get("summary") in _SUMMARIES else None,
-        },
-        "store": body.get("store") is not False,
-        "temperature": _number(body.get("temperature")),
-        "text": {"format": _text_format(body.get("text"))},
-        "tool_choice": _tool_choice(body.get("tool_choice")),
-        "tools": [] if streamed else _tools(body.get("tools")),
-        "top_p": _number(body.get("top_p")),
+        "reasoning": {"effort": effort, "summary": summary},
+        "store": get("store") is not False,
+        "temperature": None if temperature is None else _number(temperature),
+        "text": {"format": {"type": "text"} if text is None else _text_format(text)},
+        "tool_choice": "auto" if choice is None else _tool_choice(choice),
+        "tools": [] if streamed else _tools(get("tools")),
+        "top_p": None if top_p is None else _number(top_p),
         "truncation": "disabled",
-        "user": _str(body.get("user")),
+        "user": _str(get("user")),
         "metadata": {k: v for k, v in metadata.items() if isinstance(v, str)}
         if isinstance(metadata, dict)
         else {},

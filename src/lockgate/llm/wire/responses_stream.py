@@ -25,7 +25,6 @@ from typing import Any
 
 import orjson
 
-from lockgate.llm.sse import encode_event
 from lockgate.llm.usage import Usage
 from lockgate.llm.wire.anthropic import AnthropicStreamObserver
 from lockgate.llm.wire.responses import responses_usage
@@ -44,6 +43,33 @@ _TEXT_DELTA = b"event: response.output_text.delta\ndata: "
 _CALL_KINDS = frozenset(("function_call", "custom_tool_call", "local_shell_call"))
 
 
+#: ``encode_event``'s head of each event kind this module sends.
+_HEADS = {
+    kind: b"event: " + kind.encode() + b"\ndata: "
+    for kind in (
+        "response.completed",
+        "response.content_part.added",
+        "response.content_part.done",
+        "response.created",
+        "response.custom_tool_call_input.delta",
+        "response.custom_tool_call_input.done",
+        "response.failed",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.in_progress",
+        "response.incomplete",
+        "response.output_item.added",
+        "response.output_item.done",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.reasoning_summary_part.added",
+        "response.reasoning_summary_part.done",
+        "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done",
+    )
+}
+
+
 def _index(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else -1
 
@@ -51,7 +77,16 @@ def _index(value: Any) -> int:
 class _Block:
     """One open content block: the output item it feeds and what it gathered."""
 
-    __slots__ = ("block", "content_index", "head", "item", "kind", "output_index", "parts")
+    __slots__ = (
+        "block",
+        "content_index",
+        "head",
+        "item",
+        "kind",
+        "output_index",
+        "parts",
+        "where",
+    )
 
     def __init__(self, kind: str, block: dict[str, Any], item: dict[str, Any], output_index: int):
         self.kind = kind
@@ -62,19 +97,28 @@ class _Block:
         self.parts: list[str] = []
         #: A text delta event of this block up to its text, encoded once.
         self.head = b""
+        #: A text part's events' opening: ``{"item_id":...,"output_index":N,"content_index":M``.
+        self.where = b""
 
-    def text_delta_head(self) -> bytes:
-        """``encode_event`` of a text delta, up to the value of ``delta``
-        (the same bytes: orjson writes keys in order, and a string alone as
-        it writes it in an object)."""
-        self.head = (
-            _TEXT_DELTA
-            + b'{"type":"response.output_text.delta","item_id":'
+    def text_where(self) -> bytes:
+        """The opening every event of a text part shares, encoded once (the
+        same bytes as orjson writes for those keys: in order, compactly)."""
+        self.where = (
+            b'{"item_id":'
             + orjson.dumps(self.item["id"])
             + b',"output_index":'
-            + orjson.dumps(self.output_index)
+            + str(self.output_index).encode()
             + b',"content_index":'
-            + orjson.dumps(self.content_index)
+            + str(self.content_index).encode()
+        )
+        return self.where
+
+    def text_delta_head(self) -> bytes:
+        """``encode_event`` of a text delta, up to the value of ``delta``."""
+        self.head = (
+            _TEXT_DELTA
+            + b'{"type":"response.output_text.delta",'
+            + (self.where or self.text_where())[1:]
             + b',"delta":'
         )
         return self.head
@@ -125,7 +169,26 @@ class AnthropicEventsToResponses:
         data["type"] = kind
         data["sequence_number"] = self._seq
         self._seq += 1
-        out.append(encode_event(kind, data))
+        out.append(_HEADS[kind] + orjson.dumps(data) + b"\n\n")
+
+    def _emit_response(self, out: list[bytes], kind: str, response: bytes) -> None:
+        """``_emit(out, kind, {"response": ...})`` of an encoded response object."""
+        seq = self._seq
+        self._seq = seq + 1
+        out.append(
+            b"".join(
+                (
+                    _HEADS[kind],
+                    b'{"response":',
+                    response,
+                    b',"type":"',
+                    kind.encode(),
+                    b'","sequence_number":',
+                    str(seq).encode(),
+                    b"}\n\n",
+                )
+            )
+        )
 
     # -- public
 
@@ -161,15 +224,20 @@ class AnthropicEventsToResponses:
             out: list[bytes] = []
             self._delta(current, delta, out)
             return b"".join(out)
+        out = []
+        if kind == "content_block_start":  # nothing in it for the observer
+            if not self._started:
+                self._start_once(out)
+            self._block_start(data, out)
+            return b"".join(out)
+        if kind == "content_block_stop":
+            self._block_stop(_index(data.get("index")), out)
+            return b"".join(out)
+        if kind == "ping":
+            return b""
         self._observer.feed(data)
         self.usage = self._observer.usage
-        out = []
-        if kind == "content_block_start":
-            self._start_once(out)
-            self._block_start(data, out)
-        elif kind == "content_block_stop":
-            self._block_stop(_index(data.get("index")), out)
-        elif kind == "message_start":
+        if kind == "message_start":
             message = data.get("message")
             model = message.get("model") if isinstance(message, dict) else None
             if isinstance(model, str) and model:
@@ -205,10 +273,9 @@ class AnthropicEventsToResponses:
         if self._started:
             return
         self._started = True
-        self._emit(out, "response.created", {"response": self._shape.response("in_progress", [])})
-        self._emit(
-            out, "response.in_progress", {"response": self._shape.response("in_progress", [])}
-        )
+        response = self._shape.response_bytes("in_progress", [])
+        self._emit_response(out, "response.created", response)
+        self._emit_response(out, "response.in_progress", response)
 
     def _add_item(self, item: dict[str, Any], out: list[bytes]) -> int:
         index = len(self._output)
@@ -242,10 +309,13 @@ class AnthropicEventsToResponses:
         item: dict[str, Any]
         # Anthropic streams one block at a time: a start closes what is open
         # (so a repeated index or an interleaving upstream cannot leave an item unfinished).
-        for open_key in list(self._blocks):
-            self._block_stop(open_key, out)
+        if self._blocks:
+            for open_key in list(self._blocks):
+                self._block_stop(open_key, out)
         if kind == "text":
+            # The usual answer's path, its events written from encoded pieces.
             message = self._message
+            seq = self._seq
             if message is None:
                 item = {
                     "type": "message",
@@ -254,22 +324,39 @@ class AnthropicEventsToResponses:
                     "role": "assistant",
                     "content": [],
                 }
-                message = self._message = _Block("message", block, item, self._add_item(item, out))
-            else:
-                message.content_index += 1
+                index = len(self._output)
+                self._output.append(item)
+                message = self._message = _Block("message", block, item, index)
+                out.append(
+                    b"".join(
+                        (
+                            _HEADS["response.output_item.added"],
+                            b'{"output_index":',
+                            str(index).encode(),
+                            b',"item":',
+                            orjson.dumps(item),
+                            b',"type":"response.output_item.added","sequence_number":',
+                            str(seq).encode(),
+                            b"}\n\n",
+                        )
+                    )
+                )
+                seq += 1
             current = _Block("text", block, message.item, message.output_index)
             current.content_index = len(message.item["content"])
-            part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
-            self._emit(
-                out,
-                "response.content_part.added",
-                {
-                    "item_id": message.item["id"],
-                    "output_index": message.output_index,
-                    "content_index": current.content_index,
-                    "part": part,
-                },
+            out.append(
+                b"".join(
+                    (
+                        _HEADS["response.content_part.added"],
+                        current.text_where(),
+                        b',"part":{"type":"output_text","text":"","annotations":[],"logprobs":[]}'
+                        b',"type":"response.content_part.added","sequence_number":',
+                        str(seq).encode(),
+                        b"}\n\n",
+                    )
+                )
             )
+            self._seq = seq + 1
             initial = block.get("text")
             if isinstance(initial, str) and initial:
                 self._text(current, initial, out)
@@ -383,18 +470,33 @@ class AnthropicEventsToResponses:
         kind = current.kind
         if kind == "text":
             text = "".join(current.parts)
-            part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-            item["content"].append(part)
-            where = {"item_id": item["id"], "output_index": index}
-            self._emit(
-                out,
-                "response.output_text.done",
-                {**where, "content_index": current.content_index, "text": text, "logprobs": []},
+            item["content"].append(
+                {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
             )
-            self._emit(
-                out,
-                "response.content_part.done",
-                {**where, "content_index": current.content_index, "part": part},
+            encoded = orjson.dumps(text)
+            opening = current.where or current.text_where()
+            seq = self._seq
+            self._seq = seq + 2
+            out.append(
+                b"".join(
+                    (
+                        _HEADS["response.output_text.done"],
+                        opening,
+                        b',"text":',
+                        encoded,
+                        b',"logprobs":[],"type":"response.output_text.done","sequence_number":',
+                        str(seq).encode(),
+                        b"}\n\n",
+                        _HEADS["response.content_part.done"],
+                        opening,
+                        b',"part":{"type":"output_text","text":',
+                        encoded,
+                        b',"annotations":[],"logprobs":[]}'
+                        b',"type":"response.content_part.done","sequence_number":',
+                        str(seq + 1).encode(),
+                        b"}\n\n",
+                    )
+                )
             )
             return  # the message item stays open for the next text block
         if kind == "function_call":
@@ -454,13 +556,11 @@ class AnthropicEventsToResponses:
         self.completed = True
         self._observer.finish()
         self.usage = self._observer.usage
-        response = self._shape.response(
+        response = self._shape.response_bytes(
             status, self._output, responses_usage(self.usage), incomplete
         )
-        self._emit(
-            out,
-            "response.incomplete" if incomplete else "response.completed",
-            {"response": response},
+        self._emit_response(
+            out, "response.incomplete" if incomplete else "response.completed", response
         )
 
     def _failed(self, error_type: str, message: Any, out: list[bytes]) -> None:
@@ -472,7 +572,7 @@ class AnthropicEventsToResponses:
             "code": FAILURE_CODES.get(error_type, "server_error"),
             "message": message if isinstance(message, str) and message else "upstream error",
         }
-        response = self._shape.response(
+        response = self._shape.response_bytes(
             "failed", self._output, responses_usage(self.usage), error=error
         )
-        self._emit(out, "response.failed", {"response": response})
+        self._emit_response(out, "response.failed", response)
