@@ -118,14 +118,15 @@ class ResponseShape:
     def response_bytes(
         self,
         status: str,
-        output: list[dict[str, Any]],
+        output: list[Any],
         usage: dict[str, Any] | None = None,
         incomplete: str | None = None,
         error: dict[str, Any] | None = None,
     ) -> bytes:
         """``orjson.dumps(self.response(...))``, the echoed fields encoded once
         (a stream sends the response object three times). The same bytes:
-        orjson writes keys in order, compactly."""
+        orjson writes keys in order, compactly. ``output`` may hold items
+        already encoded (``orjson.Fragment``)."""
         tail = self._echo_tail or self._encode_echo()
         head = orjson.dumps(
             {

@@ -129,6 +129,7 @@ class AnthropicEventsToResponses:
 
     __slots__ = (
         "_blocks",
+        "_chars",
         "_done",
         "_message",
         "_observer",
@@ -152,12 +153,15 @@ class AnthropicEventsToResponses:
         self._shape = ResponseShape(body, model, created_at, streamed=True)
         self._observer = AnthropicStreamObserver(input_tokens_estimate)
         self.usage: Usage = self._observer.usage
+        #: Characters of the text deltas read here (the observer counts the others).
+        self._chars = 0
         self.response_model: str | None = None
         self.completed = False
         self._seq = 0
         self._started = False
         self._done = False
-        self._output: list[dict[str, Any]] = []
+        #: The response's output items (a finished message item as its encoded JSON).
+        self._output: list[dict[str, Any] | orjson.Fragment] = []
         self._blocks: dict[int, _Block] = {}
         #: The open message item (text blocks in a row share it).
         self._message: _Block | None = None
@@ -207,7 +211,7 @@ class AnthropicEventsToResponses:
                 text = delta.get("text")
                 if not isinstance(text, str) or not text:
                     return b""
-                self._observer.count_output(len(text))
+                self._chars += len(text)
                 current.parts.append(text)
                 seq = self._seq
                 self._seq = seq + 1
@@ -293,10 +297,24 @@ class AnthropicEventsToResponses:
             return
         self._message = None
         message.item["status"] = status
-        self._emit(
-            out,
-            "response.output_item.done",
-            {"output_index": message.output_index, "item": message.item},
+        # Final now: encoded once, for this event and for the response's output.
+        encoded = orjson.dumps(message.item)
+        self._output[message.output_index] = orjson.Fragment(encoded)
+        seq = self._seq
+        self._seq = seq + 1
+        out.append(
+            b"".join(
+                (
+                    _HEADS["response.output_item.done"],
+                    b'{"output_index":',
+                    str(message.output_index).encode(),
+                    b',"item":',
+                    encoded,
+                    b',"type":"response.output_item.done","sequence_number":',
+                    str(seq).encode(),
+                    b"}\n\n",
+                )
+            )
         )
 
     def _block_start(self, data: dict[str, Any], out: list[bytes]) -> None:
@@ -554,6 +572,7 @@ class AnthropicEventsToResponses:
         self._close_all(out, "incomplete" if incomplete else "completed")
         self._done = True
         self.completed = True
+        self._observer.count_output(self._chars)
         self._observer.finish()
         self.usage = self._observer.usage
         response = self._shape.response_bytes(
@@ -566,6 +585,7 @@ class AnthropicEventsToResponses:
     def _failed(self, error_type: str, message: Any, out: list[bytes]) -> None:
         self._start_once(out)
         self._done = True
+        self._observer.count_output(self._chars)
         self._observer.finish()
         self.usage = self._observer.usage
         error = {
