@@ -161,8 +161,16 @@ def _reset_for(own: str, value: str, now: float) -> str | None:
     if own == _ANTHROPIC_PREFIX:  # an OpenAI duration -> a timestamp
         seconds = duration_seconds(value)
         return None if seconds is None else _rfc3339(now + seconds)
-    at = _timestamp(value)  # an Anthropic timestamp -> a duration
-    return None if at is None else format_duration(at - now)
+    # An Anthropic timestamp -> a duration, from the start of now's 10 ms:
+    # at most 10 ms longer than exact (a client never comes back early), and
+    # the same for every response of those 10 ms, which then share the work.
+    return _duration_until(value, math.floor(now * 100))
+
+
+@lru_cache(maxsize=256)
+def _duration_until(value: str, centiseconds: int) -> str | None:
+    at = _timestamp(value)
+    return None if at is None else format_duration(at - centiseconds / 100)
 
 
 def google_retry_after(body: bytes) -> str | None:
