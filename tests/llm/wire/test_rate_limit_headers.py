@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from multidict import CIMultiDict
@@ -137,3 +139,62 @@ def test_google_retry_delay() -> None:
     assert google_retry_after(b"[" + body + b"]") == "13"
     assert google_retry_after(b'{"error": {"code": 429}}') is None
     assert google_retry_after(b"not json retryDelay") is None
+
+
+def test_family_members_not_in_the_table_pass_too() -> None:
+    # Anthropic's subscription limits (Claude Code reads them) are not among
+    # the names looked up directly; they must still reach an Anthropic client.
+    upstream = CIMultiDict(
+        {
+            "Anthropic-Ratelimit-Requests-Limit": "50",
+            "anthropic-ratelimit-unified-status": "allowed",
+            "anthropic-ratelimit-unified-reset": "1796302723",
+            "Retry-After": "3",
+            "content-type": "text/event-stream",
+        }
+    )
+    assert client_rate_limit_headers(upstream, "anthropic", NOW) == {
+        "anthropic-ratelimit-requests-limit": "50",
+        "anthropic-ratelimit-unified-status": "allowed",
+        "anthropic-ratelimit-unified-reset": "1796302723",
+        "retry-after": "3",
+    }
+
+
+def test_names_are_matched_whatever_their_case() -> None:
+    upstream = CIMultiDict(
+        {
+            "X-RateLimit-Limit-Requests": "60",
+            "X-RateLimit-Reset-Requests": "1s",
+            "X-Should-Retry": "false",
+        }
+    )
+    assert client_rate_limit_headers(upstream, "openai", NOW) == {
+        "x-ratelimit-limit-requests": "60",
+        "x-ratelimit-reset-requests": "1s",
+        "x-should-retry": "false",
+    }
+    assert client_rate_limit_headers(upstream, "anthropic", NOW) == {
+        "anthropic-ratelimit-requests-limit": "60",
+        "anthropic-ratelimit-requests-reset": "2026-12-03T08:00:01Z",
+        "x-should-retry": "false",
+    }
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.001, 0.0049, 0.005, 0.0099, 0.4567, 0.9951, 0.9999])
+def test_converted_resets_are_never_earlier_than_exact(fraction: float) -> None:
+    # Conversions are shared within 10 ms: they may be later by that much
+    # (a timestamp by up to its rounding to the second), never earlier.
+    now = NOW + 7 + fraction
+    to_openai = client_rate_limit_headers(
+        {"anthropic-ratelimit-requests-reset": "2026-12-03T08:00:30Z"}, "openai", now
+    )
+    waited = duration_seconds(to_openai["x-ratelimit-reset-requests"])
+    assert waited is not None
+    exact = NOW + 30 - now
+    assert exact - 0.0005 <= waited <= exact + 0.0105  # format_duration keeps milliseconds
+    to_anthropic = client_rate_limit_headers({"x-ratelimit-reset-tokens": "2.5s"}, "anthropic", now)
+    at = datetime.fromisoformat(
+        to_anthropic["anthropic-ratelimit-tokens-reset"].replace("Z", "+00:00")
+    ).timestamp()
+    assert math.ceil(now + 2.5) <= at <= math.ceil(now + 2.5 + 0.01)

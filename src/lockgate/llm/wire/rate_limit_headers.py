@@ -53,6 +53,21 @@ _OWN_PREFIX = {
     "openai": _OPENAI_PREFIX,
     "responses": _OPENAI_PREFIX,
 }
+#: The client's own prefix -> the other family's.
+_OTHER = {_ANTHROPIC_PREFIX: _OPENAI_PREFIX, _OPENAI_PREFIX: _ANTHROPIC_PREFIX}
+#: The members of each family a provider usually sends, looked up by name.
+_KNOWN = {
+    _OPENAI_PREFIX: tuple(
+        f"x-ratelimit-{field}-{unit}"
+        for unit in ("requests", "tokens")
+        for field in ("limit", "remaining", "reset")
+    ),
+    _ANTHROPIC_PREFIX: tuple(
+        f"anthropic-ratelimit-{unit}-{field}"
+        for unit in ("requests", "tokens", "input-tokens", "output-tokens")
+        for field in ("limit", "remaining", "reset")
+    ),
+}
 #: The client's own prefix -> {the other family's header: (its counterpart, is a reset)}.
 _CONVERT = {
     _ANTHROPIC_PREFIX: {o: (a, field == "reset") for field, o, a in _PAIRS},
@@ -111,9 +126,16 @@ def _timestamp(text: str) -> float | None:
         return None
 
 
-def _rfc3339(epoch: float) -> str:
-    # Rounded up: a client that waits until the reset must not come back early.
-    return datetime.fromtimestamp(math.ceil(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+@lru_cache(maxsize=256)
+def _duration(text: str) -> float | None:
+    # Cached: a provider repeats the same few durations.
+    return duration_seconds(text)
+
+
+@lru_cache(maxsize=256)
+def _rfc3339(epoch: int) -> str:
+    # Cached by the second: the responses of one second share it.
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def client_rate_limit_headers(
@@ -125,42 +147,53 @@ def client_rate_limit_headers(
     mapping or lower-case keys); ``now`` (epoch seconds) anchors converted
     resets, for tests.
     """
-    own = _OWN_PREFIX.get(client_format)
-    convert = _CONVERT.get(own) if own else None
+    # Every response pays for this: the names are read in one pass (in C),
+    # and only the families present are looked up, by name.
+    names = "\n".join(upstream.keys()).lower()
     out: dict[str, str] = {}
-    foreign: list[tuple[str, str, bool]] = []
-    # One pass over the headers (every response pays for it): names are
-    # lowered once, and only the few that matter are looked at further.
-    for name, value in upstream.items():
-        lower = name.lower()
-        if lower in _BACK_OFF or (own and lower.startswith(own)):
-            out[lower] = value
-        elif convert:
-            target = convert.get(lower)
-            if target is not None:
-                foreign.append((target[0], value, target[1]))
-    if not foreign:
+    if "retry" in names:
+        for name in _BACK_OFF:
+            value = upstream.get(name)
+            if value is not None:
+                out[name] = value
+    own = _OWN_PREFIX.get(client_format)
+    if own is None or "ratelimit-" not in names:
+        return out
+    if own in names:  # the client's own family, whole
+        found = 0
+        for name in _KNOWN[own]:
+            value = upstream.get(name)
+            if value is not None:
+                out[name] = value
+                found += 1
+        if names.count(own) > found:  # members the table does not name (Anthropic's unified-*)
+            for name, value in zip(names.split("\n"), upstream.values(), strict=True):
+                if name.startswith(own):
+                    out[name] = value
+    if _OTHER[own] not in names:
         return out
     moment = time.time() if now is None else now
     resets: dict[str, str | None] = {}  # a provider gives its families the same reset
-    for target_name, value, is_reset in foreign:
-        if target_name in out:  # the client's own family wins
+    for source, (target, is_reset) in _CONVERT[own].items():
+        value = upstream.get(source)
+        if value is None or target in out:  # the client's own family wins
             continue
         if is_reset:
             if value not in resets:
-                resets[value] = _reset_for(own or "", value, moment)
+                resets[value] = _reset_for(own, value, moment)
             converted = resets[value]
             if converted is not None:
-                out[target_name] = converted
+                out[target] = converted
         else:
-            out[target_name] = value
+            out[target] = value
     return out
 
 
 def _reset_for(own: str, value: str, now: float) -> str | None:
     if own == _ANTHROPIC_PREFIX:  # an OpenAI duration -> a timestamp
-        seconds = duration_seconds(value)
-        return None if seconds is None else _rfc3339(now + seconds)
+        seconds = _duration(value)
+        # Rounded up: a client that waits until the reset must not come back early.
+        return None if seconds is None else _rfc3339(math.ceil(now + seconds))
     # An Anthropic timestamp -> a duration, from the start of now's 10 ms:
     # at most 10 ms longer than exact (a client never comes back early), and
     # the same for every response of those 10 ms, which then share the work.
