@@ -291,7 +291,16 @@ def _responses(upstream: str) -> Conversion:
     decode = responses_to_anthropic_request
 
     def encoder(model: str, estimate: int, call: Any) -> AnthropicEventsToResponses:
-        return AnthropicEventsToResponses(model, call.body, estimate)
+        # The response is named and dated after the gateway's request: no
+        # clock or random source to read again (each costs more than it seems
+        # on a busy worker), and its id finds the request in the log.
+        return AnthropicEventsToResponses(
+            model,
+            call.body,
+            estimate,
+            int(call.started_at) if call.started_at else None,
+            call.request_id or None,
+        )
 
     if upstream == "anthropic":
         return Conversion(

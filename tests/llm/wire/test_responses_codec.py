@@ -548,6 +548,8 @@ class _Call:
     def __init__(self, body: dict[str, Any]) -> None:
         self.body = body
         self.include_usage = False
+        self.request_id = "5e1f0c2a9b7d4e3f0000000000000007"
+        self.started_at = 1796302723.25
 
 
 def _through(
@@ -752,3 +754,87 @@ def test_a_broken_passthrough_stream_fails_the_response_it_was_streaming() -> No
         "param": None,
         "sequence_number": 0,
     }
+
+
+def test_a_response_echoes_the_request_fields_as_the_api_accepts_them() -> None:
+    out, _ = anthropic_to_responses_response(ANTHROPIC_MESSAGE, "claude", CODEX_LIKE)
+    echoed = {k: out[k] for k in ("instructions", "max_output_tokens", "parallel_tool_calls")}
+    assert echoed == {
+        "instructions": CODEX_LIKE["instructions"],
+        "max_output_tokens": 40000,
+        "parallel_tool_calls": False,
+    }
+    assert out["reasoning"] == {"effort": "medium", "summary": "auto"}
+    assert (out["store"], out["tool_choice"], out["text"]) == (
+        False,
+        "auto",
+        {"format": {"type": "text"}},
+    )
+    assert [t.get("name") for t in out["tools"]] == [
+        "shell",
+        "apply_patch",
+    ]  # web_search: not served
+    odd = {
+        "input": "x",
+        "max_output_tokens": True,  # a boolean is no limit
+        "temperature": "hot",
+        "top_p": 0.5,
+        "user": 7,
+        "reasoning": {"effort": "extreme", "summary": "concise"},
+        "metadata": {"team": "a", "n": 1},
+        "tool_choice": {"type": "function", "name": "shell"},
+        "text": {"format": {"type": "json_object"}},
+    }
+    out, _ = anthropic_to_responses_response(ANTHROPIC_MESSAGE, "claude", odd)
+    assert {k: out[k] for k in odd if k != "input"} == {
+        "max_output_tokens": None,
+        "temperature": None,
+        "top_p": 0.5,
+        "user": None,
+        "reasoning": {"effort": None, "summary": "concise"},
+        "metadata": {"team": "a"},
+        "tool_choice": {"type": "function", "name": "shell"},
+        "text": {"format": {"type": "json_object"}},
+    }
+    # Unset fields take the API's defaults, and one response's echo is not another's.
+    out, _ = anthropic_to_responses_response(ANTHROPIC_MESSAGE, "claude", {"input": "x"})
+    assert (out["parallel_tool_calls"], out["store"], out["tools"], out["metadata"]) == (
+        True,
+        True,
+        [],
+        {},
+    )
+    assert out["metadata"] is not odd["metadata"]
+
+
+def test_a_translated_stream_is_named_and_dated_after_the_gateway_request() -> None:
+    events, final, _ = _through(
+        "anthropic",
+        [
+            {"type": "message_start", "message": {"model": "claude", "usage": {"input_tokens": 3}}},
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": "Hi"},
+            },
+            {"type": "content_block_stop", "index": 0},
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn"},
+                "usage": {"output_tokens": 1},
+            },
+            {"type": "message_stop"},
+        ],
+        {"input": "x", "stream": True},
+    )
+    assert final is not None and final.output_text == "Hi"
+    ids = {e["response"]["id"] for e in events if "response" in e}
+    assert ids == {"resp_5e1f0c2a9b7d4e3f0000000000000007"}  # the X-Kong-Request-Id
+    assert {e["response"]["created_at"] for e in events if "response" in e} == {1796302723}
+    # The stream echoes neither the instructions nor the tools (see ResponseShape).
+    assert events[0]["response"]["instructions"] is None and events[0]["response"]["tools"] == []

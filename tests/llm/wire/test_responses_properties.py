@@ -239,6 +239,8 @@ class _Call:
     def __init__(self, body: dict[str, Any]) -> None:
         self.body = body
         self.include_usage = False
+        self.request_id = "5e1f0c2a9b7d4e3f0000000000000007"
+        self.started_at = 1796302723.25
 
 
 @SETTINGS

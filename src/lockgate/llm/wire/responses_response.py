@@ -67,18 +67,23 @@ class ResponseShape:
         model: str,
         created_at: int | None = None,
         streamed: bool = False,
+        response_id: str | None = None,
     ) -> None:
         # An identifier, not a secret (a translated response cannot be
-        # fetched back): the Mersenne Twister spares a getrandom syscall per
-        # request, which costs more than the rest of this constructor.
-        self.id = f"resp_{random.getrandbits(128):032x}"
+        # fetched back): the caller's (the gateway's request id), else the
+        # Mersenne Twister's, which spares a getrandom syscall per request.
+        self.id = "resp_" + response_id if response_id else f"resp_{random.getrandbits(128):032x}"
         self.created_at = int(time.time()) if created_at is None else created_at
         self.model = model
-        self.custom = custom_tool_names(body)
         tools = body.get("tools")
-        self.local_shell = isinstance(tools, list) and any(
-            isinstance(t, dict) and t.get("type") == "local_shell" for t in tools
-        )
+        if isinstance(tools, list) and tools:
+            self.custom = custom_tool_names(body)
+            self.local_shell = any(
+                isinstance(t, dict) and t.get("type") == "local_shell" for t in tools
+            )
+        else:
+            self.custom = frozenset()
+            self.local_shell = False
         # A stream repeats the response object three times (created, in
         # progress, completed): a coding agent's instructions and tool
         # schemas (~90 KB for Claude Code's) would triple the stream's bytes
@@ -198,44 +203,60 @@ def _number(value: Any) -> float | None:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+#: What a response echoes of a request that sets none of the fields.
+_ECHO_DEFAULTS: dict[str, Any] = {
+    "instructions": None,
+    "max_output_tokens": None,
+    "parallel_tool_calls": True,
+    "previous_response_id": None,
+    "reasoning": {"effort": None, "summary": None},
+    "store": True,
+    "temperature": None,
+    "text": {"format": {"type": "text"}},
+    "tool_choice": "auto",
+    "tools": [],
+    "top_p": None,
+    "truncation": "disabled",
+    "user": None,
+    "metadata": {},
+}
+_ECHOED = frozenset(_ECHO_DEFAULTS) - {"previous_response_id", "truncation"}
+
+
 def _echo(body: dict[str, Any], streamed: bool = False) -> dict[str, Any]:
     """The request fields a response repeats, as the API would have
-    accepted them (a field it would refuse is echoed as its default).
-    Absent fields (most of them, in most requests) take no helper call."""
-    get = body.get
-    reasoning = get("reasoning")
-    effort = summary = None
-    if isinstance(reasoning, dict):
-        effort = reasoning.get("effort")
-        effort = effort if effort in _EFFORTS else None
-        summary = reasoning.get("summary")
-        summary = summary if summary in _SUMMARIES else None
-    limit = get("max_output_tokens")
-    text = get("text")
-    choice = get("tool_choice")
-    metadata = get("metadata")
-    temperature = get("temperature")
-    top_p = get("top_p")
-    return {
-        "instructions": None if streamed else _str(get("instructions")),
-        "max_output_tokens": limit
-        if isinstance(limit, int) and not isinstance(limit, bool)
-        else None,
-        "parallel_tool_calls": get("parallel_tool_calls") is not False,
-        "previous_response_id": None,
-        "reasoning": {"effort": effort, "summary": summary},
-        "store": get("store") is not False,
-        "temperature": None if temperature is None else _number(temperature),
-        "text": {"format": {"type": "text"} if text is None else _text_format(text)},
-        "tool_choice": "auto" if choice is None else _tool_choice(choice),
-        "tools": [] if streamed else _tools(get("tools")),
-        "top_p": None if top_p is None else _number(top_p),
-        "truncation": "disabled",
-        "user": _str(get("user")),
-        "metadata": {k: v for k, v in metadata.items() if isinstance(v, str)}
-        if isinstance(metadata, dict)
-        else {},
-    }
+    accepted them (a field it would refuse is echoed as its default). Only
+    the fields the request sets are looked at (a few, in most requests);
+    the defaults' nested objects are shared, never changed."""
+    echo = dict(_ECHO_DEFAULTS)
+    for key in _ECHOED.intersection(body):
+        value = body[key]
+        if key in ("parallel_tool_calls", "store"):
+            echo[key] = value is not False
+        elif key == "max_output_tokens":
+            echo[key] = value if isinstance(value, int) and not isinstance(value, bool) else None
+        elif key in ("temperature", "top_p"):
+            echo[key] = _number(value)
+        elif key == "user":
+            echo[key] = _str(value)
+        elif key == "instructions":
+            echo[key] = None if streamed else _str(value)
+        elif key == "tools":
+            echo[key] = [] if streamed else _tools(value)
+        elif key == "reasoning" and isinstance(value, dict):
+            effort = value.get("effort")
+            summary = value.get("summary")
+            echo[key] = {
+                "effort": effort if effort in _EFFORTS else None,
+                "summary": summary if summary in _SUMMARIES else None,
+            }
+        elif key == "text":
+            echo[key] = {"format": _text_format(value)}
+        elif key == "tool_choice":
+            echo[key] = _tool_choice(value)
+        elif key == "metadata" and isinstance(value, dict):
+            echo[key] = {k: v for k, v in value.items() if isinstance(v, str)}
+    return echo
 
 
 def _text_format(text: Any) -> dict[str, Any]:

@@ -149,8 +149,9 @@ class AnthropicEventsToResponses:
         body: dict[str, Any],
         input_tokens_estimate: int = 0,
         created_at: int | None = None,
+        response_id: str | None = None,
     ) -> None:
-        self._shape = ResponseShape(body, model, created_at, streamed=True)
+        self._shape = ResponseShape(body, model, created_at, True, response_id)
         self._observer = AnthropicStreamObserver(input_tokens_estimate)
         self.usage: Usage = self._observer.usage
         #: Characters of the text deltas read here (the observer counts the others).

@@ -115,6 +115,10 @@ class ClientCall:
     prompt_estimate: int | None = None
     #: Set while a streamed call waits for the upstream without its parsed body.
     parsed_dropped: bool = False
+    #: The gateway's id of the request (``X-Kong-Request-Id``) and when it
+    #: arrived (epoch seconds): what a translated answer is identified and dated by.
+    request_id: str = ""
+    started_at: float = 0.0
 
     def parsed(self) -> dict[str, Any]:
         """The request body as a dict; parsed again from the raw bytes when it

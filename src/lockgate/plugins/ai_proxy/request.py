@@ -130,6 +130,8 @@ async def parse_call(
         requested_model=model if isinstance(model, str) and model else None,
         client_format=client_format,
         include_usage=include_usage,
+        request_id=ctx.request_id,
+        started_at=ctx.started_at,
     )
 
 
