@@ -97,7 +97,7 @@ class ResponseShape:
 
     def item_id(self, prefix: str) -> str:
         self._next += 1
-        return f"{prefix}_{self.id[5:]}{self._next:03d}"
+        return prefix + "_" + self.id[5:] + _serial(self._next)
 
     def response(
         self,
@@ -155,7 +155,7 @@ class ResponseShape:
     def call_id(self, block_id: str) -> str:
         """A call id unique in this response (clients pair results by it; an
         upstream that repeats or omits one would make two calls one)."""
-        call_id = block_id or f"call_{self.id[5:]}{self._next:03d}"
+        call_id = block_id or "call_" + self.id[5:] + _serial(self._next)
         if call_id in self._calls:
             call_id = f"{call_id}_{len(self._calls) + 1}"
         self._calls.add(call_id)
@@ -189,6 +189,14 @@ class ResponseShape:
             "arguments": arguments,
             "status": status,
         }
+
+
+#: Item serials as written in ids (three digits at least), the first ones ready-made.
+_SERIALS = tuple(f"{n:03d}" for n in range(64))
+
+
+def _serial(n: int) -> str:
+    return _SERIALS[n] if n < 64 else f"{n:03d}"
 
 
 _EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")

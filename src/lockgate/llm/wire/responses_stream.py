@@ -70,6 +70,10 @@ _HEADS = {
 }
 
 
+#: Each kind's name, encoded.
+_KINDS = {kind: kind.encode() for kind in _HEADS}
+
+
 def _index(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else -1
 
@@ -187,7 +191,7 @@ class AnthropicEventsToResponses:
                     b'{"response":',
                     response,
                     b',"type":"',
-                    kind.encode(),
+                    _KINDS[kind],
                     b'","sequence_number":',
                     str(seq).encode(),
                     b"}\n\n",
@@ -562,15 +566,14 @@ class AnthropicEventsToResponses:
             item.update(finished)
         self._item_done(item, index, out)
 
-    def _close_all(self, out: list[bytes], status: str) -> None:
-        for key in list(self._blocks):
-            self._block_stop(key, out)
-        self._close_message(out, status)
-
     def _end(self, out: list[bytes]) -> None:
-        self._start_once(out)
+        if not self._started:
+            self._start_once(out)
         status, incomplete = response_status(self._stop_reason)
-        self._close_all(out, "incomplete" if incomplete else "completed")
+        if self._blocks:  # an upstream that never closed its last block
+            for key in list(self._blocks):
+                self._block_stop(key, out)
+        self._close_message(out, "incomplete" if incomplete else "completed")
         self._done = True
         self.completed = True
         self._observer.count_output(self._chars)
