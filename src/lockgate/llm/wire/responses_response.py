@@ -82,7 +82,7 @@ class ResponseShape:
                 isinstance(t, dict) and t.get("type") == "local_shell" for t in tools
             )
         else:
-            self.custom = frozenset()
+            self.custom = _NO_NAMES
             self.local_shell = False
         # A stream repeats the response object three times (created, in
         # progress, completed): a coding agent's instructions and tool
@@ -191,6 +191,7 @@ class ResponseShape:
         }
 
 
+_NO_NAMES: frozenset[str] = frozenset()
 #: Item serials as written in ids (three digits at least), the first ones ready-made.
 _SERIALS = tuple(f"{n:03d}" for n in range(64))
 

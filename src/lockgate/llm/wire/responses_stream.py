@@ -282,9 +282,28 @@ class AnthropicEventsToResponses:
         if self._started:
             return
         self._started = True
+        # The same response object twice, written in one piece.
         response = self._shape.response_bytes("in_progress", [])
-        self._emit_response(out, "response.created", response)
-        self._emit_response(out, "response.in_progress", response)
+        seq = self._seq
+        self._seq = seq + 2
+        out.append(
+            b"".join(
+                (
+                    _HEADS["response.created"],
+                    b'{"response":',
+                    response,
+                    b',"type":"response.created","sequence_number":',
+                    str(seq).encode(),
+                    b"}\n\n",
+                    _HEADS["response.in_progress"],
+                    b'{"response":',
+                    response,
+                    b',"type":"response.in_progress","sequence_number":',
+                    str(seq + 1).encode(),
+                    b"}\n\n",
+                )
+            )
+        )
 
     def _add_item(self, item: dict[str, Any], out: list[bytes]) -> int:
         index = len(self._output)
