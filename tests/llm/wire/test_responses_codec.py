@@ -838,3 +838,18 @@ def test_a_translated_stream_is_named_and_dated_after_the_gateway_request() -> N
     assert {e["response"]["created_at"] for e in events if "response" in e} == {1796302723}
     # The stream echoes neither the instructions nor the tools (see ResponseShape).
     assert events[0]["response"]["instructions"] is None and events[0]["response"]["tools"] == []
+
+
+@pytest.mark.parametrize("given", ["", "a b", "x" * 65, 'id"},{', "ünïcode"])
+def test_a_request_id_that_is_no_plain_token_is_not_taken_as_response_id(given: str) -> None:
+    # X-Kong-Request-Id may come from the client: only a short plain token names a response.
+    translator = AnthropicEventsToResponses("m", {"input": "x"}, 1, 1796302723, given)
+    out = translator.feed({"type": "message_start", "message": {"model": "m"}})
+    response_id = orjson.loads(out.split(b"data: ", 1)[1].split(b"\n", 1)[0])["response"]["id"]
+    assert response_id.startswith("resp_") and len(response_id) == 37
+    assert (
+        AnthropicEventsToResponses("m", {"input": "x"}, 1, 1, "Req-01_ok")
+        .feed({"type": "message_start", "message": {"model": "m"}})
+        .count(b'"id":"resp_Req-01_ok"')
+        == 2
+    )

@@ -15,6 +15,7 @@ kinds (see ``responses_request``).
 from __future__ import annotations
 
 import random
+import re
 import time
 from typing import Any
 
@@ -70,9 +71,13 @@ class ResponseShape:
         response_id: str | None = None,
     ) -> None:
         # An identifier, not a secret (a translated response cannot be
-        # fetched back): the caller's (the gateway's request id), else the
+        # fetched back): the caller's (the gateway's request id, which a
+        # client may have set: only a short plain token is taken), else the
         # Mersenne Twister's, which spares a getrandom syscall per request.
-        self.id = "resp_" + response_id if response_id else f"resp_{random.getrandbits(128):032x}"
+        if response_id and len(response_id) <= 64 and _TOKEN.fullmatch(response_id):
+            self.id = "resp_" + response_id
+        else:
+            self.id = f"resp_{random.getrandbits(128):032x}"
         self.created_at = int(time.time()) if created_at is None else created_at
         self.model = model
         tools = body.get("tools")
@@ -192,6 +197,8 @@ class ResponseShape:
 
 
 _NO_NAMES: frozenset[str] = frozenset()
+#: What a response id may be made of.
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
 #: Item serials as written in ids (three digits at least), the first ones ready-made.
 _SERIALS = tuple(f"{n:03d}" for n in range(64))
 
