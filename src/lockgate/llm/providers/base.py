@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -41,11 +42,18 @@ class Endpoint:
 
     @classmethod
     def parse(cls, url: str) -> Endpoint:
-        parts = urlsplit(url)
-        scheme = parts.scheme or "https"
-        port = parts.port or (443 if scheme == "https" else 80)
-        path = parts.path + ("?" + parts.query if parts.query else "")
-        return cls(url, scheme, parts.hostname or "", port, path or "/")
+        return _parse_endpoint(url)
+
+
+@lru_cache(maxsize=1024)
+def _parse_endpoint(url: str) -> Endpoint:
+    # Cached (an Endpoint is immutable): a route's providers ask for the same
+    # few URLs on every request, and splitting one costs microseconds.
+    parts = urlsplit(url)
+    scheme = parts.scheme or "https"
+    port = parts.port or (443 if scheme == "https" else 80)
+    path = parts.path + ("?" + parts.query if parts.query else "")
+    return Endpoint(url, scheme, parts.hostname or "", port, path or "/")
 
 
 class Provider:
