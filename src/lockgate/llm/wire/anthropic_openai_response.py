@@ -16,7 +16,7 @@ from lockgate.llm.sse import encode_event
 from lockgate.llm.usage import Usage, estimate_tokens
 from lockgate.llm.wire.anthropic import anthropic_error_body
 from lockgate.llm.wire.errors import anthropic_error_type_for_error_object
-from lockgate.llm.wire.openai import usage_from_openai
+from lockgate.llm.wire.openai import arguments_input, usage_from_openai
 
 __all__ = ["OpenAIToAnthropicStream", "openai_to_anthropic_response"]
 
@@ -34,25 +34,6 @@ _STOP_REASONS = {
 
 def _encode(events: list[dict[str, Any]]) -> bytes:
     return b"".join([encode_event(e["type"], e) for e in events])
-
-
-def _arguments_to_input(arguments: Any) -> dict[str, Any]:
-    """Tool-call ``arguments`` (a JSON string) -> a ``tool_use`` ``input`` object.
-
-    Models sometimes emit broken JSON; that must not fail the response. An
-    empty string is ``{}``; anything that is not a JSON object is kept as
-    ``{"_raw": "<the arguments>"}`` so the client's tool reports a clear error
-    and the model can retry.
-    """
-    if isinstance(arguments, dict):
-        return arguments
-    if not isinstance(arguments, str) or not arguments.strip():
-        return {}
-    try:
-        parsed = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        return {"_raw": arguments}
-    return parsed if isinstance(parsed, dict) else {"_raw": arguments}
 
 
 def _stop_reason(
@@ -173,7 +154,7 @@ def openai_to_anthropic_response(
                     "type": "tool_use",
                     "id": _unique_id(call_id, used),
                     "name": name if isinstance(name, str) else "",
-                    "input": _arguments_to_input(function.get("arguments")),
+                    "input": arguments_input(function.get("arguments")),
                 }
             )
             has_tools = True

@@ -15,6 +15,7 @@ from lockgate.llm.usage import Usage, estimate_tokens
 __all__ = [
     "IMAGE_TOKENS",
     "OpenAIStreamObserver",
+    "arguments_input",
     "estimate_openai_input_tokens",
     "openai_error_body",
     "usage_from_openai",
@@ -22,6 +23,25 @@ __all__ = [
 
 #: Flat cost of one image in the local estimate (OpenAI's high-detail 1024x1024 tile cost).
 IMAGE_TOKENS = 765
+
+
+def arguments_input(arguments: Any) -> dict[str, Any]:
+    """Tool-call ``arguments`` (a JSON string) -> a ``tool_use`` ``input`` object.
+
+    Models sometimes emit broken JSON; that must not fail the response. An
+    empty string is ``{}``; anything that is not a JSON object is kept as
+    ``{"_raw": "<the arguments>"}`` so the client's tool reports a clear error
+    and the model can retry.
+    """
+    if isinstance(arguments, dict):
+        return arguments
+    if not isinstance(arguments, str) or not arguments.strip():
+        return {}
+    try:
+        parsed = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return {"_raw": arguments}
+    return parsed if isinstance(parsed, dict) else {"_raw": arguments}
 
 
 def _int(value: Any) -> int:

@@ -39,6 +39,7 @@ import orjson
 from lockgate.llm.usage import Usage
 from lockgate.llm.wire.anthropic import usage_from_anthropic
 from lockgate.llm.wire.anthropic_schema import anthropic_output_schema
+from lockgate.llm.wire.openai import arguments_input
 from lockgate.llm.wire.tool_identifiers import anthropic_tool_id
 
 __all__ = [
@@ -168,19 +169,6 @@ def _content_blocks(content: Any) -> list[dict[str, Any]]:
     return blocks
 
 
-def _arguments_input(arguments: Any) -> dict[str, Any]:
-    """Tool-call arguments -> ``input``; broken JSON is kept as ``{"_raw": ...}``, not rejected."""
-    if isinstance(arguments, dict):
-        return arguments
-    if not isinstance(arguments, str) or not arguments.strip():
-        return {}
-    try:
-        parsed = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        return {"_raw": arguments}
-    return parsed if isinstance(parsed, dict) else {"_raw": arguments}
-
-
 def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
     blocks = _content_blocks(message.get("content"))
     refusal = message.get("refusal")
@@ -200,7 +188,7 @@ def _assistant_blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
                     "type": "tool_use",
                     "id": anthropic_tool_id(call_id if isinstance(call_id, str) else ""),
                     "name": function.get("name") or "",
-                    "input": _arguments_input(function.get("arguments")),
+                    "input": arguments_input(function.get("arguments")),
                 }
             )
     return blocks

@@ -27,6 +27,7 @@ from typing import Any
 import orjson
 
 from lockgate.llm.wire.anthropic_schema import anthropic_output_schema
+from lockgate.llm.wire.openai import arguments_input
 from lockgate.llm.wire.openai_anthropic import (
     MAX_USER_CHARS,
     MIN_THINKING_BUDGET,
@@ -177,19 +178,6 @@ def _text_of(content: Any) -> str:
     )
 
 
-def _arguments(arguments: Any) -> dict[str, Any]:
-    """Call arguments -> ``input``; broken JSON is kept as ``{"_raw": ...}``, not rejected."""
-    if isinstance(arguments, dict):
-        return arguments
-    if not isinstance(arguments, str) or not arguments.strip():
-        return {}
-    try:
-        parsed = orjson.loads(arguments)
-    except orjson.JSONDecodeError:
-        return {"_raw": arguments}
-    return parsed if isinstance(parsed, dict) else {"_raw": arguments}
-
-
 def _call_id(item: dict[str, Any]) -> str:
     call_id = item.get("call_id")
     if not isinstance(call_id, str) or not call_id:
@@ -248,7 +236,7 @@ def _item(item: dict[str, Any], system: list[dict[str, Any]], turns: list[dict[s
             "type": "tool_use",
             "id": _call_id(item),
             "name": name if isinstance(name, str) else "",
-            "input": _arguments(item.get("arguments")),
+            "input": arguments_input(item.get("arguments")),
         }
         _append(turns, "assistant", [block])
     elif kind == "custom_tool_call":

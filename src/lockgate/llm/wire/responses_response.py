@@ -104,14 +104,15 @@ class ResponseShape:
         self._next += 1
         return prefix + "_" + self.id[5:] + _serial(self._next)
 
-    def response(
+    def _head(
         self,
         status: str,
-        output: list[dict[str, Any]],
-        usage: dict[str, Any] | None = None,
-        incomplete: str | None = None,
-        error: dict[str, Any] | None = None,
+        output: list[Any],
+        usage: dict[str, Any] | None,
+        incomplete: str | None,
+        error: dict[str, Any] | None,
     ) -> dict[str, Any]:
+        """A response object's own fields (the echoed ones follow them)."""
         return {
             "id": self.id,
             "object": "response",
@@ -122,8 +123,17 @@ class ResponseShape:
             "model": self.model,
             "output": output,
             "usage": usage,
-            **self.echo,
         }
+
+    def response(
+        self,
+        status: str,
+        output: list[dict[str, Any]],
+        usage: dict[str, Any] | None = None,
+        incomplete: str | None = None,
+        error: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return {**self._head(status, output, usage, incomplete, error), **self.echo}
 
     def response_bytes(
         self,
@@ -138,19 +148,7 @@ class ResponseShape:
         orjson writes keys in order, compactly. ``output`` may hold items
         already encoded (``orjson.Fragment``)."""
         tail = self._echo_tail or self._encode_echo()
-        head = orjson.dumps(
-            {
-                "id": self.id,
-                "object": "response",
-                "created_at": self.created_at,
-                "status": status,
-                "error": error,
-                "incomplete_details": {"reason": incomplete} if incomplete else None,
-                "model": self.model,
-                "output": output,
-                "usage": usage,
-            }
-        )
+        head = orjson.dumps(self._head(status, output, usage, incomplete, error))
         return head[:-1] + tail
 
     def _encode_echo(self) -> bytes:
