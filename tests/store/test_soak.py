@@ -62,7 +62,13 @@ def _soak(admin: GatewayProcess, proxies: list[GatewayProcess], emulator: str, l
     applied = admin.apply(config, command="sync")
     assert applied.returncode == 0, applied.stderr
     for node in proxies:
-        until(lambda n=node: ask(n.proxy_url) == 200, "serving")
+        # Every worker of a node follows the configuration on its own: one 200
+        # may come from a worker that has it while another is a moment behind
+        # (a 404 then, before the soak proper). Ten in a row reach them all.
+        until(
+            lambda n=node: all(ask(n.proxy_url) == 200 for _ in range(10)),
+            "serving on every worker",
+        )
     before = len(records(log))
     _, first = admin.admin("GET", "/config")
     results: list[tuple[str, int]] = []
